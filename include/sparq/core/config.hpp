@@ -1,0 +1,75 @@
+// Compile-time configuration: which language features and SIMD instructions this translation
+// unit may use. Everything is decided from the compiler's own macros (the target flags), so a
+// build for an older CPU simply sees fewer paths; nothing is detected at run time here.
+#pragma once
+
+#include <cstdio>
+#include <cstdlib>
+
+#if defined(__cpp_exceptions) || defined(__EXCEPTIONS)
+#define SPARQ_HAS_EXCEPTIONS 1
+#else
+#define SPARQ_HAS_EXCEPTIONS 0
+#endif
+
+// Checks that cost time in hot paths (bounds, view invariants) run in debug builds, or when
+// the user asks with SPARQ_ENABLE_CHECKS=1; input validation that returns a status always runs.
+#ifndef SPARQ_ENABLE_CHECKS
+#ifdef NDEBUG
+#define SPARQ_ENABLE_CHECKS 0
+#else
+#define SPARQ_ENABLE_CHECKS 1
+#endif
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define SPARQ_ALWAYS_INLINE inline __attribute__((always_inline))
+#define SPARQ_PRINTF_FORMAT(fmt_index, args_index) __attribute__((format(printf, fmt_index, args_index)))
+#define SPARQ_LIKELY(x) __builtin_expect(!!(x), 1)
+#define SPARQ_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#else
+#define SPARQ_ALWAYS_INLINE inline
+#define SPARQ_PRINTF_FORMAT(fmt_index, args_index)
+#define SPARQ_LIKELY(x) (x)
+#define SPARQ_UNLIKELY(x) (x)
+#endif
+
+// ---- instruction sets the target flags enable (x86) ----
+#if defined(__x86_64__) || defined(_M_X64) || defined(__i386__)
+#define SPARQ_ARCH_X86 1
+#if defined(__F16C__)
+#define SPARQ_ARCH_F16C 1
+#endif
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__)
+#define SPARQ_ARCH_AVX512 1
+#endif
+#if defined(SPARQ_ARCH_AVX512) && defined(__AVX512BF16__)
+#define SPARQ_ARCH_AVX512BF16 1
+#endif
+#endif
+
+// ---- (Arm) ----
+// Every AArch64 core has FCVTN / FCVTL (float <-> half); 32-bit Arm needs the fp16 extension.
+#if defined(__aarch64__) && defined(__ARM_NEON)
+#define SPARQ_ARCH_NEON 1
+#define SPARQ_ARCH_NEON_FP16_CONVERT 1
+#endif
+
+namespace sparq::detail {
+
+[[noreturn]] inline void check_failed(const char* file, int line, const char* expr, const char* what) noexcept {
+    std::fprintf(stderr, "%s:%d: sparq check failed: %s (%s)\n", file, line, expr, what);
+    std::abort();
+}
+
+}  // namespace sparq::detail
+
+// A broken invariant inside sparq (a caller violating a documented precondition of a hot-path
+// function): abort with the place, never undefined behaviour. Compiled out when checks are off.
+#if SPARQ_ENABLE_CHECKS
+#define SPARQ_CHECK(cond, what)                                                  \
+    (SPARQ_LIKELY(cond) ? static_cast<void>(0)                                  \
+                        : ::sparq::detail::check_failed(__FILE__, __LINE__, #cond, what))
+#else
+#define SPARQ_CHECK(cond, what) static_cast<void>(0)
+#endif

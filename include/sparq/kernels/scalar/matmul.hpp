@@ -1,0 +1,38 @@
+// Reference matmul kernels: Y[M, N] = X[M, K] * W[N, K]^T (weights stored row per output, as
+// PyTorch's Linear and oneDNN's "ab" weights for an nt product). Plain loops, any strides:
+// the truth every faster backend is tested against, and the path a build with no SIMD uses.
+#pragma once
+
+#include <cstdint>
+
+#include "sparq/core/bfloat16.hpp"
+#include "sparq/core/float16.hpp"
+#include "sparq/core/tensor_view.hpp"
+
+namespace sparq::kernels::scalar {
+
+// Float activations and weights stored as float, float16 or bfloat16 (widened exactly, so all
+// three compute the same products); accumulation in float, in k order.
+template <class W>
+void matmul(const matrix_view<const float>& x, const matrix_view<const W>& w, const matrix_view<float>& y) noexcept {
+    for (index_t m = 0; m < x.extent(0); ++m)
+        for (index_t n = 0; n < w.extent(0); ++n) {
+            float acc = 0.0f;
+            for (index_t k = 0; k < x.extent(1); ++k) acc += x(m, k) * static_cast<float>(w(n, k));
+            y(m, n) = acc;
+        }
+}
+
+// int8 x int8 -> exact int32 sums. The caller guarantees K <= max_s8_reduction (checked by
+// the public entry), so no sum can overflow.
+inline void matmul_s8(const matrix_view<const std::int8_t>& x, const matrix_view<const std::int8_t>& w,
+                      const matrix_view<std::int32_t>& y) noexcept {
+    for (index_t m = 0; m < x.extent(0); ++m)
+        for (index_t n = 0; n < w.extent(0); ++n) {
+            std::int32_t acc = 0;
+            for (index_t k = 0; k < x.extent(1); ++k) acc += std::int32_t(x(m, k)) * std::int32_t(w(n, k));
+            y(m, n) = acc;
+        }
+}
+
+}  // namespace sparq::kernels::scalar

@@ -1,0 +1,27 @@
+// Rounding float to integer the two ways the ecosystem does it. Explicit arithmetic, not
+// std::nearbyint, so the result never depends on the floating-point environment (a firmware
+// start-up or another library may have changed the rounding mode).
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+
+namespace sparq::quant {
+
+enum class rounding : std::uint8_t {
+    half_to_even,         // PyTorch, numpy, oneDNN: 2.5 -> 2, 3.5 -> 4 (the default)
+    half_away_from_zero,  // TFLite reference kernels, ncnn, llama.cpp: 2.5 -> 3, -2.5 -> -3
+};
+
+// x rounded to an integral float. Exact for every float: values >= 2^23 are already integral.
+inline float round_integral(float x, rounding mode = rounding::half_to_even) noexcept {
+    if (!(std::fabs(x) < 8388608.0f)) return x;  // integral already, or NaN / Inf
+    const float f = std::floor(x);
+    const float d = x - f;  // exact: 0 <= d < 1
+    if (d > 0.5f) return f + 1.0f;
+    if (d < 0.5f) return f;
+    if (mode == rounding::half_away_from_zero) return x > 0.0f ? f + 1.0f : f;
+    return std::fmod(f, 2.0f) == 0.0f ? f : f + 1.0f;
+}
+
+}  // namespace sparq::quant

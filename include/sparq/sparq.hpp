@@ -1,0 +1,5 @@
+// The umbrella header: all of sparq's public API.
+#pragma once
+
+#include "sparq/core.hpp"
+#include "sparq/version.hpp"

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# The main job, from nothing: install what is missing, build the release preset, run it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+cmake --workflow --preset release
+echo
+build/release/tools/sparq/sparq demo "$@"

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs what sparq needs from Debian's packages, and only what is missing. Safe to run
+# again: when everything is there it changes nothing. Needs root (or sudo) to install.
+#
+#   scripts/setup.sh            build, test and benchmark dependencies
+#   scripts/setup.sh --gen      also what the reference-data generators need (python3-torch, numpy)
+set -euo pipefail
+
+packages=(
+  cmake ninja-build g++ pkg-config     # build
+  doctest-dev                          # tests
+  libxsimd-dev                         # SIMD kernels (SPARQ_WITH_XSIMD)
+  libdnnl-dev ocl-icd-opencl-dev      # oneDNN backend (SPARQ_WITH_DNNL); its CMake package needs OpenCL
+  libeigen3-dev libbenchmark-dev       # benchmarks: Eigen is an anchor, Google Benchmark runs them
+)
+if [[ "${1:-}" == "--gen" ]]; then
+  packages+=(python3-torch python3-numpy python3-sklearn python3-onnx)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [[ ${#missing[@]} -eq 0 ]]; then
+  echo "setup: all ${#packages[@]} packages already installed"
+  exit 0
+fi
+
+echo "setup: installing ${missing[*]}"
+sudo=""
+if [[ $(id -u) -ne 0 ]]; then
+  command -v sudo >/dev/null || { echo "setup: need root (or sudo) to install: ${missing[*]}" >&2; exit 1; }
+  sudo="sudo"
+fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "setup: done"

@@ -1,0 +1,41 @@
+// sparq: compress, run and energy-count neural networks from the command line.
+#include <cstdio>
+#include <cstring>
+
+#include "commands.hpp"
+#include "sparq/version.hpp"
+
+namespace {
+
+void usage(std::FILE* out) {
+    std::fprintf(out,
+                 "usage: sparq <command> [options]\n"
+                 "\n"
+                 "commands:\n"
+                 "  demo      quantize a built-in sample layer to int8 and fp16, run it, and print\n"
+                 "            error, time and estimated energy against fp32\n"
+                 "\n"
+                 "  sparq <command> --help   options of a command\n"
+                 "  sparq --version          the version\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char* cmd = argv[1];
+    if (!std::strcmp(cmd, "--help") || !std::strcmp(cmd, "-h") || !std::strcmp(cmd, "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!std::strcmp(cmd, "--version")) {
+        std::printf("sparq %s\n", sparq::version_string);
+        return 0;
+    }
+    if (!std::strcmp(cmd, "demo")) return sparq_cli::demo(argc - 1, argv + 1);
+    std::fprintf(stderr, "sparq: unknown command '%s' (sparq --help lists them)\n", cmd);
+    return 2;
+}

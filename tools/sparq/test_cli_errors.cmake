@@ -1,0 +1,18 @@
+# Bad command lines: a non-zero exit and one clear line on stderr, never a crash.
+function(expect_failure expected)
+  execute_process(COMMAND ${SPARQ} ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(rc EQUAL 0 OR NOT rc MATCHES "^[0-9]+$")
+    message(FATAL_ERROR "sparq ${ARGN}: expected a clean non-zero exit, got '${rc}'")
+  endif()
+  if(NOT err MATCHES "${expected}")
+    message(FATAL_ERROR "sparq ${ARGN}: stderr '${err}' does not say '${expected}'")
+  endif()
+endfunction()
+
+expect_failure("unknown command 'frobnicate'" frobnicate)
+expect_failure("usage: sparq")
+expect_failure("unknown option '--bogus'" demo --bogus)
+expect_failure("--rows needs a whole number in \\[1, 16384\\], got 'abc'" demo --rows abc)
+expect_failure("--rows needs a whole number in \\[1, 16384\\], got '0'" demo --rows 0)
+expect_failure("--batch needs a value" demo --batch)
+expect_failure("--cols needs a whole number in \\[1, 16384\\], got '99999999999999999999'" demo --cols 99999999999999999999)
