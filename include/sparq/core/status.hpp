@@ -72,7 +72,8 @@ public:
     // "<code>: <message>", into the caller's buffer (no allocation).
     const char* what(char* buffer, std::size_t size) const noexcept {
         if (size == 0) return buffer;
-        std::snprintf(buffer, size, "%s: %s", to_string(code_), message_);
+        // Truncation is the intent here; only an encoding error leaves nothing to show.
+        if (std::snprintf(buffer, size, "%s: %s", to_string(code_), message_) < 0) buffer[0] = '\0';
         return buffer;
     }
 
