@@ -55,6 +55,11 @@ TEST_CASE("tensor_view::make checks the buffer, extents and strides") {
     auto backwards = tensor_view<int, 1>::make(buf.data(), 12, {3}, {-1});
     CHECK(backwards.error().code() == errc::out_of_range);  // would read before the buffer
 
+    alignas(4) unsigned char raw[64] = {};
+    auto misaligned = tensor_view<int, 1>::make(reinterpret_cast<int*>(raw + 1), 8, {8});  // pointer only, never read
+    CHECK(misaligned.error().code() == errc::misaligned);
+    CHECK(std::string(misaligned.error().message()).find("not 4-byte aligned (off by 1)") != std::string::npos);
+
     const index_t huge = index_t(1) << 62;
     auto overflow = tensor_view<int, 2>::make(buf.data(), 12, {4, 4}, {huge, huge});
     CHECK(overflow.error().code() == errc::overflow);

@@ -1,5 +1,6 @@
 # Runs PROGRAM with SCENARIO and requires an abnormal end whose stderr contains EXPECT.
-execute_process(COMMAND ${PROGRAM} ${SCENARIO} RESULT_VARIABLE rc ERROR_VARIABLE err OUTPUT_QUIET)
+string(REPLACE "|" ";" EMULATOR "${EMULATOR}")
+execute_process(COMMAND ${EMULATOR} ${PROGRAM} ${SCENARIO} RESULT_VARIABLE rc ERROR_VARIABLE err OUTPUT_QUIET)
 if(rc EQUAL 0)
   message(FATAL_ERROR "${SCENARIO}: the broken precondition was not caught (exit 0)")
 endif()

@@ -1,6 +1,8 @@
 # Bad command lines: a non-zero exit and one clear line on stderr, never a crash.
+string(REPLACE "|" ";" EMULATOR "${EMULATOR}")
+
 function(expect_failure expected)
-  execute_process(COMMAND ${SPARQ} ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  execute_process(COMMAND ${EMULATOR} ${SPARQ} ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
   if(rc EQUAL 0 OR NOT rc MATCHES "^[0-9]+$")
     message(FATAL_ERROR "sparq ${ARGN}: expected a clean non-zero exit, got '${rc}'")
   endif()

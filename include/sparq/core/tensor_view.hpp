@@ -16,6 +16,13 @@
 
 namespace sparq {
 
+// A path that needs aligned data (an aligned SIMD load, a oneDNN buffer) checks it with this.
+inline status check_aligned(const void* p, std::size_t alignment, const char* what) noexcept {
+    if (alignment == 0 || (reinterpret_cast<std::uintptr_t>(p) % alignment) == 0) return status::success();
+    return status(errc::misaligned, "%s: address %p is not %zu-byte aligned (off by %zu)", what, p,
+                  alignment, static_cast<std::size_t>(reinterpret_cast<std::uintptr_t>(p) % alignment));
+}
+
 template <class T, std::size_t Rank>
 class tensor_view {
     static_assert(Rank >= 1, "tensor_view needs rank >= 1; use T& for a scalar");
@@ -56,6 +63,7 @@ public:
         if (data == nullptr)
             return status(errc::invalid_argument, "null data for a view of shape %s",
                           format_extents(extents, shape, sizeof shape));
+        if (status s = check_aligned(data, alignof(T), "tensor_view::make"); !s) return s;
         if (lo < 0 || hi >= buffer_elements)
             return status(errc::out_of_range,
                           "view of shape %s reaches elements [%td, %td] of a buffer of %td elements",
@@ -195,13 +203,6 @@ status check_same_shape(const tensor_view<T, Rank>& a, const tensor_view<U, Rank
     char sa[128], sb[128];
     return status(errc::shape_mismatch, "%s: shapes %s and %s differ", what,
                   format_extents(a.extents(), sa, sizeof sa), format_extents(b.extents(), sb, sizeof sb));
-}
-
-// A path that needs aligned data (an aligned SIMD load, a oneDNN buffer) checks it with this.
-inline status check_aligned(const void* p, std::size_t alignment, const char* what) noexcept {
-    if (alignment == 0 || (reinterpret_cast<std::uintptr_t>(p) % alignment) == 0) return status::success();
-    return status(errc::misaligned, "%s: address %p is not %zu-byte aligned (off by %zu)", what, p,
-                  alignment, static_cast<std::size_t>(reinterpret_cast<std::uintptr_t>(p) % alignment));
 }
 
 }  // namespace sparq
