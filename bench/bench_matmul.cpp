@@ -4,6 +4,8 @@
 #include <benchmark/benchmark.h>
 
 #include <Eigen/Core>
+#include <array>
+#include <string>
 
 #include "sparq/core/tensor.hpp"
 #include "sparq/energy/cost_model.hpp"
@@ -12,13 +14,12 @@
 namespace {
 
 void set_counters(benchmark::State& state, double m, double n, double k, double joules_per_iter) {
-    state.counters["GOP/s"] = benchmark::Counter(2 * m * n * k * double(state.iterations()) * 1e-9,
+    state.counters["GOP"] = benchmark::Counter(2 * m * n * k * double(state.iterations()) * 1e-9,
                                                  benchmark::Counter::kIsRate);
     state.counters["est_J"] = joules_per_iter;
 }
 
-void matmul_f32_eigen(benchmark::State& state) {
-    const auto m = state.range(0), n = state.range(1), k = state.range(2);
+void matmul_f32_eigen(benchmark::State& state, long m, long n, long k) {
     Eigen::MatrixXf x = Eigen::MatrixXf::Random(m, k), w = Eigen::MatrixXf::Random(n, k), y(m, n);
     for (auto _ : state) {
         y.noalias() = x * w.transpose();
@@ -27,8 +28,7 @@ void matmul_f32_eigen(benchmark::State& state) {
     set_counters(state, double(m), double(n), double(k), 0);
 }
 
-void matmul_f32_sparq_scalar(benchmark::State& state) {
-    const auto m = state.range(0), n = state.range(1), k = state.range(2);
+void matmul_f32_sparq_scalar(benchmark::State& state, long m, long n, long k) {
     auto x = sparq::tensor<float, 2>::make({m, k});
     auto w = sparq::tensor<float, 2>::make({n, k});
     auto y = sparq::tensor<float, 2>::make({m, n});
@@ -49,5 +49,12 @@ void matmul_f32_sparq_scalar(benchmark::State& state) {
 
 }  // namespace
 
-BENCHMARK(matmul_f32_eigen)->Name("matmul_f32/eigen/256x256x256")->Args({256, 256, 256});
-BENCHMARK(matmul_f32_sparq_scalar)->Name("matmul_f32/sparq_scalar/256x256x256")->Args({256, 256, 256});
+// family/impl/MxNxK names (bench/README.md), registered with the shape in the name.
+const bool registered = [] {
+    for (auto [m, n, k] : {std::array<long, 3>{256, 256, 256}}) {
+        const std::string shape = std::to_string(m) + "x" + std::to_string(n) + "x" + std::to_string(k);
+        benchmark::RegisterBenchmark(("matmul_f32/eigen/" + shape).c_str(), matmul_f32_eigen, m, n, k);
+        benchmark::RegisterBenchmark(("matmul_f32/sparq_scalar/" + shape).c_str(), matmul_f32_sparq_scalar, m, n, k);
+    }
+    return true;
+}();

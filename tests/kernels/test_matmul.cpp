@@ -1,0 +1,162 @@
+// The public matmul entry: shape checks, backend selection, energy counts, and the scalar
+// reference against an independent loop in double / int64 on random shapes.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <random>
+#include <string>
+
+#include "sparq/core/tensor.hpp"
+#include "sparq/energy/counter.hpp"
+#include "sparq/kernels/matmul.hpp"
+
+using namespace sparq;
+
+namespace {
+struct mnk {
+    index_t m, n, k;
+};
+
+template <class T>
+tensor<T, 2> random_matrix(index_t r, index_t c, std::mt19937& rng, float lo, float hi) {
+    auto t = tensor<T, 2>::make({r, c});
+    REQUIRE(t.ok());
+    std::uniform_real_distribution<float> d(lo, hi);
+    for (index_t i = 0; i < t->size(); ++i) t->data()[i] = static_cast<T>(d(rng));
+    return std::move(*t);
+}
+}  // namespace
+
+TEST_CASE("matmul f32 / f16 / bf16 weights: the float path on widened weights, bit for bit") {
+    std::mt19937 rng(11);
+    for (const mnk& shape : {mnk{1, 1, 1}, mnk{3, 5, 7}, mnk{2, 13, 257}, mnk{5, 3, 600}}) {
+        const index_t m = shape.m, n = shape.n, k = shape.k;
+        CAPTURE(m);
+        CAPTURE(n);
+        CAPTURE(k);
+        auto x = random_matrix<float>(m, k, rng, -1, 1);
+        auto w = random_matrix<float>(n, k, rng, -1, 1);
+        auto w16 = tensor<float16, 2>::make({n, k});
+        auto wbf = tensor<bfloat16, 2>::make({n, k});
+        auto w16wide = tensor<float, 2>::make({n, k});
+        auto wbfwide = tensor<float, 2>::make({n, k});
+        REQUIRE((w16.ok() && wbf.ok() && w16wide.ok() && wbfwide.ok()));
+        REQUIRE(convert(w.cview(), w16->view()).ok());
+        REQUIRE(convert(w.cview(), wbf->view()).ok());
+        REQUIRE(convert(w16->cview(), w16wide->view()).ok());
+        REQUIRE(convert(wbf->cview(), wbfwide->view()).ok());
+
+        auto y = tensor<float, 2>::make({m, n}), y16 = tensor<float, 2>::make({m, n}),
+             ybf = tensor<float, 2>::make({m, n}), ref16 = tensor<float, 2>::make({m, n}),
+             refbf = tensor<float, 2>::make({m, n});
+        context ctx;
+        REQUIRE(kernels::matmul<float>(ctx, x.cview(), w.cview(), y->view()).ok());
+        REQUIRE(kernels::matmul<float16>(ctx, x.cview(), w16->cview(), y16->view()).ok());
+        REQUIRE(kernels::matmul<bfloat16>(ctx, x.cview(), wbf->cview(), ybf->view()).ok());
+        REQUIRE(kernels::matmul<float>(ctx, x.cview(), w16wide->cview(), ref16->view()).ok());
+        REQUIRE(kernels::matmul<float>(ctx, x.cview(), wbfwide->cview(), refbf->view()).ok());
+        for (index_t i = 0; i < m; ++i)
+            for (index_t j = 0; j < n; ++j) {
+                double exact = 0;
+                for (index_t kk = 0; kk < k; ++kk) exact += double(x(i, kk)) * double(w(j, kk));
+                CHECK(std::fabs((*y)(i, j) - exact) <= 1e-5 * double(k));
+                CHECK((*y16)(i, j) == (*ref16)(i, j));
+                CHECK((*ybf)(i, j) == (*refbf)(i, j));
+            }
+    }
+}
+
+TEST_CASE("matmul on strided views (a transposed weight)") {
+    std::mt19937 rng(3);
+    auto x = random_matrix<float>(2, 9, rng, -1, 1);
+    auto wt = random_matrix<float>(9, 4, rng, -1, 1);  // [K, N]: its transpose is the [N, K] weight
+    auto w16t = tensor<float16, 2>::make({9, 4});
+    REQUIRE(w16t.ok());
+    REQUIRE(convert(wt.cview(), w16t->view()).ok());
+    auto y = tensor<float, 2>::make({2, 4}), y16 = tensor<float, 2>::make({2, 4});
+    context ctx;
+    REQUIRE(kernels::matmul<float>(ctx, x.cview(), wt.cview().transpose(0, 1), y->view()).ok());
+    REQUIRE(kernels::matmul<float16>(ctx, x.cview(), w16t->cview().transpose(0, 1), y16->view()).ok());
+    for (index_t i = 0; i < 2; ++i)
+        for (index_t j = 0; j < 4; ++j) {
+            double exact = 0;
+            for (index_t kk = 0; kk < 9; ++kk) exact += double(x(i, kk)) * double(wt(kk, j));
+            CHECK((*y)(i, j) == doctest::Approx(exact).epsilon(1e-5));
+            CHECK((*y16)(i, j) == doctest::Approx(exact).epsilon(2e-3));
+        }
+}
+
+TEST_CASE("matmul_s8: exact int32 sums, extremes included") {
+    std::mt19937 rng(5);
+    for (const mnk& shape : {mnk{1, 1, 1}, mnk{4, 7, 31}, mnk{3, 2, 4099}}) {
+        const index_t m = shape.m, n = shape.n, k = shape.k;
+        auto x = tensor<std::int8_t, 2>::make({m, k});
+        auto w = tensor<std::int8_t, 2>::make({n, k});
+        auto y = tensor<std::int32_t, 2>::make({m, n});
+        REQUIRE((x.ok() && w.ok() && y.ok()));
+        for (index_t i = 0; i < x->size(); ++i) x->data()[i] = static_cast<std::int8_t>(i % 3 == 0 ? -128 : int(rng() % 256) - 128);
+        for (index_t i = 0; i < w->size(); ++i) w->data()[i] = static_cast<std::int8_t>(i % 2 == 0 ? -128 : int(rng() % 256) - 128);
+        context ctx;
+        REQUIRE(kernels::matmul_s8(ctx, x->cview(), w->cview(), y->view()).ok());
+        for (index_t i = 0; i < m; ++i)
+            for (index_t j = 0; j < n; ++j) {
+                std::int64_t exact = 0;
+                for (index_t kk = 0; kk < k; ++kk) exact += std::int64_t((*x)(i, kk)) * (*w)(j, kk);
+                CHECK((*y)(i, j) == exact);
+            }
+    }
+}
+
+TEST_CASE("matmul: shape mismatches, int32 overflow guard and unavailable backends are statuses") {
+    float a[6] = {}, b[6] = {}, c[4] = {};
+    context ctx;
+    auto s = kernels::matmul<float>(ctx, matrix_view<const float>(a, {2, 3}), matrix_view<const float>(b, {2, 2}),
+                                    matrix_view<float>(c, {2, 2}));
+    CHECK(s.code() == errc::shape_mismatch);
+    CHECK(std::string(s.message()) == "matmul: x [2, 3], w [2, 2] (as [N, K]) and y [2, 2] do not fit");
+
+    std::int8_t q[1] = {};
+    std::int32_t r[1] = {};
+    const index_t too_long = kernels::max_s8_reduction + 1;
+    auto o = kernels::matmul_s8(ctx, matrix_view<const std::int8_t>(q, {1, too_long}, {0, 0}),
+                                matrix_view<const std::int8_t>(q, {1, too_long}, {0, 0}), matrix_view<std::int32_t>(r, {1, 1}));
+    CHECK(o.code() == errc::overflow);
+
+    ctx.with_backend(backend::dnnl, /*fallback=*/false);
+    auto u = kernels::matmul<float>(ctx, matrix_view<const float>(a, {2, 3}), matrix_view<const float>(b, {2, 3}),
+                                    matrix_view<float>(c, {2, 2}));
+    CHECK(u.code() == errc::unsupported);
+    ctx.with_backend(backend::dnnl, /*fallback=*/true);
+    CHECK(kernels::matmul<float>(ctx, matrix_view<const float>(a, {2, 3}), matrix_view<const float>(b, {2, 3}),
+                                 matrix_view<float>(c, {2, 2})).ok());
+}
+
+TEST_CASE("matmul adds its exact work to the energy counter, and nothing without one") {
+    std::mt19937 rng(1);
+    for (const mnk& shape : {mnk{1, 1, 1}, mnk{3, 5, 7}, mnk{17, 2, 129}}) {
+        const index_t m = shape.m, n = shape.n, k = shape.k;
+        auto x = random_matrix<float>(m, k, rng, -1, 1);
+        auto w = random_matrix<float>(n, k, rng, -1, 1);
+        auto w16 = tensor<float16, 2>::make({n, k});
+        auto y = tensor<float, 2>::make({m, n});
+        auto x8 = tensor<std::int8_t, 2>::make({m, k});
+        auto w8 = tensor<std::int8_t, 2>::make({n, k});
+        auto y8 = tensor<std::int32_t, 2>::make({m, n});
+        energy::counter count;
+        context ctx;
+        ctx.with_energy(count);
+        REQUIRE(kernels::matmul<float>(ctx, x.cview(), w.cview(), y->view()).ok());
+        const auto macs = std::uint64_t(m * n * k);
+        CHECK(count.macs(dtype::f32) == macs);
+        CHECK(count.weight_bytes() == std::uint64_t(n * k * 4));
+        CHECK(count.activation_bytes() == std::uint64_t((m * k + m * n) * 4));
+        REQUIRE(kernels::matmul<float16>(ctx, x.cview(), w16->cview(), y->view()).ok());
+        CHECK(count.macs(dtype::f32) == 2 * macs);  // fp16 storage, fp32 multiplies
+        CHECK(count.weight_bytes() == std::uint64_t(n * k * 6));
+        REQUIRE(kernels::matmul_s8(ctx, x8->cview(), w8->cview(), y8->view()).ok());
+        CHECK(count.macs(dtype::s8) == macs);
+        CHECK(count.total_macs() == 3 * macs);
+        CHECK(count.weight_bytes() == std::uint64_t(n * k * 7));
+    }
+}
