@@ -8,7 +8,7 @@ set -euo pipefail
 
 packages=(
   cmake ninja-build g++ pkg-config     # build
-  doctest-dev                          # tests
+  doctest-dev libgemmlowp-dev          # tests (gemmlowp: the requantization reference)
   libxsimd-dev                         # SIMD kernels (SPARQ_WITH_XSIMD)
   libdnnl-dev ocl-icd-opencl-dev      # oneDNN backend (SPARQ_WITH_DNNL); its CMake package needs OpenCL
   libeigen3-dev libbenchmark-dev       # benchmarks: Eigen is an anchor, Google Benchmark runs them

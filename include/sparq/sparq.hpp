@@ -2,4 +2,5 @@
 #pragma once
 
 #include "sparq/core.hpp"
+#include "sparq/quant.hpp"
 #include "sparq/version.hpp"

@@ -1,0 +1,24 @@
+// Narrowing stores and widening loads between int32 batches and 8-bit codes: the portable
+// fallback (through a small buffer) for architectures without a dedicated header.
+#pragma once
+
+#include <cstdint>
+#include <xsimd/xsimd.hpp>
+
+namespace sparq::kernels::xsimd::detail {
+
+template <class Q, class A>
+void store_narrow(::xsimd::batch<std::int32_t, A> v, Q* out, ::xsimd::kernel::requires_arch<::xsimd::generic>) noexcept {
+    alignas(A::alignment()) std::int32_t tmp[::xsimd::batch<std::int32_t, A>::size];
+    v.store_aligned(tmp);
+    for (std::size_t i = 0; i < ::xsimd::batch<std::int32_t, A>::size; ++i) out[i] = static_cast<Q>(tmp[i]);
+}
+
+template <class A, class Q>
+::xsimd::batch<std::int32_t, A> load_widen(const Q* in, ::xsimd::kernel::requires_arch<::xsimd::generic>) noexcept {
+    alignas(A::alignment()) std::int32_t tmp[::xsimd::batch<std::int32_t, A>::size];
+    for (std::size_t i = 0; i < ::xsimd::batch<std::int32_t, A>::size; ++i) tmp[i] = in[i];
+    return ::xsimd::batch<std::int32_t, A>::load_aligned(tmp);
+}
+
+}  // namespace sparq::kernels::xsimd::detail

@@ -1,0 +1,87 @@
+// quantize / dequantize / fake-quant over contiguous rows with xsimd, written once over
+// batch<float, Arch>; the 8-bit stores and loads come from the per-arch headers. Every result
+// is bit-identical to kernels/scalar/quantize.hpp (tested on ties, extremes, NaN and Inf).
+#pragma once
+
+#include <cstdint>
+#include <xsimd/xsimd.hpp>
+
+#include "sparq/kernels/scalar/quantize.hpp"
+#include "sparq/kernels/xsimd/arch/arm_neon.hpp"
+#include "sparq/kernels/xsimd/arch/generic.hpp"
+#include "sparq/kernels/xsimd/arch/x86_avx2.hpp"
+#include "sparq/kernels/xsimd/arch/x86_avx512.hpp"
+
+namespace sparq::kernels::xsimd {
+
+namespace detail {
+
+// round(x * inv) + zero_point, clamped, with NaN -> zero_point: as quantize_value, one batch.
+template <class A>
+::xsimd::batch<float, A> code(::xsimd::batch<float, A> x, const scalar::quant_step& s) noexcept {
+    using fb = ::xsimd::batch<float, A>;
+    const fb t = x * fb(s.inv_scale);
+    // nearbyint is explicit round-to-nearest-even on AVX / AVX-512 / NEON, whatever MXCSR says;
+    // xsimd's round is half away from zero.
+    const fb r = s.round == quant::rounding::half_to_even ? ::xsimd::nearbyint(t) : ::xsimd::round(t);
+    fb v = r + fb(float(s.zero_point));
+    v = ::xsimd::min(::xsimd::max(v, fb(float(s.qmin))), fb(float(s.qmax)));
+    // isnan, not x != x: xsimd 8.1 compares != with the ordered predicate on AVX-512 (NEQ_OQ),
+    // which is false for NaN.
+    return ::xsimd::select(::xsimd::isnan(x), fb(float(s.zero_point)), v);
+}
+
+}  // namespace detail
+
+template <class A, class Q>
+void quantize_contiguous(const float* x, index_t n, const scalar::quant_step& s, Q* q) noexcept {
+    using fb = ::xsimd::batch<float, A>;
+    constexpr index_t lanes = index_t(fb::size);
+    const index_t whole = n - n % lanes;
+    index_t i = 0;
+    for (; i < whole; i += lanes) {
+        const fb v = detail::code<A>(fb::load_unaligned(x + i), s);
+        detail::store_narrow<Q>(::xsimd::batch_cast<std::int32_t>(v), q + i, A{});
+    }
+    for (; i < n; ++i) q[i] = static_cast<Q>(scalar::quantize_value(x[i], s));
+}
+
+template <class A, class Q>
+void dequantize_contiguous(const Q* q, index_t n, const scalar::quant_step& s, float* x) noexcept {
+    using fb = ::xsimd::batch<float, A>;
+    constexpr index_t lanes = index_t(fb::size);
+    const index_t whole = n - n % lanes;
+    const fb zp(float(s.zero_point)), scale(s.scale);
+    index_t i = 0;
+    for (; i < whole; i += lanes) {
+        const fb codes = ::xsimd::batch_cast<float>(detail::load_widen<A>(q + i, A{}));
+        ((codes - zp) * scale).store_unaligned(x + i);
+    }
+    for (; i < n; ++i) x[i] = scalar::dequantize_value(std::int32_t(q[i]), s);
+}
+
+template <class A>
+void fake_quant_contiguous(const float* x, index_t n, const scalar::quant_step& s, float* y, std::uint8_t* mask) noexcept {
+    using fb = ::xsimd::batch<float, A>;
+    constexpr index_t lanes = index_t(fb::size);
+    const index_t whole = n - n % lanes;
+    const fb zp(float(s.zero_point)), scale(s.scale), inv(s.inv_scale), lo(float(s.qmin)), hi(float(s.qmax));
+    index_t i = 0;
+    for (; i < whole; i += lanes) {
+        const fb v = fb::load_unaligned(x + i);
+        const fb t = v * inv;
+        fb u = (s.round == quant::rounding::half_to_even ? ::xsimd::nearbyint(t) : ::xsimd::round(t)) + zp;
+        u = ::xsimd::select(::xsimd::isnan(v), zp, u);
+        (( ::xsimd::min(::xsimd::max(u, lo), hi) - zp) * scale).store_unaligned(y + i);
+        if (mask) {
+            const fb inside = ::xsimd::select((u >= lo) & (u <= hi), fb(1.0f), fb(0.0f));
+            detail::store_narrow<std::uint8_t>(::xsimd::batch_cast<std::int32_t>(inside), mask + i, A{});
+        }
+    }
+    for (; i < n; ++i) {
+        scalar::fake_quant_row(vector_view<const float>(x + i, {1}), s, vector_view<float>(y + i, {1}),
+                               mask ? vector_view<std::uint8_t>(mask + i, {1}) : vector_view<std::uint8_t>());
+    }
+}
+
+}  // namespace sparq::kernels::xsimd
