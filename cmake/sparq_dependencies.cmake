@@ -1,19 +1,29 @@
-# Optional backends. Each option defaults to ON when its package is found and OFF otherwise;
-# asking for ON explicitly when the package is missing is an error, not a silent downgrade.
+# Optional backends: SPARQ_WITH_XSIMD / SPARQ_WITH_DNNL are AUTO (the default: ON when the
+# package is found, looked for again at every configure, so installing it later turns it on),
+# ON (required: a missing package is an error, not a silent downgrade) or OFF.
 
 macro(sparq_optional_dependency option package)
-  if(NOT DEFINED ${option})
+  set(${option} AUTO CACHE STRING "Build with ${package}: AUTO, ON or OFF")
+  set_property(CACHE ${option} PROPERTY STRINGS AUTO ON OFF)
+  set(_request "${${option}}")
+  if(_request STREQUAL "AUTO")
     find_package(${package} ${ARGN} QUIET)
-    option(${option} "Build with ${package}" ${${package}_FOUND})
-  else()
-    option(${option} "Build with ${package}" ${${option}})
-    if(${option})
-      find_package(${package} ${ARGN} QUIET)
-      if(NOT ${package}_FOUND)
-        message(FATAL_ERROR "${option}=ON but ${package} was not found: run scripts/setup.sh "
-                            "(Debian package list in scripts/setup.sh), or set ${option}=OFF")
-      endif()
+    set(_use ${${package}_FOUND})
+  elseif(_request)
+    find_package(${package} ${ARGN} QUIET)
+    if(NOT ${package}_FOUND)
+      message(FATAL_ERROR "${option}=ON but ${package} was not found: run scripts/setup.sh "
+                          "(Debian package list in scripts/setup.sh), or set ${option}=OFF")
     endif()
+    set(_use ON)
+  else()
+    set(_use OFF)
+  endif()
+  # A normal variable shadows the cache entry: the rest of the build sees ON or OFF.
+  if(_use)
+    set(${option} ON)
+  else()
+    set(${option} OFF)
   endif()
 endmacro()
 

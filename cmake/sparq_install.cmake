@@ -8,10 +8,12 @@ install(FILES ${PROJECT_BINARY_DIR}/include/sparq/version.hpp
 
 set(SPARQ_CMAKE_DIR ${CMAKE_INSTALL_DATADIR}/cmake/sparq)  # header-only: arch-independent
 install(EXPORT sparqTargets NAMESPACE sparq:: DESTINATION ${SPARQ_CMAKE_DIR})
+# The build tree is a package too: sparq_DIR=<build dir> works without installing.
+export(EXPORT sparqTargets NAMESPACE sparq:: FILE ${PROJECT_BINARY_DIR}/sparqTargets.cmake)
 configure_package_config_file(cmake/sparqConfig.cmake.in
   ${PROJECT_BINARY_DIR}/sparqConfig.cmake INSTALL_DESTINATION ${SPARQ_CMAKE_DIR})
 write_basic_package_version_file(${PROJECT_BINARY_DIR}/sparqConfigVersion.cmake
   COMPATIBILITY SameMinorVersion ARCH_INDEPENDENT)
 install(FILES ${PROJECT_BINARY_DIR}/sparqConfig.cmake ${PROJECT_BINARY_DIR}/sparqConfigVersion.cmake
         DESTINATION ${SPARQ_CMAKE_DIR})
-install(FILES LICENSE DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/sparq)
+install(FILES LICENSE README.md CHANGELOG.md DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/sparq)

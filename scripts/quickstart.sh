@@ -3,6 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-cmake --workflow --preset release
+cmake --preset release
+cmake --build --preset release --target sparq_cli
 echo
 build/release/tools/sparq/sparq demo "$@"

@@ -55,6 +55,22 @@ TEST_CASE("arena: marks, scopes, reset and peak") {
     CHECK(a.used() == 0);
 }
 
+TEST_CASE("arena: alignment is at least the element's, padding is accounted for") {
+    alignas(64) static std::byte buffer[256];
+    arena a(buffer + 1, 127);  // a misaligned buffer is fine: allocations pad
+    auto d = a.allocate_view<double, 1>({4}, /*alignment=*/1);
+    REQUIRE(d.ok());
+    CHECK(reinterpret_cast<std::uintptr_t>(d->data()) % alignof(double) == 0);
+    CHECK(a.allocate_view<float, 1>({1}, 3).error().code() == errc::invalid_argument);
+    CHECK(a.allocate(8, 3) == nullptr);
+
+    arena b(buffer + 1, 127);
+    CHECK_FALSE(b.can_allocate(100, 64));  // 63 bytes of padding first
+    CHECK(b.allocate(100, 64) == nullptr);
+    CHECK(b.can_allocate(64, 64));
+    CHECK(b.allocate(64, 64) != nullptr);
+}
+
 TEST_CASE("arena: empty arena and bad shapes fail cleanly") {
     arena none;
     CHECK(none.allocate(1) == nullptr);

@@ -44,5 +44,10 @@ TEST_CASE("context: scratch requirements") {
     CHECK(ctx.require_scratch(128, "conv2d").ok());
     auto s = ctx.require_scratch(129, "conv2d");
     CHECK(s.code() == errc::out_of_memory);
-    CHECK(std::string(s.message()) == "conv2d needs 129 bytes of scratch memory; the arena has 128 of 128 free");
+    CHECK(std::string(s.message()) ==
+          "conv2d needs 129 bytes of scratch memory at 64-byte alignment; the arena has 128 of 128 free");
+    alignas(64) static unsigned char odd[129];
+    arena shifted(odd + 1, 128);
+    ctx.with_scratch(shifted);
+    CHECK(ctx.require_scratch(128, "conv2d").code() == errc::out_of_memory);  // padding counts
 }

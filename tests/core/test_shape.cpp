@@ -22,6 +22,8 @@ TEST_CASE("checked_element_count: counts, rejects negative extents and overflow"
     REQUIRE_FALSE(ovf.ok());
     CHECK(ovf.error().code() == errc::overflow);
     CHECK(!checked_element_count<3>({std::numeric_limits<index_t>::max(), 2, 1}).ok());
+    // no elements, but strides that would not fit: still an overflow, not a wild layout
+    CHECK(checked_element_count<3>({0, big, big}).error().code() == errc::overflow);
 }
 
 TEST_CASE("row_major_strides: last dimension contiguous") {

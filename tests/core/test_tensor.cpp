@@ -26,6 +26,7 @@ TEST_CASE("tensor::make rejects bad shapes with a status") {
     const index_t big = index_t(1) << 62;
     auto ovf = tensor<float, 2>::make({big, 4});  // count fits, bytes do not
     CHECK(ovf.error().code() == errc::overflow);
+    CHECK(tensor<float, 3>::make({0, index_t(1) << 40, index_t(1) << 40}).error().code() == errc::overflow);
 
     auto limited = tensor<float, 1>::make({1000}, 100);
     REQUIRE_FALSE(limited.ok());
@@ -45,6 +46,9 @@ TEST_CASE("tensor: move-only, clone and copy_of strided views") {
     for (index_t i = 0; i < 6; ++i) t->data()[i] = int(i);
     tensor<int, 2> moved = std::move(*t);
     CHECK(moved(1, 2) == 5);
+    CHECK(t->empty());  // the moved-from tensor is empty, not a shape without memory
+    CHECK(t->extents() == extents_t<2>{0, 0});
+    t->fill(1);         // and safe to use
 
     auto c = moved.clone();
     REQUIRE(c.ok());

@@ -60,6 +60,11 @@ TEST_CASE("tensor_view::make checks the buffer, extents and strides") {
     CHECK(misaligned.error().code() == errc::misaligned);
     CHECK(std::string(misaligned.error().message()).find("not 4-byte aligned (off by 1)") != std::string::npos);
 
+    const index_t big = index_t(1) << 32;
+    CHECK(tensor_view<float, 3>::make(reinterpret_cast<float*>(buf.data()), 4, {2, big, big}).error().code() == errc::overflow);
+    CHECK(tensor_view<float, 3>::make(reinterpret_cast<float*>(buf.data()), 4, {0, big << 8, big << 8}).error().code() ==
+          errc::overflow);
+
     const index_t huge = index_t(1) << 62;
     auto overflow = tensor_view<int, 2>::make(buf.data(), 12, {4, 4}, {huge, huge});
     CHECK(overflow.error().code() == errc::overflow);
@@ -100,6 +105,11 @@ TEST_CASE("slice, select, row, transpose: views of the same memory") {
     auto empty = v.slice(1, 2, 2);
     CHECK(empty.empty());
     CHECK(empty.is_contiguous());
+    CHECK(empty.select(0, 1).empty());  // selecting in an empty view moves no pointer
+
+    auto one = v.slice(2, 0, 4, index_t(1) << 40);  // a huge step: one element, no overflow
+    CHECK(one.extent(2) == 1);
+    CHECK(one(1, 2, 0) == 20);
 }
 
 TEST_CASE("is_contiguous ignores strides of extent-1 dimensions") {

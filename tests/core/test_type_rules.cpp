@@ -30,6 +30,9 @@ static_assert(std::is_trivially_copyable_v<bfloat16> && std::is_standard_layout_
 static_assert(!std::is_convertible_v<float, float16>);
 static_assert(std::is_convertible_v<float16, float>);
 static_assert(!std::is_convertible_v<float, bfloat16>);
+// From double a conversion would round twice: not constructible; from float and int it is.
+static_assert(!std::is_constructible_v<float16, double> && !std::is_constructible_v<bfloat16, double>);
+static_assert(std::is_constructible_v<float16, float> && std::is_constructible_v<float16, int>);
 
 // dtype tags follow the C++ types.
 static_assert(dtype_of_v<float> == dtype::f32 && dtype_of_v<float16> == dtype::f16);

@@ -3,4 +3,5 @@
 
 namespace sparq_cli {
 int demo(int argc, char** argv);
+int quant_report(int argc, char** argv);
 }

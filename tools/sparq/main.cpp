@@ -14,6 +14,8 @@ void usage(std::FILE* out) {
                  "commands:\n"
                  "  demo      quantize a built-in sample layer to int8 and fp16, run it, and print\n"
                  "            error, time and estimated energy against fp32\n"
+                 "  quant-report  SQNR of each quantization scheme and observer on sample weights\n"
+                 "            (and on a weight file of yours)\n"
                  "\n"
                  "  sparq <command> --help   options of a command\n"
                  "  sparq --version          the version\n");
@@ -36,6 +38,7 @@ int main(int argc, char** argv) {
         return 0;
     }
     if (!std::strcmp(cmd, "demo")) return sparq_cli::demo(argc - 1, argv + 1);
+    if (!std::strcmp(cmd, "quant-report")) return sparq_cli::quant_report(argc - 1, argv + 1);
     std::fprintf(stderr, "sparq: unknown command '%s' (sparq --help lists them)\n", cmd);
     return 2;
 }

@@ -18,3 +18,6 @@ expect_failure("--rows needs a whole number in \\[1, 16384\\], got 'abc'" demo -
 expect_failure("--rows needs a whole number in \\[1, 16384\\], got '0'" demo --rows 0)
 expect_failure("--batch needs a value" demo --batch)
 expect_failure("--cols needs a whole number in \\[1, 16384\\], got '99999999999999999999'" demo --cols 99999999999999999999)
+expect_failure("--weights needs --rows and --cols" quant-report --weights x.f32)
+expect_failure("cannot open /nonexistent.f32" quant-report --weights /nonexistent.f32 --rows 2 --cols 2)
+expect_failure("unknown option '--nope'" quant-report --nope 1)

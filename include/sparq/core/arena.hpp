@@ -44,22 +44,32 @@ public:
     arena(const arena&) = delete;
     arena& operator=(const arena&) = delete;
 
-    // `bytes` at `alignment` (a power of two), or nullptr when they do not fit.
+    // `bytes` at `alignment` (a power of two), or nullptr when they do not fit or the alignment
+    // is not a power of two.
     void* allocate(std::size_t bytes, std::size_t alignment = default_alignment) noexcept {
-        SPARQ_CHECK(alignment != 0 && (alignment & (alignment - 1)) == 0, "arena: alignment must be a power of two");
-        const std::uintptr_t start = reinterpret_cast<std::uintptr_t>(base_) + used_;
-        const std::size_t pad = static_cast<std::size_t>((alignment - start % alignment) % alignment);
-        if (base_ == nullptr || pad > capacity_ - used_ || bytes > capacity_ - used_ - pad) return nullptr;
+        if (!can_allocate(bytes, alignment)) return nullptr;
+        const std::size_t pad = padding(alignment);
         void* p = base_ + used_ + pad;
         used_ += pad + bytes;
         if (used_ > peak_) peak_ = used_;
         return p;
     }
 
-    // A row-major view of fresh (uninitialised) elements, or a status naming the shortfall.
+    // Whether allocate(bytes, alignment) would succeed, padding included.
+    bool can_allocate(std::size_t bytes, std::size_t alignment = default_alignment) const noexcept {
+        if (base_ == nullptr || alignment == 0 || (alignment & (alignment - 1)) != 0) return false;
+        const std::size_t pad = padding(alignment);
+        return pad <= capacity_ - used_ && bytes <= capacity_ - used_ - pad;
+    }
+
+    // A row-major view of fresh (uninitialised) elements, or a status naming the shortfall. The
+    // alignment is at least alignof(T).
     template <class T, std::size_t Rank>
     result<tensor_view<T, Rank>> allocate_view(const extents_t<Rank>& extents,
                                                std::size_t alignment = default_alignment) noexcept {
+        if (alignment == 0 || (alignment & (alignment - 1)) != 0)
+            return status(errc::invalid_argument, "arena: alignment %zu is not a power of two", alignment);
+        if (alignment < alignof(T)) alignment = alignof(T);
         auto count = checked_element_count(extents);
         if (!count) return count.error();
         index_t bytes = 0;
@@ -102,6 +112,11 @@ public:
     std::size_t peak() const noexcept { return peak_; }  // high-water mark: size your static buffer from it
 
 private:
+    std::size_t padding(std::size_t alignment) const noexcept {
+        const std::uintptr_t start = reinterpret_cast<std::uintptr_t>(base_) + used_;
+        return static_cast<std::size_t>((alignment - start % alignment) % alignment);
+    }
+
     aligned_block owned_;
     std::byte* base_ = nullptr;
     std::size_t capacity_ = 0;

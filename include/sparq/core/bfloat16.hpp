@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <type_traits>
 
 #include "sparq/core/float16.hpp"  // detail::float_bits / bits_float
 
@@ -28,6 +29,10 @@ struct bfloat16 {
 
     constexpr bfloat16() noexcept = default;
     explicit bfloat16(float f) noexcept : bits(detail::f32_bits_to_bf16_bits(detail::float_bits(f))) {}
+    // From double it would round twice (double -> float -> half): say 0.5f, or convert the
+    // double to float on purpose.
+    template <class D, class = std::enable_if_t<std::is_floating_point_v<D> && !std::is_same_v<D, float>>>
+    explicit bfloat16(D) = delete;
     static constexpr bfloat16 from_bits(std::uint16_t b) noexcept {
         bfloat16 h;
         h.bits = b;

@@ -73,3 +73,9 @@ namespace sparq::detail {
 #else
 #define SPARQ_CHECK(cond, what) static_cast<void>(0)
 #endif
+
+// The same, in every build: for checks that cost one branch outside any loop and guard
+// against undefined behaviour a caller could not see coming (reading an error's value).
+#define SPARQ_ALWAYS_CHECK(cond, what)                                           \
+    (SPARQ_LIKELY(cond) ? static_cast<void>(0)                                  \
+                        : ::sparq::detail::check_failed(__FILE__, __LINE__, #cond, what))

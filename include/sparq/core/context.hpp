@@ -81,14 +81,14 @@ struct context {
         return *this;
     }
 
-    // The arena, or a status telling the caller that this call needs one of `bytes`.
-    status require_scratch(std::size_t bytes, const char* what) const noexcept {
+    // The arena, or a status telling the caller that this call needs `bytes` of it at `alignment`.
+    status require_scratch(std::size_t bytes, const char* what, std::size_t alignment = default_alignment) const noexcept {
         if (scratch == nullptr)
             return status(errc::invalid_argument, "%s needs %zu bytes of scratch memory: give the context an arena",
                           what, bytes);
-        if (scratch->available() < bytes)
-            return status(errc::out_of_memory, "%s needs %zu bytes of scratch memory; the arena has %zu of %zu free",
-                          what, bytes, scratch->available(), scratch->capacity());
+        if (!scratch->can_allocate(bytes, alignment))
+            return status(errc::out_of_memory, "%s needs %zu bytes of scratch memory at %zu-byte alignment; the arena has %zu of %zu free",
+                          what, bytes, alignment, scratch->available(), scratch->capacity());
         return status::success();
     }
 };

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 
 #include "sparq/core/arch/neon_fp16.hpp"
 #include "sparq/core/arch/x86_avx512bf16.hpp"
@@ -15,6 +16,10 @@
 #include "sparq/core/tensor_view.hpp"
 
 namespace sparq {
+
+// The bulk paths read and write float16 / bfloat16 arrays as arrays of uint16_t.
+static_assert(sizeof(float16) == 2 && std::is_standard_layout_v<float16> && std::is_trivially_copyable_v<float16>);
+static_assert(sizeof(bfloat16) == 2 && std::is_standard_layout_v<bfloat16> && std::is_trivially_copyable_v<bfloat16>);
 
 // Which instructions the bulk conversions use in this translation unit.
 constexpr const char* float16_convert_path() noexcept {

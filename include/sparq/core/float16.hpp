@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <type_traits>
 #include <cstring>
 
 namespace sparq {
@@ -67,6 +68,10 @@ struct float16 {
 
     constexpr float16() noexcept = default;
     explicit float16(float f) noexcept : bits(detail::f32_bits_to_f16_bits(detail::float_bits(f))) {}
+    // From double it would round twice (double -> float -> half): say 0.5f, or convert the
+    // double to float on purpose.
+    template <class D, class = std::enable_if_t<std::is_floating_point_v<D> && !std::is_same_v<D, float>>>
+    explicit float16(D) = delete;
     static constexpr float16 from_bits(std::uint16_t b) noexcept {
         float16 h;
         h.bits = b;

@@ -36,6 +36,18 @@ vector_view<T> row_at(const tensor_view<T, Rank>& v, const extents_t<Rank>& idx)
     return vector_view<T>(v.data() + off, {v.extent(Rank - 1)}, {v.stride(Rank - 1)});
 }
 
+// A row's index along `axis`, for a leading axis (0 <= axis < Rank - 1); 0 otherwise (the last
+// axis varies inside the row).
+template <std::size_t Rank>
+index_t row_index_along(const extents_t<Rank>& idx, int axis) noexcept {
+    if constexpr (Rank == 1) {
+        (void)idx, (void)axis;
+        return 0;
+    } else {
+        return axis >= 0 && axis < int(Rank) - 1 ? idx[std::size_t(axis)] : 0;
+    }
+}
+
 // f(vector_view<T> row, const extents_t<Rank>& index) for each row; index[Rank-1] is 0.
 template <class T, std::size_t Rank, class F>
 void for_each_row(const tensor_view<T, Rank>& v, F&& f) {

@@ -42,27 +42,30 @@ const char* format_extents(const extents_t<Rank>& e, char* buf, std::size_t size
     return buf;
 }
 
-// Number of elements, or a status when an extent is negative or the product overflows.
+// Number of elements, or a status when an extent is negative or a product overflows. The
+// product of the non-zero extents is checked too: it is the row-major strides' range, and a
+// shape like [0, 2^40, 2^40] has no elements but strides that do not fit.
 template <std::size_t Rank>
 result<index_t> checked_element_count(const extents_t<Rank>& e) noexcept {
-    index_t n = 1;
+    index_t n = 1, span = 1;
     for (std::size_t i = 0; i < Rank; ++i) {
         if (e[i] < 0) {
             char s[128];
             return status(errc::invalid_argument, "extent %zu of shape %s is negative", i,
                           format_extents(e, s, sizeof s));
         }
-        if (!checked_mul(n, e[i], n)) {
+        if (!checked_mul(span, e[i] > 0 ? e[i] : 1, span)) {
             char s[128];
             return status(errc::overflow, "shape %s has more elements than index_t can count",
                           format_extents(e, s, sizeof s));
         }
+        n *= e[i];  // <= span: cannot overflow
     }
     return n;
 }
 
 // Row-major (C order) strides for the extents: the last dimension is contiguous.
-// Callers validate the extents first; the products cannot overflow once the count fits.
+// Callers validate the extents first (checked_element_count bounds every product used here).
 template <std::size_t Rank>
 constexpr extents_t<Rank> row_major_strides(const extents_t<Rank>& e) noexcept {
     extents_t<Rank> s{};

@@ -98,10 +98,11 @@ public:
     explicit operator bool() const noexcept { return ok(); }
     const status& error() const noexcept { return error_; }
 
-    // Access to the value requires ok(); checked in debug builds.
-    T& value() & noexcept { SPARQ_CHECK(ok(), error_.message()); return *value_; }
-    const T& value() const& noexcept { SPARQ_CHECK(ok(), error_.message()); return *value_; }
-    T&& value() && noexcept { SPARQ_CHECK(ok(), error_.message()); return std::move(*value_); }
+    // Access to the value requires ok(); on an error it aborts with the error's message (in
+    // every build: one branch, and the alternative would be reading an empty optional).
+    T& value() & noexcept { SPARQ_ALWAYS_CHECK(ok(), error_.message()); return *value_; }
+    const T& value() const& noexcept { SPARQ_ALWAYS_CHECK(ok(), error_.message()); return *value_; }
+    T&& value() && noexcept { SPARQ_ALWAYS_CHECK(ok(), error_.message()); return std::move(*value_); }
     T* operator->() noexcept { return &value(); }
     const T* operator->() const noexcept { return &value(); }
     T& operator*() & noexcept { return value(); }

@@ -24,8 +24,13 @@ public:
     static constexpr std::size_t rank = Rank;
 
     tensor() noexcept = default;  // empty, no memory
-    tensor(tensor&&) noexcept = default;
-    tensor& operator=(tensor&&) noexcept = default;
+    // A moved-from tensor is empty (no memory, all extents 0), never a shape without data.
+    tensor(tensor&& o) noexcept : block_(std::move(o.block_)), extents_(std::exchange(o.extents_, extents_type{})) {}
+    tensor& operator=(tensor&& o) noexcept {
+        block_ = std::move(o.block_);
+        extents_ = std::exchange(o.extents_, extents_type{});
+        return *this;
+    }
     tensor(const tensor&) = delete;
     tensor& operator=(const tensor&) = delete;
 
@@ -56,9 +61,13 @@ public:
         return t;
     }
 
-    // A tensor holding a copy of the view's elements (any strides), row-major.
+    // A tensor holding a copy of the view's elements (any strides), row-major. Only conversions
+    // that are defined for every value: the same type, or into a floating-point type (a float
+    // to an integer would be undefined for NaN and out-of-range values: quantize instead).
     template <class U>
     static result<tensor> copy_of(const tensor_view<U, Rank>& v) noexcept {
+        static_assert(std::is_same_v<std::remove_cv_t<U>, T> || std::is_floating_point_v<T>,
+                      "copy_of converts only to the same type or to a floating-point type");
         auto t = make(v.extents());
         if (!t) return t;
         copy_elements(v, t->view());

@@ -50,6 +50,8 @@ public:
     // A view of `buffer_elements` elements at `data`, checked: extents >= 0, no overflow, and
     // every element the view can reach lies inside the buffer. Row-major unless strides given.
     static result<tensor_view> make(T* data, index_t buffer_elements, const extents_type& extents) noexcept {
+        auto count = checked_element_count(extents);  // before the strides: they multiply extents
+        if (!count) return count.error();
         return make(data, buffer_elements, extents, row_major_strides(extents));
     }
     static result<tensor_view> make(T* data, index_t buffer_elements, const extents_type& extents,
@@ -126,9 +128,12 @@ public:
         SPARQ_CHECK(0 <= begin && begin <= end && end <= extents_[dim], "slice: range out of bounds");
         SPARQ_CHECK(step >= 1, "slice: step must be >= 1");
         tensor_view v = *this;
-        v.data_ = end > begin ? data_ + begin * strides_[dim] : data_;
-        v.extents_[dim] = (end - begin + step - 1) / step;
-        v.strides_[dim] = strides_[dim] * step;
+        v.extents_[dim] = end > begin ? (end - begin - 1) / step + 1 : 0;
+        index_t stride = 0;
+        const bool fits = checked_mul(strides_[dim], step, stride);
+        SPARQ_CHECK(fits, "slice: step times stride overflows");
+        v.strides_[dim] = fits ? stride : strides_[dim];
+        v.data_ = v.empty() ? data_ : data_ + begin * strides_[dim];  // no arithmetic on an empty view's pointer
         return v;
     }
 
@@ -144,7 +149,7 @@ public:
             s[j] = strides_[i];
             ++j;
         }
-        return tensor_view<T, Rank - 1>(data_ + index * strides_[dim], e, s);
+        return tensor_view<T, Rank - 1>(empty() ? data_ : data_ + index * strides_[dim], e, s);
     }
     template <std::size_t R = Rank, class = std::enable_if_t<(R > 1)>>
     constexpr tensor_view<T, Rank - 1> row(index_t i) const noexcept { return select(0, i); }

@@ -71,7 +71,7 @@ void for_each_step(const tensor_view<A, Rank>& a, const tensor_view<B, Rank>& b,
                 if (p.axis == int(Rank) - 1) {
                     for (index_t i = 0; i < ra.extent(0); ++i) f(ra.slice(0, i, i + 1), rb.slice(0, i, i + 1), step_of(p, i));
                 } else {
-                    f(ra, rb, step_of(p, idx[std::size_t(p.axis)]));
+                    f(ra, rb, step_of(p, row_index_along(idx, p.axis)));
                 }
                 break;
             case quant::granularity::per_group: {
@@ -160,7 +160,7 @@ status fake_quant(const context& ctx, const tensor_view<const float, Rank>& x, c
                 if (p.axis == int(Rank) - 1) {
                     for (index_t i = 0; i < k; ++i) run(i, i + 1, detail::step_of(p, i));
                 } else {
-                    run(0, k, detail::step_of(p, idx[std::size_t(p.axis)]));
+                    run(0, k, detail::step_of(p, row_index_along(idx, p.axis)));
                 }
                 break;
             case quant::granularity::per_group: {

@@ -53,7 +53,7 @@ public:
         float bad_value = 0;
         const bool last_axis = scheme_.gran == granularity::per_channel && scheme_.axis == int(Rank) - 1;
         for_each_row(x, [&](const vector_view<const float>& row, const extents_t<Rank>& idx) {
-            const index_t fixed = scheme_.gran == granularity::per_channel && !last_axis ? idx[std::size_t(scheme_.axis)] : 0;
+            const index_t fixed = scheme_.gran == granularity::per_channel ? row_index_along(idx, scheme_.axis) : 0;
             for (index_t i = 0; i < row.extent(0); ++i) {
                 const float v = row(i);
                 if (!std::isfinite(v)) {

@@ -12,19 +12,38 @@
 #include "sparq/kernels/xsimd/arch/x86_avx2.hpp"
 #include "sparq/kernels/xsimd/arch/x86_avx512.hpp"
 
+// GCC 12 warns "(may be) used uninitialized" on the _mm512_undefined_* pass-through operands of
+// AVX-512 intrinsics once they are inlined (GCC bug 105593, fixed in GCC 13), here and inside
+// xsimd's own conversions: a false positive that would break -Werror builds at -O1.
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ < 13
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#define SPARQ_XSIMD_POP_DIAGNOSTIC 1
+#endif
+
 namespace sparq::kernels::xsimd {
 
 namespace detail {
+
+// Rounding as quant::round_integral. nearbyint is explicit round-to-nearest-even on AVX,
+// AVX-512 and NEON, whatever MXCSR says. Half away from zero is floor(|t|) plus one when the
+// (exact) fraction is >= 0.5, with t's sign: exact for every float, unlike floor(|t| + 0.5).
+template <class A>
+::xsimd::batch<float, A> round(::xsimd::batch<float, A> t, quant::rounding mode) noexcept {
+    using fb = ::xsimd::batch<float, A>;
+    if (mode == quant::rounding::half_to_even) return ::xsimd::nearbyint(t);
+    const fb a = ::xsimd::abs(t);
+    const fb f = ::xsimd::floor(a);
+    const fb r = ::xsimd::select(a - f >= fb(0.5f), f + fb(1.0f), f);
+    return ::xsimd::copysign(r, t);
+}
 
 // round(x * inv) + zero_point, clamped, with NaN -> zero_point: as quantize_value, one batch.
 template <class A>
 ::xsimd::batch<float, A> code(::xsimd::batch<float, A> x, const scalar::quant_step& s) noexcept {
     using fb = ::xsimd::batch<float, A>;
-    const fb t = x * fb(s.inv_scale);
-    // nearbyint is explicit round-to-nearest-even on AVX / AVX-512 / NEON, whatever MXCSR says;
-    // xsimd's round is half away from zero.
-    const fb r = s.round == quant::rounding::half_to_even ? ::xsimd::nearbyint(t) : ::xsimd::round(t);
-    fb v = r + fb(float(s.zero_point));
+    fb v = round<A>(x * fb(s.inv_scale), s.round) + fb(float(s.zero_point));
     v = ::xsimd::min(::xsimd::max(v, fb(float(s.qmin))), fb(float(s.qmax)));
     // isnan, not x != x: xsimd 8.1 compares != with the ordered predicate on AVX-512 (NEQ_OQ),
     // which is false for NaN.
@@ -70,7 +89,7 @@ void fake_quant_contiguous(const float* x, index_t n, const scalar::quant_step& 
     for (; i < whole; i += lanes) {
         const fb v = fb::load_unaligned(x + i);
         const fb t = v * inv;
-        fb u = (s.round == quant::rounding::half_to_even ? ::xsimd::nearbyint(t) : ::xsimd::round(t)) + zp;
+        fb u = detail::round<A>(t, s.round) + zp;
         u = ::xsimd::select(::xsimd::isnan(v), zp, u);
         (( ::xsimd::min(::xsimd::max(u, lo), hi) - zp) * scale).store_unaligned(y + i);
         if (mask) {
@@ -85,3 +104,8 @@ void fake_quant_contiguous(const float* x, index_t n, const scalar::quant_step& 
 }
 
 }  // namespace sparq::kernels::xsimd
+
+#if defined(SPARQ_XSIMD_POP_DIAGNOSTIC)
+#pragma GCC diagnostic pop
+#undef SPARQ_XSIMD_POP_DIAGNOSTIC
+#endif

@@ -1,0 +1,188 @@
+// `sparq quant-report`: SQNR of each quantization scheme and observer on Gaussian and Laplacian
+// weights (fixed seeds) and, optionally, a real weight matrix from a file: which scheme to pick
+// for a layer, measured rather than guessed. docs/quantization.md shows its output.
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "commands.hpp"
+#include "sparq/core.hpp"
+#include "sparq/quant.hpp"
+
+namespace sparq_cli {
+namespace {
+
+using namespace sparq;
+
+struct dataset {
+    std::string name;
+    index_t rows, cols;
+    std::vector<float> values;
+};
+
+std::uint64_t splitmix(std::uint64_t& s) {
+    std::uint64_t z = (s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+double uniform(std::uint64_t& s) { return (double(splitmix(s) >> 11) + 0.5) / 9007199254740992.0; }
+
+dataset synthetic(const char* name, bool laplace) {
+    dataset d{name, 256, 1024, std::vector<float>(256 * 1024)};
+    std::uint64_t s = laplace ? 7 : 5;
+    for (auto& v : d.values) {
+        const double u = uniform(s);
+        v = laplace ? float(-0.05 * std::copysign(std::log(1.0 - 2.0 * std::fabs(u - 0.5)), u - 0.5))
+                    : float(0.05 * std::sqrt(-2.0 * std::log(u)) * std::cos(6.283185307179586 * uniform(s)));
+    }
+    return d;
+}
+
+// SQNR of x through quantize -> dequantize with p (fake_quant), in dB.
+result<double> sqnr_of(const dataset& d, const quant::qparams& p) {
+    std::vector<float> y(d.values.size());
+    matrix_view<const float> x(d.values.data(), {d.rows, d.cols});
+    context ctx;
+    SPARQ_TRY(kernels::fake_quant(ctx, x, p, matrix_view<float>(y.data(), {d.rows, d.cols})));
+    auto m = quant::compare(x, matrix_view<const float>(y.data(), {d.rows, d.cols}));
+    if (!m) return m.error();
+    return m->sqnr_db;
+}
+
+template <class H>
+double sqnr_cast(const dataset& d) {
+    std::vector<H> h(d.values.size());
+    std::vector<float> y(d.values.size());
+    convert(d.values.data(), h.data(), h.size());
+    convert(h.data(), y.data(), y.size());
+    vector_view<const float> a(d.values.data(), {index_t(y.size())}), b(y.data(), {index_t(y.size())});
+    return quant::compare(a, b)->sqnr_db;
+}
+
+template <class Observer, class... Args>
+result<quant::qparams> observed(const dataset& d, const quant::qscheme& s, Args... args) {
+    Observer o(s, args...);
+    SPARQ_TRY(o.observe(matrix_view<const float>(d.values.data(), {d.rows, d.cols})));
+    return o.compute();
+}
+
+struct row {
+    const char* scheme;
+    const char* observer;
+    std::vector<double> db;  // one per dataset
+};
+
+}  // namespace
+
+int quant_report(int argc, char** argv) {
+    std::vector<dataset> data = {synthetic("Gaussian", false), synthetic("Laplacian", true)};
+    const char* weights = nullptr;
+    index_t rows = 0, cols = 0;
+    for (int i = 1; i < argc; ++i) {
+        const char* a = argv[i];
+        if (!std::strcmp(a, "--help") || !std::strcmp(a, "-h")) {
+            std::printf("usage: sparq quant-report [--weights FILE --rows N --cols K]\n"
+                        "  SQNR (dB) of each quantization scheme and observer on 256 x 1024 Gaussian and\n"
+                        "  Laplacian weights (sigma / b = 0.05, fixed seeds) and on FILE: N x K raw\n"
+                        "  little-endian float32, row-major. Higher is better; +6 dB is one more bit.\n");
+            return 0;
+        }
+        if (i + 1 >= argc) return std::fprintf(stderr, "sparq quant-report: %s needs a value\n", a), 2;
+        const char* v = argv[++i];
+        if (!std::strcmp(a, "--weights")) {
+            weights = v;
+        } else if (!std::strcmp(a, "--rows") || !std::strcmp(a, "--cols")) {
+            char* end = nullptr;
+            errno = 0;
+            const long long n = std::strtoll(v, &end, 10);
+            if (errno || *end || n < 1 || n > (1 << 20))
+                return std::fprintf(stderr, "sparq quant-report: %s needs a whole number in [1, 1048576], got '%s'\n", a, v), 2;
+            (!std::strcmp(a, "--rows") ? rows : cols) = index_t(n);
+        } else {
+            return std::fprintf(stderr, "sparq quant-report: unknown option '%s' (sparq quant-report --help)\n", a), 2;
+        }
+    }
+    if (weights) {
+        if (!rows || !cols) return std::fprintf(stderr, "sparq quant-report: --weights needs --rows and --cols\n"), 2;
+        std::FILE* f = std::fopen(weights, "rb");
+        if (!f) return std::fprintf(stderr, "sparq quant-report: cannot open %s: %s\n", weights, std::strerror(errno)), 1;
+        std::fseek(f, 0, SEEK_END);
+        const long size = std::ftell(f);
+        std::fseek(f, 0, SEEK_SET);
+        if (size != long(rows * cols * 4)) {
+            std::fclose(f);
+            return std::fprintf(stderr, "sparq quant-report: %s has %ld bytes; %td x %td float32 needs %td\n", weights,
+                                size, rows, cols, rows * cols * 4), 1;
+        }
+        dataset d{weights, rows, cols, std::vector<float>(std::size_t(rows * cols))};
+        const std::size_t got = std::fread(d.values.data(), 4, d.values.size(), f);
+        std::fclose(f);
+        if (got != d.values.size()) return std::fprintf(stderr, "sparq quant-report: short read from %s\n", weights), 1;
+        const char* slash = std::strrchr(weights, '/');
+        d.name = slash ? slash + 1 : weights;
+        data.push_back(std::move(d));
+    }
+
+    quant::qscheme s8 = quant::qscheme::activations_s8();
+    s8.symmetric = true, s8.narrow = true;
+    const quant::qscheme u8 = quant::qscheme::activations_u8();
+    const quant::qscheme s8_channel = quant::qscheme::weights_s8_per_channel(0);
+    quant::qscheme s4_group = quant::qscheme::weights_s4_per_group(32);
+    s4_group.narrow = true;
+    quant::qscheme s4_tensor = s4_group;
+    s4_tensor.gran = quant::granularity::per_tensor, s4_tensor.axis = -1, s4_tensor.group_size = 0;
+
+    std::vector<row> table;
+    auto add = [&](const char* scheme, const char* observer, auto make) {
+        row r{scheme, observer, {}};
+        for (const dataset& d : data) {
+            auto p = make(d);
+            if (!p) return void(std::fprintf(stderr, "sparq quant-report: %s / %s on %s: %s\n", scheme, observer,
+                                             d.name.c_str(), p.error().message()));
+            auto db = sqnr_of(d, *p);
+            r.db.push_back(db ? *db : NAN);
+        }
+        table.push_back(r);
+    };
+    auto minmax = [](const quant::qscheme& s) { return [s](const dataset& d) { return observed<quant::minmax_observer>(d, s); }; };
+    add("int8 symmetric [-127,127], per tensor", "min-max", minmax(s8));
+    add("int8 symmetric [-127,127], per tensor", "percentile 99.99", [&](const dataset& d) {
+        return observed<quant::percentile_observer>(d, s8, 99.99);
+    });
+    add("int8 symmetric [-127,127], per tensor", "MSE (histogram)", [&](const dataset& d) { return observed<quant::mse_observer>(d, s8); });
+    add("int8 symmetric [-127,127], per tensor", "entropy (KL)", [&](const dataset& d) { return observed<quant::entropy_observer>(d, s8); });
+    add("uint8 affine, per tensor", "min-max", minmax(u8));
+    add("uint8 affine, per tensor", "percentile 99.99", [&](const dataset& d) { return observed<quant::percentile_observer>(d, u8, 99.99); });
+    add("uint8 affine, per tensor", "MSE (histogram)", [&](const dataset& d) { return observed<quant::mse_observer>(d, u8); });
+    add("int8 symmetric, per output channel", "min-max", [&](const dataset& d) {
+        return quant::calibrate_weights(matrix_view<const float>(d.values.data(), {d.rows, d.cols}), s8_channel);
+    });
+    add("int4 symmetric [-7,7], per tensor", "min-max", minmax(s4_tensor));
+    add("int4 symmetric [-7,7], groups of 32", "min-max", [&](const dataset& d) {
+        return quant::calibrate_weights(matrix_view<const float>(d.values.data(), {d.rows, d.cols}), s4_group);
+    });
+
+    std::printf("| scheme | observer |");
+    for (const dataset& d : data) std::printf(" %s |", d.name.c_str());
+    std::printf("\n|---|---|");
+    for (std::size_t i = 0; i < data.size(); ++i) std::printf("---:|");
+    std::printf("\n");
+    for (const row& r : table) {
+        std::printf("| %s | %s |", r.scheme, r.observer);
+        for (double db : r.db) std::printf(" %.1f |", db);
+        std::printf("\n");
+    }
+    std::printf("| float16 (cast) | - |");
+    for (const dataset& d : data) std::printf(" %.1f |", sqnr_cast<float16>(d));
+    std::printf("\n| bfloat16 (cast) | - |");
+    for (const dataset& d : data) std::printf(" %.1f |", sqnr_cast<bfloat16>(d));
+    std::printf("\n");
+    return 0;
+}
+
+}  // namespace sparq_cli
