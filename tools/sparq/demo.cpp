@@ -4,7 +4,6 @@
 // the table shows output error against fp32, time, and estimated energy against fp32.
 #include <algorithm>
 #include <chrono>
-#include <cerrno>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -12,6 +11,7 @@
 #include <cstring>
 #include <vector>
 
+#include "cli.hpp"
 #include "commands.hpp"
 #include "sparq/core.hpp"
 #include "sparq/energy/cost_model.hpp"
@@ -28,18 +28,6 @@ struct options {
     int repeat = 5;
 };
 
-bool parse_count(const char* name, const char* text, index_t max, index_t& out) {
-    char* end = nullptr;
-    errno = 0;
-    const long long v = std::strtoll(text, &end, 10);
-    if (errno || end == text || *end != '\0' || v < 1 || v > max) {
-        std::fprintf(stderr, "sparq demo: %s needs a whole number in [1, %td], got '%s'\n", name, max, text);
-        return false;
-    }
-    out = static_cast<index_t>(v);
-    return true;
-}
-
 int parse(int argc, char** argv, options& o) {
     for (int i = 1; i < argc; ++i) {
         const char* a = argv[i];
@@ -52,7 +40,6 @@ int parse(int argc, char** argv, options& o) {
         }
         index_t* target = !std::strcmp(a, "--rows") ? &o.rows : !std::strcmp(a, "--cols") ? &o.cols
                         : !std::strcmp(a, "--batch") ? &o.batch : nullptr;
-        index_t repeat = 0;
         if (!target && std::strcmp(a, "--repeat")) {
             std::fprintf(stderr, "sparq demo: unknown option '%s' (sparq demo --help)\n", a);
             return 2;
@@ -61,26 +48,13 @@ int parse(int argc, char** argv, options& o) {
             std::fprintf(stderr, "sparq demo: %s needs a value\n", a);
             return 2;
         }
-        if (!parse_count(a, argv[++i], target ? 16384 : 1000, target ? *target : repeat)) return 2;
-        if (!target) o.repeat = static_cast<int>(repeat);
+        long long v = 0;
+        if (!parse_count("demo", a, argv[++i], target ? 16384 : 1000, v)) return 2;
+        if (target) *target = index_t(v);
+        else o.repeat = int(v);
     }
     return -1;  // go on
 }
-
-// splitmix64 + Box-Muller: the same numbers on every platform and standard library.
-struct sample_rng {
-    std::uint64_t state;
-    std::uint64_t next() {
-        std::uint64_t z = (state += 0x9E3779B97F4A7C15ull);
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-        return z ^ (z >> 31);
-    }
-    double uniform() { return (double(next() >> 11) + 0.5) * (1.0 / 9007199254740992.0); }
-    float gaussian() {
-        return static_cast<float>(std::sqrt(-2.0 * std::log(uniform())) * std::cos(6.283185307179586 * uniform()));
-    }
-};
 
 struct error_stats {
     double sqnr_db, max_abs, max_ref;

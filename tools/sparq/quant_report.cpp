@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "cli.hpp"
 #include "commands.hpp"
 #include "sparq/core.hpp"
 #include "sparq/quant.hpp"
@@ -24,22 +25,10 @@ struct dataset {
     std::vector<float> values;
 };
 
-std::uint64_t splitmix(std::uint64_t& s) {
-    std::uint64_t z = (s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-double uniform(std::uint64_t& s) { return (double(splitmix(s) >> 11) + 0.5) / 9007199254740992.0; }
-
 dataset synthetic(const char* name, bool laplace) {
     dataset d{name, 256, 1024, std::vector<float>(256 * 1024)};
-    std::uint64_t s = laplace ? 7 : 5;
-    for (auto& v : d.values) {
-        const double u = uniform(s);
-        v = laplace ? float(-0.05 * std::copysign(std::log(1.0 - 2.0 * std::fabs(u - 0.5)), u - 0.5))
-                    : float(0.05 * std::sqrt(-2.0 * std::log(u)) * std::cos(6.283185307179586 * uniform(s)));
-    }
+    sample_rng rng{laplace ? 7u : 5u};
+    for (auto& v : d.values) v = 0.05f * (laplace ? rng.laplace() : rng.gaussian());
     return d;
 }
 
@@ -97,11 +86,8 @@ int quant_report(int argc, char** argv) {
         if (!std::strcmp(a, "--weights")) {
             weights = v;
         } else if (!std::strcmp(a, "--rows") || !std::strcmp(a, "--cols")) {
-            char* end = nullptr;
-            errno = 0;
-            const long long n = std::strtoll(v, &end, 10);
-            if (errno || *end || n < 1 || n > (1 << 20))
-                return std::fprintf(stderr, "sparq quant-report: %s needs a whole number in [1, 1048576], got '%s'\n", a, v), 2;
+            long long n = 0;
+            if (!parse_count("quant-report", a, v, 1 << 20, n)) return 2;
             (!std::strcmp(a, "--rows") ? rows : cols) = index_t(n);
         } else {
             return std::fprintf(stderr, "sparq quant-report: unknown option '%s' (sparq quant-report --help)\n", a), 2;

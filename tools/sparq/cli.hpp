@@ -1,0 +1,47 @@
+// Helpers shared by the sparq commands: option values and reproducible sample data.
+#pragma once
+
+#include <cerrno>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+
+namespace sparq_cli {
+
+// A whole number in [1, max] for option `name` of command `cmd`; prints the problem and
+// returns false otherwise (the caller exits with status 2).
+inline bool parse_count(const char* cmd, const char* name, const char* text, long long max, long long& out) {
+    char* end = nullptr;
+    errno = 0;
+    const long long v = std::strtoll(text, &end, 10);
+    if (errno || end == text || *end != '\0' || v < 1 || v > max) {
+        std::fprintf(stderr, "sparq %s: %s needs a whole number in [1, %lld], got '%s'\n", cmd, name, max, text);
+        return false;
+    }
+    out = v;
+    return true;
+}
+
+// splitmix64 with uniform and Gaussian (Box-Muller) draws: the same numbers on every platform
+// and standard library, unlike std::normal_distribution.
+struct sample_rng {
+    std::uint64_t state;
+    std::uint64_t next() {
+        std::uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+        return z ^ (z >> 31);
+    }
+    double uniform() { return (double(next() >> 11) + 0.5) * (1.0 / 9007199254740992.0); }  // (0, 1)
+    float gaussian() {
+        const double u = uniform();
+        return static_cast<float>(std::sqrt(-2.0 * std::log(u)) * std::cos(6.283185307179586 * uniform()));
+    }
+    float laplace() {
+        const double u = uniform() - 0.5;
+        return static_cast<float>(-std::copysign(std::log(1.0 - 2.0 * std::fabs(u)), u));
+    }
+};
+
+}  // namespace sparq_cli
