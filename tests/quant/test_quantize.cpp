@@ -31,10 +31,11 @@ std::vector<float> edge_data(std::size_t n, float scale, std::mt19937& rng) {
 }
 
 template <class Q>
-void compare_backends(dtype t, quant::rounding r, std::int32_t zp) {
+void compare_backends(dtype t, quant::rounding r, std::int32_t zp, quant::scaling by = quant::scaling::multiply_inverse,
+                      float scale = 0.125f /* a power of two: x * (1 / scale) is exact, so ties stay ties */) {
     std::mt19937 rng(17);
-    const float scale = 0.125f;  // power of two: x * (1 / scale) is exact, so ties stay ties
     auto p = quant::make_per_tensor(t, scale, zp, false, r);
+    p.scale_by = by;
     for (std::size_t n : {0, 1, 3, 15, 16, 17, 31, 64, 127, 1000, 4099}) {
         CAPTURE(n);
         auto x = edge_data(n, scale, rng);
@@ -88,6 +89,8 @@ TEST_CASE("xsimd quantize / dequantize / fake_quant are bit-identical to the sca
         compare_backends<std::int8_t>(dtype::s8, r, -7);
         compare_backends<std::uint8_t>(dtype::u8, r, 128);
         compare_backends<std::uint8_t>(dtype::u8, r, 0);
+        compare_backends<std::int8_t>(dtype::s8, r, 3, quant::scaling::divide, 0.0123f);
+        compare_backends<std::uint8_t>(dtype::u8, r, 100, quant::scaling::multiply_inverse, 0.0123f);
     }
 }
 

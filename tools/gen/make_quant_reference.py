@@ -84,6 +84,26 @@ for name, dtype, scale, zp in (("pt_u8", torch.quint8, 0.03125, 120), ("pt_s8", 
     emit_floats(f"{name}_fq", y.detach().numpy())
     emit_ints(f"{name}_mask", xt.grad.numpy().astype(np.int32))
 
+# --- TFLite's reference arithmetic: x / scale (float32), rounded half away from zero ----------
+# (TFLite's AffineQuantize: static_cast<int32>(TfLiteRound(val / scale)) + zero_point, clamped;
+# TfLiteRound is std::round.) No TFLite in Debian: numpy's float32 division and an exact
+# half-away rounding stand in for it. The scale is chosen so that x / scale and x * (1 / scale)
+# differ for some inputs.
+def round_half_away(v):
+    a = np.abs(v).astype(np.float64)
+    f = np.floor(a)
+    return np.sign(v) * (f + (a - f >= 0.5))
+
+
+scale = float(f32(0.0123))
+x = rng.normal(0, 0.8, 4096).astype(np.float32)
+k = rng.integers(-100, 100, 1024)
+x[:1024] = ((k + 0.5) * np.float64(scale)).astype(np.float32)   # near-ties: where the two arithmetics part
+unclamped = round_half_away(x / np.float32(scale)).astype(np.int64) + 3
+emit_floats("tfl_x", x)
+emit_scalar("tfl_scale", scale, "float")
+emit_ints("tfl_q", np.clip(unclamped, -128, 127))
+
 # --- quantize_per_channel on several axes -------------------------------------------------------
 for name, shape, axis, dtype in (("pc_axis0", (6, 50), 0, torch.qint8), ("pc_axis1", (40, 7), 1, torch.quint8),
                                  ("pc_4d_axis1", (2, 5, 3, 4), 1, torch.qint8)):

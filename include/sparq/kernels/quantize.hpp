@@ -49,7 +49,8 @@ inline status quant_backend(const context& ctx, const char* op) noexcept {
 }
 
 inline scalar::quant_step step_of(const quant::qparams& p, index_t i) noexcept {
-    return scalar::quant_step::make(p.scale[std::size_t(i)], p.zero_point[std::size_t(i)], p.qmin, p.qmax, p.round);
+    return scalar::quant_step::make(p.scale[std::size_t(i)], p.zero_point[std::size_t(i)], p.qmin, p.qmax, p.round,
+                                    p.scale_by);
 }
 
 template <class Q, class F>

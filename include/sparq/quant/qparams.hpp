@@ -52,6 +52,7 @@ struct qparams {
     std::int32_t qmin = -128;
     std::int32_t qmax = 127;
     rounding round = rounding::half_to_even;
+    scaling scale_by = scaling::multiply_inverse;
     std::vector<float> scale;              // one per tensor / channel / group, row-major over groups
     std::vector<std::int32_t> zero_point;  // same count as scale
 
@@ -123,7 +124,15 @@ struct qparams {
 inline qparams make_per_tensor(dtype t, float scale, std::int32_t zero_point, bool narrow = false,
                                rounding r = rounding::half_to_even) {
     const qrange q = range_of(t, narrow);
-    return qparams{t, granularity::per_tensor, -1, 0, q.qmin, q.qmax, r, {scale}, {zero_point}};
+    return qparams{t, granularity::per_tensor, -1, 0, q.qmin, q.qmax, r, scaling::multiply_inverse, {scale}, {zero_point}};
+}
+
+// TFLite's reference arithmetic (x / scale, rounded half away from zero), for bit-exact ports
+// of TFLite models; PyTorch's (x * (1 / scale), half to even) is the default.
+inline qparams& use_tflite_arithmetic(qparams& p) noexcept {
+    p.round = rounding::half_away_from_zero;
+    p.scale_by = scaling::divide;
+    return p;
 }
 
 }  // namespace sparq::quant

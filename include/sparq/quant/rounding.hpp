@@ -13,6 +13,14 @@ enum class rounding : std::uint8_t {
     half_away_from_zero,  // TFLite reference kernels, ncnn, llama.cpp: 2.5 -> 3, -2.5 -> -3
 };
 
+// How x reaches the integer grid before rounding. PyTorch, FBGEMM, ncnn and llama.cpp
+// multiply by a precomputed 1 / scale; TFLite's reference kernels divide by scale. The two
+// differ in the last bit for some x, and then on a tie: bit-exact ports need the right one.
+enum class scaling : std::uint8_t {
+    multiply_inverse,  // x * (1 / scale) (the default)
+    divide,            // x / scale (TFLite, with rounding::half_away_from_zero)
+};
+
 // x rounded to an integral float. Exact for every float: values >= 2^23 are already integral.
 inline float round_integral(float x, rounding mode = rounding::half_to_even) noexcept {
     if (!(std::fabs(x) < 8388608.0f)) return x;  // integral already, or NaN / Inf

@@ -18,6 +18,7 @@ struct qscheme {
     bool symmetric = false;  // zero point fixed (0 for signed types, the middle for u8)
     bool narrow = false;     // signed types without their most negative value ([-127, 127])
     rounding round = rounding::half_to_even;
+    scaling scale_by = scaling::multiply_inverse;
     granularity gran = granularity::per_tensor;
     int axis = -1;            // channel axis (per_channel) or grouped axis (per_group: 1)
     index_t group_size = 0;   // per_group
@@ -80,7 +81,7 @@ inline qparams empty_qparams(const qscheme& s, index_t count) {
     const qrange r = s.range();
     qparams p;
     p.type = s.type, p.gran = s.gran, p.axis = s.axis, p.group_size = s.group_size;
-    p.qmin = r.qmin, p.qmax = r.qmax, p.round = s.round;
+    p.qmin = r.qmin, p.qmax = r.qmax, p.round = s.round, p.scale_by = s.scale_by;
     p.scale.assign(static_cast<std::size_t>(count), 1.0f);
     p.zero_point.assign(static_cast<std::size_t>(count), 0);
     return p;

@@ -13,20 +13,23 @@ namespace sparq::kernels::scalar {
 
 struct quant_step {
     float scale;
-    float inv_scale;  // 1.0f / scale, computed once (PyTorch multiplies by it; so do we)
+    float inv_scale;  // 1.0f / scale, computed once (PyTorch multiplies by it)
     std::int32_t zero_point;
     std::int32_t qmin, qmax;
     quant::rounding round;
+    quant::scaling scale_by;
 
     static quant_step make(float scale, std::int32_t zero_point, std::int32_t qmin, std::int32_t qmax,
-                           quant::rounding round) noexcept {
-        return {scale, 1.0f / scale, zero_point, qmin, qmax, round};
+                           quant::rounding round, quant::scaling scale_by = quant::scaling::multiply_inverse) noexcept {
+        return {scale, 1.0f / scale, zero_point, qmin, qmax, round, scale_by};
     }
+
+    float to_grid(float x) const noexcept { return scale_by == quant::scaling::divide ? x / scale : x * inv_scale; }
 };
 
 // The unclamped code, as a float (exact: an integer, or beyond the int range and clamped later).
 inline float quantize_unclamped(float x, const quant_step& s) noexcept {
-    return float(s.zero_point) + quant::round_integral(x * s.inv_scale, s.round);
+    return float(s.zero_point) + quant::round_integral(s.to_grid(x), s.round);
 }
 
 inline std::int32_t quantize_value(float x, const quant_step& s) noexcept {

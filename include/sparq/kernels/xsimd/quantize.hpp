@@ -39,11 +39,17 @@ template <class A>
     return ::xsimd::copysign(r, t);
 }
 
+template <class A>
+::xsimd::batch<float, A> to_grid(::xsimd::batch<float, A> x, const scalar::quant_step& s) noexcept {
+    using fb = ::xsimd::batch<float, A>;
+    return s.scale_by == quant::scaling::divide ? x / fb(s.scale) : x * fb(s.inv_scale);
+}
+
 // round(x * inv) + zero_point, clamped, with NaN -> zero_point: as quantize_value, one batch.
 template <class A>
 ::xsimd::batch<float, A> code(::xsimd::batch<float, A> x, const scalar::quant_step& s) noexcept {
     using fb = ::xsimd::batch<float, A>;
-    fb v = round<A>(x * fb(s.inv_scale), s.round) + fb(float(s.zero_point));
+    fb v = round<A>(to_grid<A>(x, s), s.round) + fb(float(s.zero_point));
     v = ::xsimd::min(::xsimd::max(v, fb(float(s.qmin))), fb(float(s.qmax)));
     // isnan, not x != x: xsimd 8.1 compares != with the ordered predicate on AVX-512 (NEQ_OQ),
     // which is false for NaN.
@@ -84,12 +90,11 @@ void fake_quant_contiguous(const float* x, index_t n, const scalar::quant_step& 
     using fb = ::xsimd::batch<float, A>;
     constexpr index_t lanes = index_t(fb::size);
     const index_t whole = n - n % lanes;
-    const fb zp(float(s.zero_point)), scale(s.scale), inv(s.inv_scale), lo(float(s.qmin)), hi(float(s.qmax));
+    const fb zp(float(s.zero_point)), scale(s.scale), lo(float(s.qmin)), hi(float(s.qmax));
     index_t i = 0;
     for (; i < whole; i += lanes) {
         const fb v = fb::load_unaligned(x + i);
-        const fb t = v * inv;
-        fb u = detail::round<A>(t, s.round) + zp;
+        fb u = detail::round<A>(detail::to_grid<A>(v, s), s.round) + zp;
         u = ::xsimd::select(::xsimd::isnan(v), zp, u);
         (( ::xsimd::min(::xsimd::max(u, lo), hi) - zp) * scale).store_unaligned(y + i);
         if (mask) {
