@@ -1,60 +1,149 @@
-// matmul_f32: the anchor (Eigen) beside sparq's kernels, with GOP/s and estimated joules per
-// iteration as counters. (Only the scalar reference exists yet; the SIMD and oneDNN backends
-// join these rows as they land.)
+// matmul_f32 / matmul_s8 on layer shapes from real networks: the anchors (Eigen, oneDNN called
+// directly) beside sparq's kernels, in one process. Counters: GOP (2*M*N*K per second) and
+// est_J (estimated joules per iteration from sparq's energy counter; 0 for the anchors, which
+// sparq does not count). Single thread: run with OMP_NUM_THREADS=1 (bench/run.sh does).
 #include <benchmark/benchmark.h>
 
 #include <Eigen/Core>
 #include <array>
+#include <cstdint>
+#include <random>
 #include <string>
+#include <vector>
 
 #include "sparq/core/tensor.hpp"
 #include "sparq/energy/cost_model.hpp"
 #include "sparq/kernels/matmul.hpp"
 
+#if defined(SPARQ_WITH_DNNL)
+#include <dnnl.hpp>
+#endif
+
 namespace {
 
-void set_counters(benchmark::State& state, double m, double n, double k, double joules_per_iter) {
-    state.counters["GOP"] = benchmark::Counter(2 * m * n * k * double(state.iterations()) * 1e-9,
-                                                 benchmark::Counter::kIsRate);
+struct shape {
+    long m, n, k;
+    const char* what;
+};
+// MLP layers, BERT-base linears (128 tokens), a square pair, and a 4096 x 4096 matvec.
+const shape shapes[] = {{64, 128, 64, "digits MLP"},      {16, 1024, 1024, "MLP batch 16"},
+                        {128, 768, 768, "BERT qkv/out"},  {128, 3072, 768, "BERT FFN up"},
+                        {128, 768, 3072, "BERT FFN down"}, {256, 256, 256, "square"},
+                        {512, 512, 512, "square"},        {1, 4096, 4096, "matvec"}};
+
+void set_counters(benchmark::State& state, const shape& s, double joules_per_iter) {
+    state.counters["GOP"] = benchmark::Counter(2.0 * double(s.m) * double(s.n) * double(s.k) * double(state.iterations()) * 1e-9,
+                                               benchmark::Counter::kIsRate);
     state.counters["est_J"] = joules_per_iter;
 }
 
-void matmul_f32_eigen(benchmark::State& state, long m, long n, long k) {
-    Eigen::MatrixXf x = Eigen::MatrixXf::Random(m, k), w = Eigen::MatrixXf::Random(n, k), y(m, n);
+template <class T>
+std::vector<T> random_values(long count, unsigned seed) {
+    std::mt19937 rng(seed);
+    std::vector<T> v(static_cast<std::size_t>(count));
+    for (auto& x : v) {
+        if constexpr (std::is_floating_point_v<T>) x = std::uniform_real_distribution<T>(-1, 1)(rng);
+        else x = static_cast<T>(int(rng() % 256) - 128);
+    }
+    return v;
+}
+
+void f32_eigen(benchmark::State& state, shape s) {
+    Eigen::MatrixXf x = Eigen::MatrixXf::Random(s.m, s.k), w = Eigen::MatrixXf::Random(s.n, s.k), y(s.m, s.n);
     for (auto _ : state) {
         y.noalias() = x * w.transpose();
         benchmark::DoNotOptimize(y.data());
     }
-    set_counters(state, double(m), double(n), double(k), 0);
+    set_counters(state, s, 0);
 }
 
-void matmul_f32_sparq_scalar(benchmark::State& state, long m, long n, long k) {
-    auto x = sparq::tensor<float, 2>::make({m, k});
-    auto w = sparq::tensor<float, 2>::make({n, k});
-    auto y = sparq::tensor<float, 2>::make({m, n});
-    if (!x || !w || !y) return state.SkipWithError("allocation failed");
-    x->fill(0.5f);
-    w->fill(0.25f);
+template <bool Scalar>
+void f32_sparq(benchmark::State& state, shape s) {
+    auto x = random_values<float>(s.m * s.k, 1), w = random_values<float>(s.n * s.k, 2);
+    std::vector<float> y(static_cast<std::size_t>(s.m * s.n));
+    auto packed = sparq::kernels::pack_weights(sparq::matrix_view<const float>(w.data(), {s.n, s.k}));
+    if (!packed) return state.SkipWithError(packed.error().message());
     sparq::energy::counter count;
     sparq::context ctx;
-    ctx.with_energy(count);
+    ctx.with_energy(count).with_backend(Scalar ? sparq::backend::scalar : sparq::backend::xsimd, false);
     for (auto _ : state) {
-        if (!sparq::kernels::matmul<float>(ctx, x->cview(), w->cview(), y->view()).ok())
+        if (!sparq::kernels::matmul(ctx, sparq::matrix_view<const float>(x.data(), {s.m, s.k}), *packed,
+                                    sparq::matrix_view<float>(y.data(), {s.m, s.n})).ok())
             return state.SkipWithError("matmul failed");
-        benchmark::DoNotOptimize(y->data());
+        benchmark::DoNotOptimize(y.data());
     }
-    set_counters(state, double(m), double(n), double(k),
-                 sparq::energy::estimate_energy(count).total_j() / double(state.iterations()));
+    set_counters(state, s, sparq::energy::estimate_energy(count).total_j() / double(state.iterations()));
 }
 
-}  // namespace
+void s8_sparq(benchmark::State& state, shape s) {
+    auto x = random_values<std::int8_t>(s.m * s.k, 3), w = random_values<std::int8_t>(s.n * s.k, 4);
+    std::vector<std::int32_t> y(static_cast<std::size_t>(s.m * s.n));
+    auto packed = sparq::kernels::pack_weights(sparq::matrix_view<const std::int8_t>(w.data(), {s.n, s.k}));
+    if (!packed) return state.SkipWithError(packed.error().message());
+    sparq::energy::counter count;
+    sparq::context ctx;
+    ctx.with_energy(count).with_backend(sparq::backend::xsimd, false);
+    for (auto _ : state) {
+        if (!sparq::kernels::matmul_s8(ctx, sparq::matrix_view<const std::int8_t>(x.data(), {s.m, s.k}), *packed,
+                                       sparq::matrix_view<std::int32_t>(y.data(), {s.m, s.n})).ok())
+            return state.SkipWithError("matmul_s8 failed");
+        benchmark::DoNotOptimize(y.data());
+    }
+    set_counters(state, s, sparq::energy::estimate_energy(count).total_j() / double(state.iterations()));
+}
 
-// family/impl/MxNxK names (bench/README.md), registered with the shape in the name.
+#if defined(SPARQ_WITH_DNNL)
+// oneDNN called directly, the way its own examples do: weights in the layout the primitive
+// asks for (format_tag::any), reordered once outside the timed loop; f32, or u8 x s8 -> s32.
+template <bool Int8>
+void onednn(benchmark::State& state, shape s) {
+    using namespace dnnl;
+    using dt = memory::data_type;
+    using tag = memory::format_tag;
+    engine eng(engine::kind::cpu, 0);
+    stream str(eng);
+    const dt src_t = Int8 ? dt::u8 : dt::f32, wei_t = Int8 ? dt::s8 : dt::f32, dst_t = Int8 ? dt::s32 : dt::f32;
+    memory::desc src_md({s.m, s.k}, src_t, tag::ab), dst_md({s.m, s.n}, dst_t, tag::ab);
+    memory::desc wei_any({s.k, s.n}, wei_t, tag::any), wei_plain({s.k, s.n}, wei_t, tag::ba);  // W^T of [N, K]
+    matmul::primitive_desc pd(matmul::desc(src_md, wei_any, dst_md), eng);
+    memory src(src_md, eng), dst(dst_md, eng), wei_user(wei_plain, eng), wei(pd.weights_desc(), eng);
+    if constexpr (Int8) {
+        auto xs = random_values<std::int8_t>(s.m * s.k, 3), ws = random_values<std::int8_t>(s.n * s.k, 4);
+        auto* sp = static_cast<std::uint8_t*>(src.get_data_handle());
+        for (std::size_t i = 0; i < xs.size(); ++i) sp[i] = std::uint8_t(xs[i] ^ 0x80);
+        std::copy(ws.begin(), ws.end(), static_cast<std::int8_t*>(wei_user.get_data_handle()));
+    } else {
+        auto xs = random_values<float>(s.m * s.k, 1), ws = random_values<float>(s.n * s.k, 2);
+        std::copy(xs.begin(), xs.end(), static_cast<float*>(src.get_data_handle()));
+        std::copy(ws.begin(), ws.end(), static_cast<float*>(wei_user.get_data_handle()));
+    }
+    reorder(wei_user, wei).execute(str, wei_user, wei);
+    matmul prim(pd);
+    for (auto _ : state) {
+        prim.execute(str, {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, wei}, {DNNL_ARG_DST, dst}});
+        str.wait();
+    }
+    set_counters(state, s, 0);
+    state.SetLabel(pd.impl_info_str());
+}
+#endif
+
 const bool registered = [] {
-    for (auto [m, n, k] : {std::array<long, 3>{256, 256, 256}}) {
-        const std::string shape = std::to_string(m) + "x" + std::to_string(n) + "x" + std::to_string(k);
-        benchmark::RegisterBenchmark(("matmul_f32/eigen/" + shape).c_str(), matmul_f32_eigen, m, n, k);
-        benchmark::RegisterBenchmark(("matmul_f32/sparq_scalar/" + shape).c_str(), matmul_f32_sparq_scalar, m, n, k);
+    for (const shape& s : shapes) {
+        const std::string mnk = std::to_string(s.m) + "x" + std::to_string(s.n) + "x" + std::to_string(s.k);
+        benchmark::RegisterBenchmark(("matmul_f32/eigen/" + mnk).c_str(), f32_eigen, s);
+#if defined(SPARQ_WITH_DNNL)
+        benchmark::RegisterBenchmark(("matmul_f32/onednn/" + mnk).c_str(), onednn<false>, s);
+#endif
+        benchmark::RegisterBenchmark(("matmul_f32/sparq_xsimd/" + mnk).c_str(), f32_sparq<false>, s);
+        if (s.m * s.n * s.k <= 256L * 256 * 256)  // the reference is slow: small shapes only
+            benchmark::RegisterBenchmark(("matmul_f32/sparq_scalar/" + mnk).c_str(), f32_sparq<true>, s);
+#if defined(SPARQ_WITH_DNNL)
+        benchmark::RegisterBenchmark(("matmul_s8/onednn/" + mnk).c_str(), onednn<true>, s);
+#endif
+        benchmark::RegisterBenchmark(("matmul_s8/sparq_xsimd/" + mnk).c_str(), s8_sparq, s);
     }
     return true;
 }();
+
+}  // namespace

@@ -160,3 +160,101 @@ TEST_CASE("matmul adds its exact work to the energy counter, and nothing without
         CHECK(count.weight_bytes() == std::uint64_t(n * k * 7));
     }
 }
+
+// ---- packed weights: the SIMD kernels against the scalar reference ------------------------
+
+namespace {
+const mnk packed_shapes[] = {{1, 1, 1},   {1, 4096, 64}, {2, 3, 5},    {7, 13, 5},   {12, 32, 256}, {13, 33, 257},
+                             {17, 31, 3}, {31, 97, 511}, {64, 64, 64}, {3, 33, 4099}, {100, 70, 600}};
+}
+
+TEST_CASE("packed fp32 matmul (xsimd micro-kernel) matches the scalar reference on random shapes") {
+    std::mt19937 rng(21);
+    for (const mnk& s : packed_shapes) {
+        CAPTURE(s.m);
+        CAPTURE(s.n);
+        CAPTURE(s.k);
+        auto x = random_matrix<float>(s.m, s.k, rng, -1, 1);
+        auto w = random_matrix<float>(s.n, s.k, rng, -1, 1);
+        auto packed = kernels::pack_weights(w.cview());
+        REQUIRE(packed.ok());
+        auto fast = tensor<float, 2>::make({s.m, s.n}), ref = tensor<float, 2>::make({s.m, s.n}),
+             ref_packed = tensor<float, 2>::make({s.m, s.n});
+        REQUIRE((fast.ok() && ref.ok() && ref_packed.ok()));
+        context ctx, scalar_ctx;
+        scalar_ctx.with_backend(backend::scalar, false);
+        REQUIRE(kernels::matmul(ctx, x.cview(), *packed, fast->view()).ok());
+        REQUIRE(kernels::matmul(scalar_ctx, x.cview(), *packed, ref_packed->view()).ok());
+        REQUIRE(kernels::matmul<float>(scalar_ctx, x.cview(), w.cview(), ref->view()).ok());
+        int bad = 0, bad_exact = 0;
+        for (index_t i = 0; i < s.m; ++i)
+            for (index_t j = 0; j < s.n; ++j) {
+                double bound = 0;  // |error| <= k * eps * sum |x w| for any summation order and FMA use
+                for (index_t kk = 0; kk < s.k; ++kk) bound += std::fabs(double(x(i, kk)) * double(w(j, kk)));
+                bound *= double(s.k) * 1.2e-7;
+                bad += std::fabs(double((*fast)(i, j)) - double((*ref)(i, j))) > bound + 1e-30;
+                bad_exact += (*ref_packed)(i, j) != (*ref)(i, j);  // the packed reference is the same arithmetic
+            }
+        CHECK(bad == 0);
+        CHECK(bad_exact == 0);
+    }
+}
+
+TEST_CASE("packed int8 matmul (VNNI where compiled) is exact, -128 x -128 and long reductions included") {
+    std::mt19937 rng(22);
+    for (const mnk& s : packed_shapes) {
+        CAPTURE(s.m);
+        CAPTURE(s.n);
+        CAPTURE(s.k);
+        auto x = tensor<std::int8_t, 2>::make({s.m, s.k});
+        auto w = tensor<std::int8_t, 2>::make({s.n, s.k});
+        REQUIRE((x.ok() && w.ok()));
+        for (index_t i = 0; i < x->size(); ++i) x->data()[i] = static_cast<std::int8_t>(i % 5 == 0 ? -128 : int(rng() % 256) - 128);
+        for (index_t i = 0; i < w->size(); ++i) w->data()[i] = static_cast<std::int8_t>(i % 3 == 0 ? -128 : int(rng() % 256) - 128);
+        auto packed = kernels::pack_weights(w->cview());
+        REQUIRE(packed.ok());
+        auto fast = tensor<std::int32_t, 2>::make({s.m, s.n}), ref = tensor<std::int32_t, 2>::make({s.m, s.n});
+        REQUIRE((fast.ok() && ref.ok()));
+        context ctx, scalar_ctx;
+        scalar_ctx.with_backend(backend::scalar, false);
+        REQUIRE(kernels::matmul_s8(ctx, x->cview(), *packed, fast->view()).ok());
+        REQUIRE(kernels::matmul_s8(scalar_ctx, x->cview(), w->cview(), ref->view()).ok());
+        int bad = 0;
+        for (index_t i = 0; i < s.m * s.n; ++i) bad += fast->data()[i] != ref->data()[i];
+        CHECK(bad == 0);
+    }
+    // all -128: the largest products; K = 60000 sums to 60000 * 16384 < 2^31
+    const index_t k = 60000;
+    auto x = tensor<std::int8_t, 2>::make({2, k});
+    auto w = tensor<std::int8_t, 2>::make({3, k});
+    REQUIRE((x.ok() && w.ok()));
+    x->fill(-128);
+    w->fill(-128);
+    auto packed = kernels::pack_weights(w->cview());
+    auto y = tensor<std::int32_t, 2>::make({2, 3});
+    REQUIRE((packed.ok() && y.ok()));
+    context ctx;
+    REQUIRE(kernels::matmul_s8(ctx, x->cview(), *packed, y->view()).ok());
+    for (index_t i = 0; i < 6; ++i) CHECK(y->data()[i] == 60000 * 16384);
+}
+
+TEST_CASE("packed matmul: strided views, shape checks, foreign layouts") {
+    std::mt19937 rng(23);
+    auto xt = random_matrix<float>(9, 4, rng, -1, 1);  // [K, M]: its transpose is a strided X
+    auto w = random_matrix<float>(5, 9, rng, -1, 1);
+    auto packed = kernels::pack_weights(w.cview());
+    REQUIRE(packed.ok());
+    auto y = tensor<float, 2>::make({4, 5}), ref = tensor<float, 2>::make({4, 5});
+    REQUIRE((y.ok() && ref.ok()));
+    context ctx;
+    REQUIRE(kernels::matmul(ctx, xt.cview().transpose(0, 1), *packed, y->view()).ok());
+    REQUIRE(kernels::matmul<float>(ctx, xt.cview().transpose(0, 1), w.cview(), ref->view()).ok());
+    for (index_t i = 0; i < 20; ++i) CHECK(y->data()[i] == ref->data()[i]);  // the scalar path: same arithmetic
+
+    auto wrong = tensor<float, 2>::make({4, 6});
+    REQUIRE(wrong.ok());
+    CHECK(kernels::matmul(ctx, xt.cview().transpose(0, 1), *packed, wrong->view()).code() == errc::shape_mismatch);
+    kernels::packed_f32 empty;
+    empty.n = 5, empty.k = 9;
+    CHECK(kernels::matmul(ctx, xt.cview().transpose(0, 1), empty, y->view()).code() == errc::invalid_argument);
+}

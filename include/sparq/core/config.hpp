@@ -22,6 +22,15 @@
 #endif
 #endif
 
+// Full unrolling of a short constant-trip loop (register-blocked micro-kernels).
+#if defined(__clang__)
+#define SPARQ_UNROLL _Pragma("unroll")
+#elif defined(__GNUC__)
+#define SPARQ_UNROLL _Pragma("GCC unroll 32")
+#else
+#define SPARQ_UNROLL
+#endif
+
 #if defined(__GNUC__) || defined(__clang__)
 #define SPARQ_ALWAYS_INLINE inline __attribute__((always_inline))
 #define SPARQ_PRINTF_FORMAT(fmt_index, args_index) __attribute__((format(printf, fmt_index, args_index)))

@@ -1,6 +1,9 @@
 // matmul: the public entry. Checks shapes, picks a backend from the context, and adds the
 // work to the context's energy counter. Y[M, N] = X[M, K] * W[N, K]^T.
-// Backends so far: scalar (always). Others say so in a status, or fall back when allowed.
+// On a plain weight view: the scalar reference. On packed weights (pack once with
+// pack_weights, run many times): xsimd where compiled in (fp32 FMA micro-kernel; int8 with
+// AVX512-VNNI), else the scalar reference on the packed layout. A backend that cannot do the
+// op says so in a status, or falls back when the context allows.
 #pragma once
 
 #include <cstdint>
@@ -9,7 +12,13 @@
 #include "sparq/core/dtype.hpp"
 #include "sparq/core/tensor_view.hpp"
 #include "sparq/energy/counter.hpp"
+#include "sparq/kernels/pack.hpp"
 #include "sparq/kernels/scalar/matmul.hpp"
+#if defined(SPARQ_WITH_XSIMD) && !defined(XSIMD_NO_SUPPORTED_ARCHITECTURE)
+#include "sparq/kernels/xsimd/gemm_f32.hpp"
+#include "sparq/kernels/xsimd/gemm_s8.hpp"
+#define SPARQ_MATMUL_XSIMD 1
+#endif
 
 namespace sparq::kernels {
 
@@ -29,9 +38,13 @@ status check_matmul(const matrix_view<const X>& x, const matrix_view<const W>& w
     return status::success();
 }
 
-inline status pick_backend(const context& ctx, const char* op) noexcept {
+// Whether the context lets this op run: the preferred backend has a kernel for it (`xsimd`
+// says whether this op has an xsimd kernel in this build), or falling back is allowed.
+inline status pick_backend(const context& ctx, const char* op, bool xsimd = false) noexcept {
     if (ctx.preferred == backend::automatic || ctx.preferred == backend::scalar || ctx.allow_fallback)
         return status::success();
+    if (ctx.preferred == backend::xsimd && xsimd) return status::success();
+    if (!backend_compiled(ctx.preferred)) return check_backend(ctx.preferred);
     return status(errc::unsupported, "%s: backend '%s' has no kernel for this op yet (allow fallback to use scalar)",
                   op, to_string(ctx.preferred));
 }
@@ -66,6 +79,96 @@ inline status matmul_s8(const context& ctx, const matrix_view<const std::int8_t>
     SPARQ_TRY(detail::pick_backend(ctx, "matmul_s8"));
     scalar::matmul_s8(x, w, y);
     detail::count<std::int8_t>(ctx, dtype::s8, x.extent(0), w.extent(0), x.extent(1));
+    if (ctx.energy) ctx.energy->add_activation_bytes(std::uint64_t(x.size()) + std::uint64_t(y.size()) * 4);
+    return status::success();
+}
+
+// ---- packed weights ----------------------------------------------------------------------
+
+// The panel width the fastest compiled-in kernel wants (xsimd), or a fixed one for the scalar path.
+constexpr index_t panel_width_f32() noexcept {
+#if defined(SPARQ_MATMUL_XSIMD)
+    return xsimd::gemm_f32_shape<::xsimd::default_arch>::nr;
+#else
+    return 16;
+#endif
+}
+constexpr index_t panel_width_s8() noexcept {
+#if defined(SPARQ_MATMUL_XSIMD)
+    return xsimd::gemm_s8_nr;
+#else
+    return 32;
+#endif
+}
+
+inline result<packed_f32> pack_weights(const matrix_view<const float>& w) noexcept { return pack_f32(w, panel_width_f32()); }
+inline result<packed_s8> pack_weights(const matrix_view<const std::int8_t>& w) noexcept { return pack_s8(w, panel_width_s8()); }
+
+namespace detail {
+template <class X, class P, class Y>
+status check_packed(const matrix_view<const X>& x, const P& w, const matrix_view<Y>& y, const char* op) noexcept {
+    if (x.extent(1) != w.k || y.extent(0) != x.extent(0) || y.extent(1) != w.n) {
+        char a[64], c[64];
+        return status(errc::shape_mismatch, "%s: x %s, packed w [%td, %td] (as [N, K]) and y %s do not fit", op,
+                      format_extents(x.extents(), a, sizeof a), w.n, w.k, format_extents(y.extents(), c, sizeof c));
+    }
+    if (w.nr <= 0 || w.data.size() != w.panels() * w.k_padded * w.nr)
+        return status(errc::invalid_argument, "%s: the packed weights are not a packed layout (made by pack_weights?)", op);
+    return status::success();
+}
+inline bool use_simd(const context& ctx) noexcept {
+    return ctx.preferred == backend::automatic || ctx.preferred == backend::xsimd || ctx.allow_fallback;
+}
+}  // namespace detail
+
+inline status matmul(const context& ctx, const matrix_view<const float>& x, const packed_f32& w,
+                     const matrix_view<float>& y) noexcept {
+    SPARQ_TRY(detail::check_packed(x, w, y, "matmul"));
+#if defined(SPARQ_MATMUL_XSIMD)
+    SPARQ_TRY(detail::pick_backend(ctx, "matmul", true));
+#else
+    SPARQ_TRY(detail::pick_backend(ctx, "matmul"));
+#endif
+#if defined(SPARQ_MATMUL_XSIMD)
+    using arch = ::xsimd::default_arch;
+    if (detail::use_simd(ctx) && w.nr == xsimd::gemm_f32_shape<arch>::nr && x.stride(1) == 1 && y.stride(1) == 1 &&
+        ctx.preferred != backend::scalar) {
+        xsimd::gemm_f32<arch>(x, w, y);
+    } else
+#endif
+    {
+        scalar::matmul_packed(x, w, y);
+    }
+    detail::count<float>(ctx, dtype::f32, x.extent(0), w.n, x.extent(1));
+    if (ctx.energy) ctx.energy->add_activation_bytes(std::uint64_t(x.size() + y.size()) * sizeof(float));
+    return status::success();
+}
+
+inline status matmul_s8(const context& ctx, const matrix_view<const std::int8_t>& x, const packed_s8& w,
+                        const matrix_view<std::int32_t>& y) noexcept {
+    SPARQ_TRY(detail::check_packed(x, w, y, "matmul_s8"));
+    // The VNNI path shifts activations by +128: keep its intermediate sums inside int32 too.
+    if (x.extent(1) > max_s8_reduction / 2)
+        return status(errc::overflow, "matmul_s8: reduction length %td could overflow int32 (limit %td)",
+                      x.extent(1), max_s8_reduction / 2);
+#if defined(SPARQ_MATMUL_XSIMD) && defined(SPARQ_HAS_VNNI_GEMM)
+    SPARQ_TRY(detail::pick_backend(ctx, "matmul_s8", true));
+#else
+    SPARQ_TRY(detail::pick_backend(ctx, "matmul_s8"));
+#endif
+#if defined(SPARQ_MATMUL_XSIMD) && defined(SPARQ_HAS_VNNI_GEMM)
+    {
+        if (detail::use_simd(ctx) && w.nr == xsimd::gemm_s8_nr && x.stride(1) == 1 && y.stride(1) == 1 &&
+            ctx.preferred != backend::scalar) {
+            xsimd::gemm_s8(x, w, y);
+            detail::count<std::int8_t>(ctx, dtype::s8, x.extent(0), w.n, x.extent(1));
+            if (ctx.energy) ctx.energy->add_activation_bytes(std::uint64_t(x.size()) + std::uint64_t(y.size()) * 4);
+            return status::success();
+        }
+    }
+#endif
+    scalar::matmul_packed_s8(x, w, y);
+    detail::count<std::int8_t>(ctx, dtype::s8, x.extent(0), w.n, x.extent(1));
     if (ctx.energy) ctx.energy->add_activation_bytes(std::uint64_t(x.size()) + std::uint64_t(y.size()) * 4);
     return status::success();
 }

@@ -1,0 +1,79 @@
+// Packed weights: a [N, K] weight matrix rearranged once, at load or compress time, into the
+// panels a GEMM micro-kernel streams (gemmlowp's and BLIS's "pack B"): never per call.
+//   f32: panels of `nr` output columns; in each, for every k, the nr weights w[n0 .. n0+nr-1][k].
+//   s8:  panels of `nr` columns; for every group of 4 k, nr x 4 bytes: w[n][4g .. 4g+3] for each n
+//        (the operand layout of vpdpbusd / sdot), K padded to a multiple of 4 with zeros;
+//        plus each column's weight sum, to fold activation offsets into the bias.
+// Columns past N in the last panel are zero.
+#pragma once
+
+#include <cstdint>
+
+#include "sparq/core/tensor.hpp"
+
+namespace sparq::kernels {
+
+template <class T>
+struct packed_weights {
+    index_t n = 0, k = 0;     // the logical [N, K]
+    index_t nr = 0;           // panel width (columns)
+    index_t k_padded = 0;     // K rounded up to the k-group (1 for f32, 4 for s8)
+    tensor<T, 1> data;        // panels() * k_padded * nr elements
+    tensor<std::int32_t, 1> col_sums;  // s8: sum over k of w[n][k], one per column (N)
+
+    index_t panels() const noexcept { return nr ? (n + nr - 1) / nr : 0; }
+    const T* panel(index_t p) const noexcept { return data.data() + p * k_padded * nr; }
+    std::size_t bytes() const noexcept {
+        return std::size_t(data.size()) * sizeof(T) + std::size_t(col_sums.size()) * sizeof(std::int32_t);
+    }
+};
+
+using packed_f32 = packed_weights<float>;
+using packed_s8 = packed_weights<std::int8_t>;
+
+inline result<packed_f32> pack_f32(const matrix_view<const float>& w, index_t nr) noexcept {
+    if (nr <= 0) return status(errc::invalid_argument, "pack_f32: panel width %td", nr);
+    packed_f32 p;
+    p.n = w.extent(0), p.k = w.extent(1), p.nr = nr, p.k_padded = w.extent(1);
+    auto data = tensor<float, 1>::make({p.panels() * p.k_padded * nr});
+    if (!data) return data.error();
+    p.data = std::move(*data);
+    for (index_t panel = 0; panel < p.panels(); ++panel) {
+        float* out = p.data.data() + panel * p.k_padded * nr;
+        for (index_t k = 0; k < p.k; ++k)
+            for (index_t j = 0; j < nr; ++j) {
+                const index_t n = panel * nr + j;
+                out[k * nr + j] = n < p.n ? w(n, k) : 0.0f;
+            }
+    }
+    return p;
+}
+
+inline result<packed_s8> pack_s8(const matrix_view<const std::int8_t>& w, index_t nr) noexcept {
+    if (nr <= 0) return status(errc::invalid_argument, "pack_s8: panel width %td", nr);
+    packed_s8 p;
+    p.n = w.extent(0), p.k = w.extent(1), p.nr = nr, p.k_padded = (w.extent(1) + 3) / 4 * 4;
+    auto data = tensor<std::int8_t, 1>::make({p.panels() * p.k_padded * nr});
+    auto sums = tensor<std::int32_t, 1>::make({p.n});
+    if (!data) return data.error();
+    if (!sums) return sums.error();
+    p.data = std::move(*data);
+    p.col_sums = std::move(*sums);
+    for (index_t panel = 0; panel < p.panels(); ++panel) {
+        std::int8_t* out = p.data.data() + panel * p.k_padded * nr;
+        for (index_t g = 0; g < p.k_padded / 4; ++g)
+            for (index_t j = 0; j < nr; ++j)
+                for (index_t t = 0; t < 4; ++t) {
+                    const index_t n = panel * nr + j, k = 4 * g + t;
+                    out[(g * nr + j) * 4 + t] = n < p.n && k < p.k ? w(n, k) : std::int8_t(0);
+                }
+    }
+    for (index_t n = 0; n < p.n; ++n) {
+        std::int32_t s = 0;
+        for (index_t k = 0; k < p.k; ++k) s += w(n, k);
+        p.col_sums(n) = s;
+    }
+    return p;
+}
+
+}  // namespace sparq::kernels

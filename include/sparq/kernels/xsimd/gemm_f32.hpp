@@ -1,0 +1,117 @@
+// fp32 GEMM with xsimd: Y[M, N] = X[M, K] * W[N, K]^T on packed weights (pack.hpp), written once
+// over batch<float, Arch>. The micro-kernel keeps an MR x NR block of Y in registers (NR = two
+// batches) and, for each k, loads NR packed weights and broadcasts MR activations into MR x 2
+// FMAs. K is cut into blocks that keep a weight panel in L1/L2. No allocation.
+#pragma once
+
+#include <cstddef>
+#include <utility>
+#include <xsimd/xsimd.hpp>
+
+#include "sparq/core/config.hpp"
+#include "sparq/core/tensor_view.hpp"
+#include "sparq/kernels/pack.hpp"
+
+namespace sparq::kernels::xsimd {
+
+template <class A>
+struct gemm_f32_shape {
+    static constexpr index_t lanes = index_t(::xsimd::batch<float, A>::size);
+    static constexpr index_t nr = 2 * lanes;
+    // Accumulators (mr x 2) + 2 weight registers + 1 broadcast must fit the register file:
+    // 32 vector registers with AVX-512 and on AArch64 (12 x 2 + 3 = 27), 16 otherwise (6 x 2 + 3).
+#if defined(__AVX512F__) || defined(__aarch64__)
+    static constexpr index_t mr = 12;
+#else
+    static constexpr index_t mr = 6;
+#endif
+    static constexpr index_t kc = 256;  // a 256 x nr panel block: 32 KB at nr = 32
+};
+
+namespace detail {
+
+// An R x nr block of Y += X[R, kc] * panel[kc, nr]; `first` overwrites Y. R is a compile-time
+// constant so the accumulators live in registers; micro_rows picks R for the last rows.
+template <class A, index_t R>
+void micro_f32(const float* x, index_t ldx, const float* wp, index_t kc, float* y, index_t ldy, index_t cols,
+               bool first) noexcept {
+    using fb = ::xsimd::batch<float, A>;
+    constexpr index_t L = index_t(fb::size);
+    fb acc0[R], acc1[R];
+    SPARQ_UNROLL
+    for (index_t m = 0; m < R; ++m) acc0[m] = acc1[m] = fb(0.0f);
+    for (index_t k = 0; k < kc; ++k) {
+        const fb b0 = fb::load_aligned(wp + k * 2 * L);
+        const fb b1 = fb::load_aligned(wp + k * 2 * L + L);
+        SPARQ_UNROLL  // fully: the accumulators must stay in registers, at -O2 too
+        for (index_t m = 0; m < R; ++m) {
+            const fb a(x[m * ldx + k]);
+            acc0[m] = ::xsimd::fma(a, b0, acc0[m]);
+            acc1[m] = ::xsimd::fma(a, b1, acc1[m]);
+        }
+    }
+    SPARQ_UNROLL
+    for (index_t m = 0; m < R; ++m) {
+        float* out = y + m * ldy;
+        if (cols == 2 * L) {
+            if (!first) {
+                acc0[m] += fb::load_unaligned(out);
+                acc1[m] += fb::load_unaligned(out + L);
+            }
+            acc0[m].store_unaligned(out);
+            acc1[m].store_unaligned(out + L);
+        } else {
+            alignas(64) float tmp[2 * L];
+            acc0[m].store_aligned(tmp);
+            acc1[m].store_aligned(tmp + L);
+            for (index_t j = 0; j < cols; ++j) out[j] = first ? tmp[j] : out[j] + tmp[j];
+        }
+    }
+}
+
+template <class A, index_t... R>
+void micro_rows(index_t rows, std::integer_sequence<index_t, R...>, const float* x, index_t ldx, const float* wp,
+                index_t kc, float* y, index_t ldy, index_t cols, bool first) noexcept {
+    using fn = void (*)(const float*, index_t, const float*, index_t, float*, index_t, index_t, bool) noexcept;
+    static constexpr fn table[] = {&micro_f32<A, R + 1>...};
+    table[rows - 1](x, ldx, wp, kc, y, ldy, cols, first);
+}
+
+}  // namespace detail
+
+// Y = X * W^T. Preconditions (checked by the public entry): X is [M, K] with unit column
+// stride, Y is [M, N] with unit column stride, w was packed with nr == gemm_f32_shape<A>::nr.
+template <class A>
+void gemm_f32(const matrix_view<const float>& x, const packed_f32& w, const matrix_view<float>& y) noexcept {
+    using shape = gemm_f32_shape<A>;
+    constexpr index_t MR = shape::mr, NR = shape::nr, KC = shape::kc;
+    const index_t M = x.extent(0), K = w.k, N = w.n;
+    if (K == 0) {
+        for (index_t m = 0; m < M; ++m)
+            for (index_t n = 0; n < N; ++n) y(m, n) = 0.0f;
+        return;
+    }
+    // Few rows (a matvec, a small batch): X fits in L1 whatever K is, so each panel streams
+    // once, front to back, over the whole of K: sequential reads keep the prefetchers busy.
+    // Otherwise K is cut into blocks so a weight panel block stays in L1/L2 across row blocks.
+    const index_t kblock = M <= MR ? K : KC;
+    for (index_t k0 = 0; k0 < K; k0 += kblock) {
+        const index_t kc = K - k0 < kblock ? K - k0 : kblock;
+        for (index_t p = 0; p < w.panels(); ++p) {
+            const float* panel = w.panel(p) + k0 * NR;
+            const index_t cols = N - p * NR < NR ? N - p * NR : NR;
+            for (index_t m0 = 0; m0 < M; m0 += MR) {
+                const index_t rows = M - m0 < MR ? M - m0 : MR;
+                const float* xs = x.data() + m0 * x.stride(0) + k0;
+                float* ys = y.data() + m0 * y.stride(0) + p * NR;
+                if (rows == MR)
+                    detail::micro_f32<A, MR>(xs, x.stride(0), panel, kc, ys, y.stride(0), cols, k0 == 0);
+                else
+                    detail::micro_rows<A>(rows, std::make_integer_sequence<index_t, MR>{}, xs, x.stride(0), panel, kc,
+                                          ys, y.stride(0), cols, k0 == 0);
+            }
+        }
+    }
+}
+
+}  // namespace sparq::kernels::xsimd

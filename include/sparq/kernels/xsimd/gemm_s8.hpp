@@ -1,0 +1,77 @@
+// int8 GEMM: Y[M, N] (int32) = X[M, K] (int8) * W[N, K]^T (int8) on packed weights, with exact
+// int32 sums. On AVX512-VNNI (vpdpbusd: unsigned x signed) the activations are shifted to
+// unsigned by +128 while they are packed, and 128 * (column sum of W) is taken back at the end
+// (the XNNPACK trick); the int32 arithmetic wraps consistently, so every result whose true
+// value fits int32 is exact. Activation blocks are packed on the stack: no allocation.
+#pragma once
+
+#include <cstdint>
+#include <utility>
+
+#include "sparq/core/tensor_view.hpp"
+#include "sparq/kernels/pack.hpp"
+#include "sparq/kernels/xsimd/arch/x86_avx512vnni.hpp"
+
+namespace sparq::kernels::xsimd {
+
+#if defined(__AVX512F__) && defined(__AVX512VNNI__)
+#define SPARQ_HAS_VNNI_GEMM 1
+inline constexpr bool has_vnni_gemm = true;
+inline constexpr index_t gemm_s8_nr = avx512vnni::nr;
+#else
+inline constexpr bool has_vnni_gemm = false;
+inline constexpr index_t gemm_s8_nr = 32;
+#endif
+
+#if defined(__AVX512F__) && defined(__AVX512VNNI__)
+namespace detail {
+template <index_t... R>
+void micro_s8_rows(index_t rows, std::integer_sequence<index_t, R...>, const std::uint8_t* a, index_t lda,
+                   const std::int8_t* panel, index_t groups, std::int32_t* y, index_t ldy, index_t cols, bool first) noexcept {
+    using fn = void (*)(const std::uint8_t*, index_t, const std::int8_t*, index_t, std::int32_t*, index_t, index_t, bool) noexcept;
+    static constexpr fn table[] = {&avx512vnni::micro_s8<R + 1>...};
+    table[rows - 1](a, lda, panel, groups, y, ldy, cols, first);
+}
+}  // namespace detail
+
+// Preconditions (checked by the public entry): w packed with nr == gemm_s8_nr, X [M, K] with
+// unit column stride, Y [M, N] with unit column stride, K within max_s8_reduction / 2.
+inline void gemm_s8(const matrix_view<const std::int8_t>& x, const packed_s8& w, const matrix_view<std::int32_t>& y) noexcept {
+    constexpr index_t MR = avx512vnni::mr, NR = avx512vnni::nr, KC = 512;  // KC: bytes of k per row block
+    const index_t M = x.extent(0), K = w.k, N = w.n;
+    alignas(64) std::uint8_t a[MR * KC];
+    // Few rows (a matvec, a small batch): the same buffer holds longer rows, so each weight panel
+    // streams front to back over more of K at once (sequential reads for the prefetchers).
+    const index_t lda = M < MR ? (MR * KC / M) / 64 * 64 : KC;
+    for (index_t k0 = 0; k0 < w.k_padded; k0 += lda) {
+        const index_t kc = w.k_padded - k0 < lda ? w.k_padded - k0 : lda;  // a multiple of 4
+        for (index_t m0 = 0; m0 < M; m0 += MR) {
+            const index_t rows = M - m0 < MR ? M - m0 : MR;
+            for (index_t r = 0; r < rows; ++r) {  // pack: +128 (xor 0x80), zero past K
+                const std::int8_t* src = x.data() + (m0 + r) * x.stride(0);
+                for (index_t k = 0; k < kc; ++k)
+                    a[r * lda + k] = k0 + k < K ? std::uint8_t(std::uint8_t(src[k0 + k]) ^ 0x80u) : std::uint8_t(0);
+            }
+            for (index_t p = 0; p < w.panels(); ++p) {
+                const index_t cols = N - p * NR < NR ? N - p * NR : NR;
+                const std::int8_t* panel = w.panel(p) + k0 * NR;
+                std::int32_t* ys = y.data() + m0 * y.stride(0) + p * NR;
+                if (rows == MR)
+                    avx512vnni::micro_s8<MR>(a, lda, panel, kc / 4, ys, y.stride(0), cols, k0 == 0);
+                else
+                    detail::micro_s8_rows(rows, std::make_integer_sequence<index_t, MR>{}, a, lda, panel, kc / 4, ys,
+                                          y.stride(0), cols, k0 == 0);
+            }
+        }
+    }
+    // Take back the +128 shift: y -= 128 * sum_k w[n][k] (in uint32: wraps like the hardware).
+    for (index_t m = 0; m < M; ++m)
+        for (index_t n = 0; n < N; ++n)
+            y(m, n) = std::int32_t(std::uint32_t(y(m, n)) - 128u * std::uint32_t(w.col_sums(n)));
+    if (K == 0)
+        for (index_t m = 0; m < M; ++m)
+            for (index_t n = 0; n < N; ++n) y(m, n) = 0;
+}
+#endif
+
+}  // namespace sparq::kernels::xsimd
