@@ -29,7 +29,10 @@ struct shape {
 const shape shapes[] = {{64, 128, 64, "digits MLP"},      {16, 1024, 1024, "MLP batch 16"},
                         {128, 768, 768, "BERT qkv/out"},  {128, 3072, 768, "BERT FFN up"},
                         {128, 768, 3072, "BERT FFN down"}, {256, 256, 256, "square"},
-                        {512, 512, 512, "square"},        {1, 4096, 4096, "matvec"}};
+                        {512, 512, 512, "square"}};
+// matvec (M = 1): N x K weights; 4096 x 4096 fp32 (64 MB) streams from DRAM, its int8 form
+// (16 MB) fits the last-level cache.
+const shape matvecs[] = {{1, 1024, 1024, "matvec"}, {1, 4096, 4096, "matvec"}};
 
 void set_counters(benchmark::State& state, const shape& s, double joules_per_iter) {
     state.counters["GOP"] = benchmark::Counter(2.0 * double(s.m) * double(s.n) * double(s.k) * double(state.iterations()) * 1e-9,
@@ -57,11 +60,11 @@ void f32_eigen(benchmark::State& state, shape s) {
     set_counters(state, s, 0);
 }
 
-template <bool Scalar>
+template <bool Scalar, class W = float>
 void f32_sparq(benchmark::State& state, shape s) {
     auto x = random_values<float>(s.m * s.k, 1), w = random_values<float>(s.n * s.k, 2);
     std::vector<float> y(static_cast<std::size_t>(s.m * s.n));
-    auto packed = sparq::kernels::pack_weights(sparq::matrix_view<const float>(w.data(), {s.n, s.k}));
+    auto packed = sparq::kernels::pack_weights_as<W>(sparq::matrix_view<const float>(w.data(), {s.n, s.k}));
     if (!packed) return state.SkipWithError(packed.error().message());
     sparq::energy::counter count;
     sparq::context ctx;
@@ -142,6 +145,20 @@ const bool registered = [] {
         benchmark::RegisterBenchmark(("matmul_s8/onednn/" + mnk).c_str(), onednn<true>, s);
 #endif
         benchmark::RegisterBenchmark(("matmul_s8/sparq_xsimd/" + mnk).c_str(), s8_sparq, s);
+    }
+    for (const shape& s : matvecs) {
+        const std::string nk = std::to_string(s.n) + "x" + std::to_string(s.k);
+        benchmark::RegisterBenchmark(("matvec_f32/eigen/" + nk).c_str(), f32_eigen, s);
+#if defined(SPARQ_WITH_DNNL)
+        benchmark::RegisterBenchmark(("matvec_f32/onednn/" + nk).c_str(), onednn<false>, s);
+#endif
+        benchmark::RegisterBenchmark(("matvec_f32/sparq_xsimd/" + nk).c_str(), f32_sparq<false, float>, s);
+        benchmark::RegisterBenchmark(("matvec_f16/sparq_xsimd/" + nk).c_str(), f32_sparq<false, sparq::float16>, s);
+        benchmark::RegisterBenchmark(("matvec_bf16/sparq_xsimd/" + nk).c_str(), f32_sparq<false, sparq::bfloat16>, s);
+#if defined(SPARQ_WITH_DNNL)
+        benchmark::RegisterBenchmark(("matvec_s8/onednn/" + nk).c_str(), onednn<true>, s);
+#endif
+        benchmark::RegisterBenchmark(("matvec_s8/sparq_xsimd/" + nk).c_str(), s8_sparq, s);
     }
     return true;
 }();

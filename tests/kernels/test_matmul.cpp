@@ -258,3 +258,36 @@ TEST_CASE("packed matmul: strided views, shape checks, foreign layouts") {
     empty.n = 5, empty.k = 9;
     CHECK(kernels::matmul(ctx, xt.cview().transpose(0, 1), empty, y->view()).code() == errc::invalid_argument);
 }
+
+TEST_CASE("packed float16 / bfloat16 weights: fp32 arithmetic on the widened weights") {
+    std::mt19937 rng(24);
+    for (const mnk& s : packed_shapes) {
+        CAPTURE(s.m);
+        CAPTURE(s.n);
+        CAPTURE(s.k);
+        auto x = random_matrix<float>(s.m, s.k, rng, -1, 1);
+        auto w = random_matrix<float>(s.n, s.k, rng, -1, 1);
+        auto p16 = kernels::pack_weights_as<float16>(w.cview());
+        auto pbf = kernels::pack_weights_as<bfloat16>(w.cview());
+        REQUIRE((p16.ok() && pbf.ok()));
+        auto y16 = tensor<float, 2>::make({s.m, s.n}), ybf = tensor<float, 2>::make({s.m, s.n}),
+             r16 = tensor<float, 2>::make({s.m, s.n}), rbf = tensor<float, 2>::make({s.m, s.n});
+        REQUIRE((y16.ok() && ybf.ok() && r16.ok() && rbf.ok()));
+        context ctx, scalar_ctx;
+        scalar_ctx.with_backend(backend::scalar, false);
+        REQUIRE(kernels::matmul(ctx, x.cview(), *p16, y16->view()).ok());
+        REQUIRE(kernels::matmul(ctx, x.cview(), *pbf, ybf->view()).ok());
+        REQUIRE(kernels::matmul(scalar_ctx, x.cview(), *p16, r16->view()).ok());
+        REQUIRE(kernels::matmul(scalar_ctx, x.cview(), *pbf, rbf->view()).ok());
+        int bad = 0;
+        for (index_t i = 0; i < s.m; ++i)
+            for (index_t j = 0; j < s.n; ++j) {
+                double bound = 0;
+                for (index_t kk = 0; kk < s.k; ++kk) bound += std::fabs(double(x(i, kk)) * double(w(j, kk)));
+                bound *= double(s.k) * 1.2e-7;
+                bad += std::fabs(double((*y16)(i, j)) - double((*r16)(i, j))) > bound + 1e-30;
+                bad += std::fabs(double((*ybf)(i, j)) - double((*rbf)(i, j))) > bound + 1e-30;
+            }
+        CHECK(bad == 0);
+    }
+}

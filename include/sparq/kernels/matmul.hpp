@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <type_traits>
 
 #include "sparq/core/context.hpp"
 #include "sparq/core/dtype.hpp"
@@ -102,6 +103,11 @@ constexpr index_t panel_width_s8() noexcept {
 }
 
 inline result<packed_f32> pack_weights(const matrix_view<const float>& w) noexcept { return pack_f32(w, panel_width_f32()); }
+// Float weights stored as float16 or bfloat16: pack_weights_as<float16>(w).
+template <class T>
+result<packed_weights<T>> pack_weights_as(const matrix_view<const float>& w) noexcept {
+    return pack_float<T>(w, panel_width_f32());
+}
 inline result<packed_s8> pack_weights(const matrix_view<const std::int8_t>& w) noexcept { return pack_s8(w, panel_width_s8()); }
 
 namespace detail {
@@ -121,8 +127,12 @@ inline bool use_simd(const context& ctx) noexcept {
 }
 }  // namespace detail
 
-inline status matmul(const context& ctx, const matrix_view<const float>& x, const packed_f32& w,
-                     const matrix_view<float>& y) noexcept {
+// Float activations; weights packed as float, float16 or bfloat16 (fp32 arithmetic throughout).
+template <class W>
+status matmul(const context& ctx, const matrix_view<const float>& x, const packed_weights<W>& w,
+              const matrix_view<float>& y) noexcept {
+    static_assert(std::is_same_v<W, float> || std::is_same_v<W, float16> || std::is_same_v<W, bfloat16>,
+                  "float activations take float, float16 or bfloat16 weights; int8 weights go through matmul_s8");
     SPARQ_TRY(detail::check_packed(x, w, y, "matmul"));
 #if defined(SPARQ_MATMUL_XSIMD)
     SPARQ_TRY(detail::pick_backend(ctx, "matmul", true));
@@ -133,13 +143,13 @@ inline status matmul(const context& ctx, const matrix_view<const float>& x, cons
     using arch = ::xsimd::default_arch;
     if (detail::use_simd(ctx) && w.nr == xsimd::gemm_f32_shape<arch>::nr && x.stride(1) == 1 && y.stride(1) == 1 &&
         ctx.preferred != backend::scalar) {
-        xsimd::gemm_f32<arch>(x, w, y);
+        xsimd::gemm_f32<arch, W>(x, w, y);
     } else
 #endif
     {
         scalar::matmul_packed(x, w, y);
     }
-    detail::count<float>(ctx, dtype::f32, x.extent(0), w.n, x.extent(1));
+    detail::count<W>(ctx, dtype::f32, x.extent(0), w.n, x.extent(1));
     if (ctx.energy) ctx.energy->add_activation_bytes(std::uint64_t(x.size() + y.size()) * sizeof(float));
     return status::success();
 }

@@ -9,6 +9,8 @@
 
 #include <cstdint>
 
+#include "sparq/core/bfloat16.hpp"
+#include "sparq/core/float16.hpp"
 #include "sparq/core/tensor.hpp"
 
 namespace sparq::kernels {
@@ -29,25 +31,31 @@ struct packed_weights {
 };
 
 using packed_f32 = packed_weights<float>;
+using packed_f16 = packed_weights<float16>;    // fp16 storage, fp32 compute
+using packed_bf16 = packed_weights<bfloat16>;  // bf16 storage, fp32 compute
 using packed_s8 = packed_weights<std::int8_t>;
 
-inline result<packed_f32> pack_f32(const matrix_view<const float>& w, index_t nr) noexcept {
-    if (nr <= 0) return status(errc::invalid_argument, "pack_f32: panel width %td", nr);
-    packed_f32 p;
+// Float weights packed as T (float, float16 or bfloat16: rounded to nearest even once, here).
+template <class T>
+result<packed_weights<T>> pack_float(const matrix_view<const float>& w, index_t nr) noexcept {
+    if (nr <= 0) return status(errc::invalid_argument, "pack: panel width %td", nr);
+    packed_weights<T> p;
     p.n = w.extent(0), p.k = w.extent(1), p.nr = nr, p.k_padded = w.extent(1);
-    auto data = tensor<float, 1>::make({p.panels() * p.k_padded * nr});
+    auto data = tensor<T, 1>::make({p.panels() * p.k_padded * nr});
     if (!data) return data.error();
     p.data = std::move(*data);
     for (index_t panel = 0; panel < p.panels(); ++panel) {
-        float* out = p.data.data() + panel * p.k_padded * nr;
+        T* out = p.data.data() + panel * p.k_padded * nr;
         for (index_t k = 0; k < p.k; ++k)
             for (index_t j = 0; j < nr; ++j) {
                 const index_t n = panel * nr + j;
-                out[k * nr + j] = n < p.n ? w(n, k) : 0.0f;
+                out[k * nr + j] = T(n < p.n ? w(n, k) : 0.0f);
             }
     }
     return p;
 }
+
+inline result<packed_f32> pack_f32(const matrix_view<const float>& w, index_t nr) noexcept { return pack_float<float>(w, nr); }
 
 inline result<packed_s8> pack_s8(const matrix_view<const std::int8_t>& w, index_t nr) noexcept {
     if (nr <= 0) return status(errc::invalid_argument, "pack_s8: panel width %td", nr);

@@ -62,13 +62,14 @@ inline void matmul_s8(const matrix_view<const std::int8_t>& x, const matrix_view
 
 // The same products on packed weights (pack.hpp): the reference for the packed SIMD kernels,
 // and the path for builds without them. Same k order, so the same bits as the plain kernels.
-inline void matmul_packed(const matrix_view<const float>& x, const packed_f32& w, const matrix_view<float>& y) noexcept {
+template <class W>
+void matmul_packed(const matrix_view<const float>& x, const packed_weights<W>& w, const matrix_view<float>& y) noexcept {
     for (index_t m = 0; m < x.extent(0); ++m)
         for (index_t n = 0; n < w.n; ++n) {
-            const float* panel = w.panel(n / w.nr);
+            const W* panel = w.panel(n / w.nr);
             const index_t j = n % w.nr;
             float acc = 0.0f;
-            for (index_t k = 0; k < w.k; ++k) acc += x(m, k) * panel[k * w.nr + j];
+            for (index_t k = 0; k < w.k; ++k) acc += x(m, k) * static_cast<float>(panel[k * w.nr + j]);
             y(m, n) = acc;
         }
 }

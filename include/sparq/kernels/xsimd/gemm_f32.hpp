@@ -1,5 +1,6 @@
 // fp32 GEMM with xsimd: Y[M, N] = X[M, K] * W[N, K]^T on packed weights (pack.hpp), written once
-// over batch<float, Arch>. The micro-kernel keeps an MR x NR block of Y in registers (NR = two
+// over batch<float, Arch>, with weights stored as float, float16 or bfloat16 (widened to float
+// as they are loaded: half the weight bytes, the same float arithmetic). The micro-kernel keeps an MR x NR block of Y in registers (NR = two
 // batches) and, for each k, loads NR packed weights and broadcasts MR activations into MR x 2
 // FMAs. K is cut into blocks that keep a weight panel in L1/L2. No allocation.
 #pragma once
@@ -11,6 +12,7 @@
 #include "sparq/core/config.hpp"
 #include "sparq/core/tensor_view.hpp"
 #include "sparq/kernels/pack.hpp"
+#include "sparq/kernels/xsimd/arch/half_load.hpp"
 
 namespace sparq::kernels::xsimd {
 
@@ -32,8 +34,8 @@ namespace detail {
 
 // An R x nr block of Y += X[R, kc] * panel[kc, nr]; `first` overwrites Y. R is a compile-time
 // constant so the accumulators live in registers; micro_rows picks R for the last rows.
-template <class A, index_t R>
-void micro_f32(const float* x, index_t ldx, const float* wp, index_t kc, float* y, index_t ldy, index_t cols,
+template <class A, index_t R, class W>
+void micro_f32(const float* x, index_t ldx, const W* wp, index_t kc, float* y, index_t ldy, index_t cols,
                bool first) noexcept {
     using fb = ::xsimd::batch<float, A>;
     constexpr index_t L = index_t(fb::size);
@@ -41,8 +43,10 @@ void micro_f32(const float* x, index_t ldx, const float* wp, index_t kc, float* 
     SPARQ_UNROLL
     for (index_t m = 0; m < R; ++m) acc0[m] = acc1[m] = fb(0.0f);
     for (index_t k = 0; k < kc; ++k) {
-        const fb b0 = fb::load_aligned(wp + k * 2 * L);
-        const fb b1 = fb::load_aligned(wp + k * 2 * L + L);
+        // Few rows: the weights stream from memory; ask for them well ahead of use.
+        if constexpr (R <= 2) __builtin_prefetch(wp + (k + 16) * 2 * L);
+        const fb b0 = load_widen_f32<A>(wp + k * 2 * L, A{});
+        const fb b1 = load_widen_f32<A>(wp + k * 2 * L + L, A{});
         SPARQ_UNROLL  // fully: the accumulators must stay in registers, at -O2 too
         for (index_t m = 0; m < R; ++m) {
             const fb a(x[m * ldx + k]);
@@ -69,11 +73,11 @@ void micro_f32(const float* x, index_t ldx, const float* wp, index_t kc, float* 
     }
 }
 
-template <class A, index_t... R>
-void micro_rows(index_t rows, std::integer_sequence<index_t, R...>, const float* x, index_t ldx, const float* wp,
+template <class A, class W, index_t... R>
+void micro_rows(index_t rows, std::integer_sequence<index_t, R...>, const float* x, index_t ldx, const W* wp,
                 index_t kc, float* y, index_t ldy, index_t cols, bool first) noexcept {
-    using fn = void (*)(const float*, index_t, const float*, index_t, float*, index_t, index_t, bool) noexcept;
-    static constexpr fn table[] = {&micro_f32<A, R + 1>...};
+    using fn = void (*)(const float*, index_t, const W*, index_t, float*, index_t, index_t, bool) noexcept;
+    static constexpr fn table[] = {&micro_f32<A, R + 1, W>...};
     table[rows - 1](x, ldx, wp, kc, y, ldy, cols, first);
 }
 
@@ -81,8 +85,8 @@ void micro_rows(index_t rows, std::integer_sequence<index_t, R...>, const float*
 
 // Y = X * W^T. Preconditions (checked by the public entry): X is [M, K] with unit column
 // stride, Y is [M, N] with unit column stride, w was packed with nr == gemm_f32_shape<A>::nr.
-template <class A>
-void gemm_f32(const matrix_view<const float>& x, const packed_f32& w, const matrix_view<float>& y) noexcept {
+template <class A, class W>
+void gemm_f32(const matrix_view<const float>& x, const packed_weights<W>& w, const matrix_view<float>& y) noexcept {
     using shape = gemm_f32_shape<A>;
     constexpr index_t MR = shape::mr, NR = shape::nr, KC = shape::kc;
     const index_t M = x.extent(0), K = w.k, N = w.n;
@@ -98,14 +102,14 @@ void gemm_f32(const matrix_view<const float>& x, const packed_f32& w, const matr
     for (index_t k0 = 0; k0 < K; k0 += kblock) {
         const index_t kc = K - k0 < kblock ? K - k0 : kblock;
         for (index_t p = 0; p < w.panels(); ++p) {
-            const float* panel = w.panel(p) + k0 * NR;
+            const W* panel = w.panel(p) + k0 * NR;
             const index_t cols = N - p * NR < NR ? N - p * NR : NR;
             for (index_t m0 = 0; m0 < M; m0 += MR) {
                 const index_t rows = M - m0 < MR ? M - m0 : MR;
                 const float* xs = x.data() + m0 * x.stride(0) + k0;
                 float* ys = y.data() + m0 * y.stride(0) + p * NR;
                 if (rows == MR)
-                    detail::micro_f32<A, MR>(xs, x.stride(0), panel, kc, ys, y.stride(0), cols, k0 == 0);
+                    detail::micro_f32<A, MR, W>(xs, x.stride(0), panel, kc, ys, y.stride(0), cols, k0 == 0);
                 else
                     detail::micro_rows<A>(rows, std::make_integer_sequence<index_t, MR>{}, xs, x.stride(0), panel, kc,
                                           ys, y.stride(0), cols, k0 == 0);
