@@ -6,6 +6,7 @@
 
 #include <Eigen/Core>
 #include <array>
+#include <type_traits>
 #include <cstdint>
 #include <random>
 #include <string>
@@ -17,6 +18,8 @@
 
 #if defined(SPARQ_WITH_DNNL)
 #include <dnnl.hpp>
+
+#include "sparq/kernels/dnnl/matmul.hpp"
 #endif
 
 namespace {
@@ -131,6 +134,30 @@ void onednn(benchmark::State& state, shape s) {
 }
 #endif
 
+#if defined(SPARQ_WITH_DNNL)
+// sparq's oneDNN backend: the same library through sparq's cached primitive (s8 activations,
+// where the direct anchor above uses u8).
+template <bool Int8>
+void sparq_onednn(benchmark::State& state, shape s) {
+    using X = std::conditional_t<Int8, std::int8_t, float>;
+    using Y = std::conditional_t<Int8, std::int32_t, float>;
+    auto x = random_values<X>(s.m * s.k, 3), w = random_values<X>(s.n * s.k, 4);
+    std::vector<Y> y(static_cast<std::size_t>(s.m * s.n));
+    auto mm = sparq::kernels::dnnl_backend::matmul<X, X, Y>::make(sparq::matrix_view<const X>(w.data(), {s.n, s.k}));
+    if (!mm) return state.SkipWithError(mm.error().message());
+    sparq::energy::counter count;
+    sparq::context ctx;
+    ctx.with_energy(count);
+    for (auto _ : state) {
+        if (!mm->run(ctx, sparq::matrix_view<const X>(x.data(), {s.m, s.k}), sparq::matrix_view<Y>(y.data(), {s.m, s.n})).ok())
+            return state.SkipWithError("oneDNN matmul failed");
+        benchmark::DoNotOptimize(y.data());
+    }
+    set_counters(state, s, sparq::energy::estimate_energy(count).total_j() / double(state.iterations()));
+    state.SetLabel(mm->implementation(s.m));
+}
+#endif
+
 const bool registered = [] {
     for (const shape& s : shapes) {
         const std::string mnk = std::to_string(s.m) + "x" + std::to_string(s.n) + "x" + std::to_string(s.k);
@@ -139,12 +166,18 @@ const bool registered = [] {
         benchmark::RegisterBenchmark(("matmul_f32/onednn/" + mnk).c_str(), onednn<false>, s);
 #endif
         benchmark::RegisterBenchmark(("matmul_f32/sparq_xsimd/" + mnk).c_str(), f32_sparq<false>, s);
+#if defined(SPARQ_WITH_DNNL)
+        benchmark::RegisterBenchmark(("matmul_f32/sparq_onednn/" + mnk).c_str(), sparq_onednn<false>, s);
+#endif
         if (s.m * s.n * s.k <= 256L * 256 * 256)  // the reference is slow: small shapes only
             benchmark::RegisterBenchmark(("matmul_f32/sparq_scalar/" + mnk).c_str(), f32_sparq<true>, s);
 #if defined(SPARQ_WITH_DNNL)
         benchmark::RegisterBenchmark(("matmul_s8/onednn/" + mnk).c_str(), onednn<true>, s);
 #endif
         benchmark::RegisterBenchmark(("matmul_s8/sparq_xsimd/" + mnk).c_str(), s8_sparq, s);
+#if defined(SPARQ_WITH_DNNL)
+        benchmark::RegisterBenchmark(("matmul_s8/sparq_onednn/" + mnk).c_str(), sparq_onednn<true>, s);
+#endif
     }
     for (const shape& s : matvecs) {
         const std::string nk = std::to_string(s.n) + "x" + std::to_string(s.k);
