@@ -1,12 +1,15 @@
 // The smallest useful sparq program: quantize a layer's weights to int8 and float16, run it,
-// and see how far each output is from fp32. Copy it, replace the weights with yours.
+// and see how far each output is from fp32. The tensors are views over stack arrays (as on a
+// microcontroller); only the qparams keep their scales in a small std::vector. Copy it, replace
+// the weights with yours.
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
 
 #include <sparq/core.hpp>
 #include <sparq/kernels/matmul.hpp>
-#include <sparq/quant/symmetric.hpp>
+#include <sparq/kernels/quantize.hpp>
+#include <sparq/quant/scheme.hpp>
 
 int main() {
     using namespace sparq;
@@ -22,7 +25,6 @@ int main() {
     float y32[out], y16[out];
     float16 w16[out * in];
     std::int8_t w8[out * in], x8[in];
-    float scales[out];
     std::int32_t acc[out];
 
     context ctx;
@@ -31,15 +33,30 @@ int main() {
     convert(weights, w16, out * in);
     if (status s = kernels::matmul<float16>(ctx, x, {w16, {out, in}}, {y16, {1, out}}); !s) return 1;
 
-    if (status s = quant::quantize_per_channel(w, {w8, {out, in}}, {scales, {out}}); !s)
+    // int8: weights symmetric per output channel, the input symmetric per tensor; scales from
+    // each one's largest magnitude (choose_qparams does the arithmetic PyTorch does).
+    quant::qparams wq = quant::make_per_tensor(dtype::s8, 1.0f, 0, /*narrow=*/true);
+    wq.gran = quant::granularity::per_channel, wq.axis = 0;
+    wq.scale.assign(out, 1.0f), wq.zero_point.assign(out, 0);
+    quant::qscheme sym = quant::qscheme::weights_s8_per_channel(0);
+    for (index_t n = 0; n < out; ++n) {
+        float lo = 0, hi = 0;
+        for (index_t k = 0; k < in; ++k) lo = std::fmin(lo, w(n, k)), hi = std::fmax(hi, w(n, k));
+        if (!quant::choose_qparams(lo, hi, sym, wq.scale[std::size_t(n)], wq.zero_point[std::size_t(n)])) return 1;
+    }
+    float xmax = 0;
+    for (index_t k = 0; k < in; ++k) xmax = std::fmax(xmax, std::fabs(input[k]));
+    quant::qparams xq = quant::make_per_tensor(dtype::s8, 1.0f, 0, /*narrow=*/true);
+    if (!quant::choose_qparams(-xmax, xmax, sym, xq.scale[0], xq.zero_point[0])) return 1;
+    if (status s = kernels::quantize(ctx, w, wq, matrix_view<std::int8_t>(w8, {out, in})); !s)
         return std::printf("%s\n", s.message()), 1;
-    const float sx = quant::symmetric_scale(*quant::max_abs(x));
-    quant::quantize_per_tensor(x.row(0), sx, {x8, {in}});
+    if (status s = kernels::quantize(ctx, x, xq, matrix_view<std::int8_t>(x8, {1, in})); !s) return 1;
     if (status s = kernels::matmul_s8(ctx, {x8, {1, in}}, {w8, {out, in}}, {acc, {1, out}}); !s) return 1;
+    const float sx = xq.scale[0];
 
     int bad = 0;
     for (index_t n = 0; n < out; ++n) {
-        const float y8 = float(acc[n]) * sx * scales[n];
+        const float y8 = float(acc[n]) * sx * wq.scale[std::size_t(n)];
         std::printf("output %td: fp32 %+.5f  fp16 %+.5f  int8 %+.5f\n", n, y32[n], y16[n], y8);
         bad += std::fabs(y8 - y32[n]) > 0.05f || std::fabs(y16[n] - y32[n]) > 2e-3f;
     }

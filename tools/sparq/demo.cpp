@@ -16,7 +16,8 @@
 #include "sparq/core.hpp"
 #include "sparq/energy/cost_model.hpp"
 #include "sparq/kernels/matmul.hpp"
-#include "sparq/quant/symmetric.hpp"
+#include "sparq/kernels/quantize.hpp"
+#include "sparq/quant/calibrate.hpp"
 
 namespace sparq_cli {
 namespace {
@@ -108,14 +109,12 @@ int demo(int argc, char** argv) {
 
     auto x = tensor<float, 2>::make({M, K});
     auto w = tensor<float, 2>::make({N, K});
-    auto w16 = tensor<float16, 2>::make({N, K});
     auto w8 = tensor<std::int8_t, 2>::make({N, K});
     auto x8 = tensor<std::int8_t, 2>::make({M, K});
     auto acc = tensor<std::int32_t, 2>::make({M, N});
-    auto scales = tensor<float, 1>::make({N});
     auto y32 = tensor<float, 2>::make({M, N}), y16 = tensor<float, 2>::make({M, N}), y8 = tensor<float, 2>::make({M, N});
-    for (const status* s : {&x.error(), &w.error(), &w16.error(), &w8.error(), &x8.error(), &acc.error(),
-                            &scales.error(), &y32.error(), &y16.error(), &y8.error()})
+    for (const status* s : {&x.error(), &w.error(), &w8.error(), &x8.error(), &acc.error(), &y32.error(),
+                            &y16.error(), &y8.error()})
         if (report_failure(*s, "allocating the sample layer")) return 1;
 
     // The sample layer: weights ~ N(0, 1/K) (He-style scale), inputs ReLU(N(0, 1)).
@@ -126,17 +125,21 @@ int demo(int argc, char** argv) {
 
     std::printf("sparq demo: a %td x %td fully connected layer on a batch of %td (built-in sample, seed 2026)\n",
                 N, K, M);
-    std::printf("kernels: scalar reference (SIMD and oneDNN backends come with the kernels issue); "
-                "fp16 conversion: %s\n\n", float16_convert_path());
+    std::printf("kernels: packed weights, %s path; fp16 conversion: %s\n\n",
+                backend_compiled(backend::xsimd) ? "xsimd" : "scalar", float16_convert_path());
 
     std::vector<row> rows;
     context ctx;
     energy::counter count;
     ctx.with_energy(count);
 
-    // fp32: the baseline.
+    // fp32: the baseline. Weights are packed once, as a model load would.
     status s;
-    const double ms32 = fastest_ms(o.repeat, [&] { s = kernels::matmul<float>(ctx, x->cview(), w->cview(), y32->view()); });
+    auto w32p = kernels::pack_weights(w->cview());
+    auto w16p = kernels::pack_weights_as<float16>(w->cview());
+    if (report_failure(w32p.error(), "packing fp32 weights") || report_failure(w16p.error(), "packing fp16 weights"))
+        return 1;
+    const double ms32 = fastest_ms(o.repeat, [&] { s = kernels::matmul(ctx, x->cview(), *w32p, y32->view()); });
     if (report_failure(s, "fp32 matmul")) return 1;
     auto per_run = [&](const energy::counter& c) {
         energy::estimate e = energy::estimate_energy(c);
@@ -147,27 +150,33 @@ int demo(int argc, char** argv) {
     rows.push_back({"fp32", double(N * K * 4), {INFINITY, 0, 0}, ms32, per_run(count)});
 
     // fp16 weights, fp32 compute.
-    if (report_failure(convert(w->cview(), w16->view()), "fp32 -> fp16 weights")) return 1;
     count.reset();
-    const double ms16 = fastest_ms(o.repeat, [&] { s = kernels::matmul<float16>(ctx, x->cview(), w16->cview(), y16->view()); });
+    const double ms16 = fastest_ms(o.repeat, [&] { s = kernels::matmul(ctx, x->cview(), *w16p, y16->view()); });
     if (report_failure(s, "fp16 matmul")) return 1;
     rows.push_back({"fp16 weights", double(N * K * 2), compare(*y32, *y16), ms16, per_run(count)});
 
-    // int8: per-channel symmetric weights (once), per-tensor symmetric activations (each run).
-    if (report_failure(quant::quantize_per_channel(w->cview(), w8->view(), scales->view()), "quantizing weights"))
-        return 1;
+    // int8: per-channel symmetric weights [-127, 127] (quantized and packed once), dynamic
+    // per-tensor symmetric activations (observed and quantized on every run).
+    auto wq = quant::calibrate_weights(w->cview(), quant::qscheme::weights_s8_per_channel(0));
+    if (report_failure(wq.error(), "calibrating weights")) return 1;
+    if (report_failure(kernels::quantize(ctx, w->cview(), *wq, w8->view()), "quantizing weights")) return 1;
+    auto w8p = kernels::pack_weights(w8->cview());
+    if (report_failure(w8p.error(), "packing int8 weights")) return 1;
+    quant::qscheme act = quant::qscheme::activations_s8();
+    act.symmetric = true, act.narrow = true;
     count.reset();
     const double ms8 = fastest_ms(o.repeat, [&] {
-        auto xmax = quant::max_abs(x->cview());
-        if (!xmax) {
-            s = xmax.error();
-            return;
-        }
-        const float sx = quant::symmetric_scale(*xmax);
-        for (index_t m = 0; m < M; ++m) quant::quantize_per_tensor(x->cview().row(m), sx, x8->view().row(m));
-        s = kernels::matmul_s8(ctx, x8->cview(), w8->cview(), acc->view());
+        quant::minmax_observer observer(act);
+        s = observer.observe(x->cview());
+        if (!s) return;
+        auto xq = observer.compute();
+        if (!xq) return void(s = xq.error());
+        s = kernels::quantize(ctx, x->cview(), *xq, x8->view());
+        if (!s) return;
+        s = kernels::matmul_s8(ctx, x8->cview(), *w8p, acc->view());
+        const float sx = xq->scale[0];
         for (index_t m = 0; m < M; ++m)
-            for (index_t n = 0; n < N; ++n) (*y8)(m, n) = float((*acc)(m, n)) * sx * (*scales)(n);
+            for (index_t n = 0; n < N; ++n) (*y8)(m, n) = float((*acc)(m, n)) * sx * wq->scale[std::size_t(n)];
     });
     if (report_failure(s, "int8 matmul")) return 1;
     rows.push_back({"int8", double(N * K + N * 4), compare(*y32, *y8), ms8, per_run(count)});
