@@ -64,6 +64,19 @@
 #define SPARQ_ARCH_NEON_FP16_CONVERT 1
 #endif
 
+// GCC 12 reports "(may be) used uninitialized" on the _mm512_undefined_* pass-through operands of
+// AVX-512 intrinsics once they are inlined (GCC bug 105593, fixed in GCC 13): a false positive
+// that breaks -Werror builds at -O1. Headers with AVX-512 code wrap themselves in these.
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ < 13
+#define SPARQ_INTRINSICS_BEGIN                                        \
+    _Pragma("GCC diagnostic push") _Pragma("GCC diagnostic ignored \"-Wmaybe-uninitialized\"") \
+        _Pragma("GCC diagnostic ignored \"-Wuninitialized\"")
+#define SPARQ_INTRINSICS_END _Pragma("GCC diagnostic pop")
+#else
+#define SPARQ_INTRINSICS_BEGIN
+#define SPARQ_INTRINSICS_END
+#endif
+
 namespace sparq::detail {
 
 [[noreturn]] inline void check_failed(const char* file, int line, const char* expr, const char* what) noexcept {

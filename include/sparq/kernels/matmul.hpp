@@ -13,6 +13,7 @@
 #include "sparq/core/dtype.hpp"
 #include "sparq/core/tensor_view.hpp"
 #include "sparq/energy/counter.hpp"
+#include "sparq/kernels/output_stage.hpp"
 #include "sparq/kernels/pack.hpp"
 #include "sparq/kernels/scalar/matmul.hpp"
 #if defined(SPARQ_WITH_XSIMD) && !defined(XSIMD_NO_SUPPORTED_ARCHITECTURE)
@@ -181,6 +182,20 @@ inline status matmul_s8(const context& ctx, const matrix_view<const std::int8_t>
     detail::count<std::int8_t>(ctx, dtype::s8, x.extent(0), w.n, x.extent(1));
     if (ctx.energy) ctx.energy->add_activation_bytes(std::uint64_t(x.size()) + std::uint64_t(y.size()) * 4);
     return status::success();
+}
+
+// An int8 fully connected layer in one call: int32 sums (scratch from the context's arena),
+// then the output stage (requantize to Q codes, or dequantize to float).
+template <class Out>
+status linear_s8(const context& ctx, const matrix_view<const std::int8_t>& x, const packed_s8& w, const requant_stage& st,
+                 const matrix_view<Out>& y) noexcept {
+    SPARQ_TRY(ctx.require_scratch(std::size_t(x.extent(0) * w.n) * sizeof(std::int32_t) + 64, "linear_s8"));
+    arena::scope keep(*ctx.scratch);
+    auto acc = ctx.scratch->allocate_view<std::int32_t, 2>({x.extent(0), w.n});
+    if (!acc) return acc.error();
+    SPARQ_TRY(matmul_s8(ctx, x, w, *acc));
+    if constexpr (std::is_same_v<Out, float>) return apply_dequant(st, acc->as_const(), y);
+    else return apply_requant(st, acc->as_const(), y);
 }
 
 }  // namespace sparq::kernels

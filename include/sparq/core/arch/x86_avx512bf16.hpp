@@ -14,6 +14,8 @@
 
 #include "sparq/core/bfloat16.hpp"
 
+SPARQ_INTRINSICS_BEGIN  // GCC 12's AVX-512 false positives (config.hpp)
+
 namespace sparq::arch::avx512bf16 {
 
 inline __m256i f32_to_bf16_16(__m512 x) noexcept {
@@ -40,4 +42,6 @@ inline void f32_to_bf16(const float* src, std::uint16_t* dst, std::size_t n) noe
 }
 
 }  // namespace sparq::arch::avx512bf16
+
+SPARQ_INTRINSICS_END
 #endif

@@ -14,6 +14,8 @@
 #include "sparq/kernels/pack.hpp"
 #include "sparq/kernels/xsimd/arch/half_load.hpp"
 
+SPARQ_INTRINSICS_BEGIN  // GCC 12's AVX-512 false positives (config.hpp)
+
 namespace sparq::kernels::xsimd {
 
 template <class A>
@@ -119,3 +121,5 @@ void gemm_f32(const matrix_view<const float>& x, const packed_weights<W>& w, con
 }
 
 }  // namespace sparq::kernels::xsimd
+
+SPARQ_INTRINSICS_END

@@ -5,12 +5,16 @@
 // value fits int32 is exact. Activation blocks are packed on the stack: no allocation.
 #pragma once
 
+#include "sparq/core/config.hpp"
+
 #include <cstdint>
 #include <utility>
 
 #include "sparq/core/tensor_view.hpp"
 #include "sparq/kernels/pack.hpp"
 #include "sparq/kernels/xsimd/arch/x86_avx512vnni.hpp"
+
+SPARQ_INTRINSICS_BEGIN  // GCC 12's AVX-512 false positives (config.hpp)
 
 namespace sparq::kernels::xsimd {
 
@@ -75,3 +79,5 @@ inline void gemm_s8(const matrix_view<const std::int8_t>& x, const packed_s8& w,
 #endif
 
 }  // namespace sparq::kernels::xsimd
+
+SPARQ_INTRINSICS_END

@@ -6,21 +6,15 @@
 #include <cstdint>
 #include <xsimd/xsimd.hpp>
 
+#include "sparq/core/config.hpp"
+
 #include "sparq/kernels/scalar/quantize.hpp"
 #include "sparq/kernels/xsimd/arch/arm_neon.hpp"
 #include "sparq/kernels/xsimd/arch/generic.hpp"
 #include "sparq/kernels/xsimd/arch/x86_avx2.hpp"
 #include "sparq/kernels/xsimd/arch/x86_avx512.hpp"
 
-// GCC 12 warns "(may be) used uninitialized" on the _mm512_undefined_* pass-through operands of
-// AVX-512 intrinsics once they are inlined (GCC bug 105593, fixed in GCC 13), here and inside
-// xsimd's own conversions: a false positive that would break -Werror builds at -O1.
-#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ < 13
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#define SPARQ_XSIMD_POP_DIAGNOSTIC 1
-#endif
+SPARQ_INTRINSICS_BEGIN  // GCC 12's AVX-512 false positives (config.hpp)
 
 namespace sparq::kernels::xsimd {
 
@@ -110,7 +104,4 @@ void fake_quant_contiguous(const float* x, index_t n, const scalar::quant_step& 
 
 }  // namespace sparq::kernels::xsimd
 
-#if defined(SPARQ_XSIMD_POP_DIAGNOSTIC)
-#pragma GCC diagnostic pop
-#undef SPARQ_XSIMD_POP_DIAGNOSTIC
-#endif
+SPARQ_INTRINSICS_END

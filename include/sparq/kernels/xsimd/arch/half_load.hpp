@@ -3,6 +3,8 @@
 // no half-precision batch, so this is the one place that widens them.
 #pragma once
 
+#include "sparq/core/config.hpp"
+
 #include <cstdint>
 #include <xsimd/xsimd.hpp>
 
@@ -15,6 +17,8 @@
 #if defined(__ARM_NEON)
 #include <arm_neon.h>
 #endif
+
+SPARQ_INTRINSICS_BEGIN  // GCC 12's AVX-512 false positives (config.hpp)
 
 namespace sparq::kernels::xsimd::detail {
 
@@ -66,3 +70,5 @@ template <class A>
 #endif
 
 }  // namespace sparq::kernels::xsimd::detail
+
+SPARQ_INTRINSICS_END

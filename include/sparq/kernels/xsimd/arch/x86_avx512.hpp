@@ -2,6 +2,8 @@
 // clamped into the code range), vpmovsxbd / vpmovzxbd widen them back.
 #pragma once
 
+#include "sparq/core/config.hpp"
+
 #include <cstdint>
 #include <type_traits>
 #include <xsimd/xsimd.hpp>
@@ -10,6 +12,8 @@
 
 #if defined(__AVX512F__)
 #include <immintrin.h>
+
+SPARQ_INTRINSICS_BEGIN  // GCC 12's AVX-512 false positives (config.hpp)
 
 namespace sparq::kernels::xsimd::detail {
 
@@ -26,4 +30,6 @@ template <class A, class Q>
 }
 
 }  // namespace sparq::kernels::xsimd::detail
+
+SPARQ_INTRINSICS_END
 #endif

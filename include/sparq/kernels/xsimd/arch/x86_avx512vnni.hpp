@@ -12,6 +12,8 @@
 
 #include "sparq/core/shape.hpp"
 
+SPARQ_INTRINSICS_BEGIN  // GCC 12's AVX-512 false positives (config.hpp)
+
 namespace sparq::kernels::xsimd::avx512vnni {
 
 inline constexpr index_t nr = 32;  // two zmm of int32 columns
@@ -56,4 +58,6 @@ void micro_s8(const std::uint8_t* a, index_t lda, const std::int8_t* panel, inde
 }
 
 }  // namespace sparq::kernels::xsimd::avx512vnni
+
+SPARQ_INTRINSICS_END
 #endif
