@@ -295,3 +295,35 @@ TEST_CASE("packed float16 / bfloat16 weights: fp32 arithmetic on the widened wei
         CHECK(bad == 0);
     }
 }
+
+TEST_CASE("threads split the panels: the same bits as one thread") {
+    std::mt19937 rng(25);
+    const index_t m = 40, n = 300, k = 500;  // 6M MACs: above the threading threshold
+    auto x = random_matrix<float>(m, k, rng, -1, 1);
+    auto w = random_matrix<float>(n, k, rng, -1, 1);
+    auto packed = kernels::pack_weights(w.cview());
+    auto one = tensor<float, 2>::make({m, n}), two = tensor<float, 2>::make({m, n});
+    REQUIRE((packed.ok() && one.ok() && two.ok()));
+    context ctx;
+    REQUIRE(kernels::matmul(ctx, x.cview(), *packed, one->view()).ok());
+    ctx.with_threads(2);
+    REQUIRE(kernels::matmul(ctx, x.cview(), *packed, two->view()).ok());
+    int differ = 0;
+    for (index_t i = 0; i < one->size(); ++i) differ += one->data()[i] != two->data()[i];
+    CHECK(differ == 0);
+
+    auto xq = tensor<std::int8_t, 2>::make({m, k});
+    auto wq = tensor<std::int8_t, 2>::make({n, k});
+    REQUIRE((xq.ok() && wq.ok()));
+    for (index_t i = 0; i < xq->size(); ++i) xq->data()[i] = std::int8_t(int(rng() % 256) - 128);
+    for (index_t i = 0; i < wq->size(); ++i) wq->data()[i] = std::int8_t(int(rng() % 256) - 128);
+    auto p8 = kernels::pack_weights(wq->cview());
+    auto a1 = tensor<std::int32_t, 2>::make({m, n}), a2 = tensor<std::int32_t, 2>::make({m, n});
+    REQUIRE((p8.ok() && a1.ok() && a2.ok()));
+    context single;
+    REQUIRE(kernels::matmul_s8(single, xq->cview(), *p8, a1->view()).ok());
+    REQUIRE(kernels::matmul_s8(ctx, xq->cview(), *p8, a2->view()).ok());
+    int differ8 = 0;
+    for (index_t i = 0; i < a1->size(); ++i) differ8 += a1->data()[i] != a2->data()[i];
+    CHECK(differ8 == 0);
+}

@@ -8,6 +8,20 @@
 
 #include <cstdint>
 #include <type_traits>
+#include <vector>
+
+// std::thread where the platform has it (not on a bare-metal firmware build).
+#if !defined(SPARQ_HAS_THREADS)
+#if defined(__has_include) && __has_include(<thread>) && !defined(__arm__) && !defined(__ARM_ARCH_7M__) && \
+    !defined(__ARM_ARCH_7EM__) && !defined(__ARM_ARCH_6M__) && !defined(__ARM_ARCH_8M_MAIN__)
+#define SPARQ_HAS_THREADS 1
+#else
+#define SPARQ_HAS_THREADS 0
+#endif
+#endif
+#if SPARQ_HAS_THREADS
+#include <thread>
+#endif
 
 #include "sparq/core/context.hpp"
 #include "sparq/core/dtype.hpp"
@@ -112,6 +126,31 @@ result<packed_weights<T>> pack_weights_as(const matrix_view<const float>& w) noe
 inline result<packed_s8> pack_weights(const matrix_view<const std::int8_t>& w) noexcept { return pack_s8(w, panel_width_s8()); }
 
 namespace detail {
+
+// Runs body(p_begin, p_end) over the panels, split across ctx.threads threads when the work is
+// big enough to pay for starting them (about 20 us each); on the calling thread otherwise.
+template <class F>
+void for_panels(const context& ctx, index_t panels, std::uint64_t macs, F&& body) {
+#if SPARQ_HAS_THREADS
+    const index_t threads = ctx.threads < panels ? ctx.threads : panels;
+    if (threads > 1 && macs >= (std::uint64_t(1) << 22)) {
+        std::vector<std::thread> pool;
+        pool.reserve(std::size_t(threads - 1));
+        const index_t per = (panels + threads - 1) / threads;
+        for (index_t t = 1; t < threads; ++t) {
+            const index_t b = t * per, e = b + per < panels ? b + per : panels;
+            if (b < e) pool.emplace_back([&body, b, e] { body(b, e); });
+        }
+        body(0, per < panels ? per : panels);
+        for (auto& th : pool) th.join();
+        return;
+    }
+#else
+    (void)ctx, (void)macs;
+#endif
+    body(0, panels);
+}
+
 template <class X, class P, class Y>
 status check_packed(const matrix_view<const X>& x, const P& w, const matrix_view<Y>& y, const char* op) noexcept {
     if (x.extent(1) != w.k || y.extent(0) != x.extent(0) || y.extent(1) != w.n) {
@@ -144,7 +183,8 @@ status matmul(const context& ctx, const matrix_view<const float>& x, const packe
     using arch = ::xsimd::default_arch;
     if (detail::use_simd(ctx) && w.nr == xsimd::gemm_f32_shape<arch>::nr && x.stride(1) == 1 && y.stride(1) == 1 &&
         ctx.preferred != backend::scalar) {
-        xsimd::gemm_f32<arch, W>(x, w, y);
+        detail::for_panels(ctx, w.panels(), std::uint64_t(x.extent(0)) * std::uint64_t(w.n) * std::uint64_t(w.k),
+                           [&](index_t b, index_t e) { xsimd::gemm_f32<arch, W>(x, w, y, b, e); });
     } else
 #endif
     {
@@ -171,7 +211,8 @@ inline status matmul_s8(const context& ctx, const matrix_view<const std::int8_t>
     {
         if (detail::use_simd(ctx) && w.nr == xsimd::gemm_s8_nr && x.stride(1) == 1 && y.stride(1) == 1 &&
             ctx.preferred != backend::scalar) {
-            xsimd::gemm_s8(x, w, y);
+            detail::for_panels(ctx, w.panels(), std::uint64_t(x.extent(0)) * std::uint64_t(w.n) * std::uint64_t(w.k),
+                               [&](index_t b, index_t e) { xsimd::gemm_s8(x, w, y, b, e); });
             detail::count<std::int8_t>(ctx, dtype::s8, x.extent(0), w.n, x.extent(1));
             if (ctx.energy) ctx.energy->add_activation_bytes(std::uint64_t(x.size()) + std::uint64_t(y.size()) * 4);
             return status::success();

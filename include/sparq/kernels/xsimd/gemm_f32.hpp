@@ -87,14 +87,17 @@ void micro_rows(index_t rows, std::integer_sequence<index_t, R...>, const float*
 
 // Y = X * W^T. Preconditions (checked by the public entry): X is [M, K] with unit column
 // stride, Y is [M, N] with unit column stride, w was packed with nr == gemm_f32_shape<A>::nr.
+// Panels [p_begin, p_end) only (threads split the panels); all of them by default.
 template <class A, class W>
-void gemm_f32(const matrix_view<const float>& x, const packed_weights<W>& w, const matrix_view<float>& y) noexcept {
+void gemm_f32(const matrix_view<const float>& x, const packed_weights<W>& w, const matrix_view<float>& y,
+              index_t p_begin = 0, index_t p_end = -1) noexcept {
+    if (p_end < 0) p_end = w.panels();
     using shape = gemm_f32_shape<A>;
     constexpr index_t MR = shape::mr, NR = shape::nr, KC = shape::kc;
     const index_t M = x.extent(0), K = w.k, N = w.n;
     if (K == 0) {
         for (index_t m = 0; m < M; ++m)
-            for (index_t n = 0; n < N; ++n) y(m, n) = 0.0f;
+            for (index_t n = p_begin * NR; n < N && n < p_end * NR; ++n) y(m, n) = 0.0f;
         return;
     }
     // Few rows (a matvec, a small batch): X fits in L1 whatever K is, so each panel streams
@@ -103,7 +106,7 @@ void gemm_f32(const matrix_view<const float>& x, const packed_weights<W>& w, con
     const index_t kblock = M <= MR ? K : KC;
     for (index_t k0 = 0; k0 < K; k0 += kblock) {
         const index_t kc = K - k0 < kblock ? K - k0 : kblock;
-        for (index_t p = 0; p < w.panels(); ++p) {
+        for (index_t p = p_begin; p < p_end; ++p) {
             const W* panel = w.panel(p) + k0 * NR;
             const index_t cols = N - p * NR < NR ? N - p * NR : NR;
             for (index_t m0 = 0; m0 < M; m0 += MR) {

@@ -40,7 +40,10 @@ void micro_s8_rows(index_t rows, std::integer_sequence<index_t, R...>, const std
 
 // Preconditions (checked by the public entry): w packed with nr == gemm_s8_nr, X [M, K] with
 // unit column stride, Y [M, N] with unit column stride, K within max_s8_reduction / 2.
-inline void gemm_s8(const matrix_view<const std::int8_t>& x, const packed_s8& w, const matrix_view<std::int32_t>& y) noexcept {
+// Panels [p_begin, p_end) only (threads split the panels); all of them by default.
+inline void gemm_s8(const matrix_view<const std::int8_t>& x, const packed_s8& w, const matrix_view<std::int32_t>& y,
+                    index_t p_begin = 0, index_t p_end = -1) noexcept {
+    if (p_end < 0) p_end = w.panels();
     constexpr index_t MR = avx512vnni::mr, NR = avx512vnni::nr, KC = 512;  // KC: bytes of k per row block
     const index_t M = x.extent(0), K = w.k, N = w.n;
     alignas(64) std::uint8_t a[MR * KC];
@@ -56,7 +59,7 @@ inline void gemm_s8(const matrix_view<const std::int8_t>& x, const packed_s8& w,
                 for (index_t k = 0; k < kc; ++k)
                     a[r * lda + k] = k0 + k < K ? std::uint8_t(std::uint8_t(src[k0 + k]) ^ 0x80u) : std::uint8_t(0);
             }
-            for (index_t p = 0; p < w.panels(); ++p) {
+            for (index_t p = p_begin; p < p_end; ++p) {
                 const index_t cols = N - p * NR < NR ? N - p * NR : NR;
                 const std::int8_t* panel = w.panel(p) + k0 * NR;
                 std::int32_t* ys = y.data() + m0 * y.stride(0) + p * NR;
@@ -69,12 +72,10 @@ inline void gemm_s8(const matrix_view<const std::int8_t>& x, const packed_s8& w,
         }
     }
     // Take back the +128 shift: y -= 128 * sum_k w[n][k] (in uint32: wraps like the hardware).
+    const index_t n_begin = p_begin * NR, n_end = p_end * NR < N ? p_end * NR : N;
     for (index_t m = 0; m < M; ++m)
-        for (index_t n = 0; n < N; ++n)
-            y(m, n) = std::int32_t(std::uint32_t(y(m, n)) - 128u * std::uint32_t(w.col_sums(n)));
-    if (K == 0)
-        for (index_t m = 0; m < M; ++m)
-            for (index_t n = 0; n < N; ++n) y(m, n) = 0;
+        for (index_t n = n_begin; n < n_end; ++n)
+            y(m, n) = K == 0 ? 0 : std::int32_t(std::uint32_t(y(m, n)) - 128u * std::uint32_t(w.col_sums(n)));
 }
 #endif
 

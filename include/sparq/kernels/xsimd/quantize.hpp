@@ -36,7 +36,7 @@ template <class A>
 template <class A>
 ::xsimd::batch<float, A> to_grid(::xsimd::batch<float, A> x, const scalar::quant_step& s) noexcept {
     using fb = ::xsimd::batch<float, A>;
-    return s.scale_by == quant::scaling::divide ? x / fb(s.scale) : x * fb(s.inv_scale);
+    return s.scale_by == quant::scaling::divide ? divide<A>(x, fb(s.scale), A{}) : x * fb(s.inv_scale);
 }
 
 // round(x * inv) + zero_point, clamped, with NaN -> zero_point: as quantize_value, one batch.

@@ -29,5 +29,15 @@ template <class A, class Q>
     else return vreinterpretq_s32_u32(vmovl_u16(vget_low_u16(vmovl_u8(bytes))));
 }
 
+#if defined(__aarch64__)
+// xsimd 8.1 divides float batches on AArch64 with a reciprocal estimate and Newton steps (its
+// 32-bit NEON code), which is not correctly rounded; FDIV is.
+template <class A>
+::xsimd::batch<float, A> divide(::xsimd::batch<float, A> a, ::xsimd::batch<float, A> b,
+                                ::xsimd::kernel::requires_arch<::xsimd::neon64>) noexcept {
+    return vdivq_f32(a, b);
+}
+#endif
+
 }  // namespace sparq::kernels::xsimd::detail
 #endif

@@ -21,4 +21,11 @@ template <class A, class Q>
     return ::xsimd::batch<std::int32_t, A>::load_aligned(tmp);
 }
 
+// IEEE division, correctly rounded (x86's vdivps is).
+template <class A>
+::xsimd::batch<float, A> divide(::xsimd::batch<float, A> a, ::xsimd::batch<float, A> b,
+                                ::xsimd::kernel::requires_arch<::xsimd::generic>) noexcept {
+    return a / b;
+}
+
 }  // namespace sparq::kernels::xsimd::detail
