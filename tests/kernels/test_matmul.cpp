@@ -327,3 +327,31 @@ TEST_CASE("threads split the panels: the same bits as one thread") {
     for (index_t i = 0; i < a1->size(); ++i) differ8 += a1->data()[i] != a2->data()[i];
     CHECK(differ8 == 0);
 }
+
+#if defined(SPARQ_WITH_XSIMD)
+TEST_CASE("int8 without a dot-product instruction: the widening kernel is exact too") {
+    std::mt19937 rng(26);
+    using arch = ::xsimd::default_arch;
+    for (const mnk& s : packed_shapes) {
+        CAPTURE(s.m);
+        CAPTURE(s.n);
+        CAPTURE(s.k);
+        auto x = tensor<std::int8_t, 2>::make({s.m, s.k});
+        auto w = tensor<std::int8_t, 2>::make({s.n, s.k});
+        REQUIRE((x.ok() && w.ok()));
+        for (index_t i = 0; i < x->size(); ++i) x->data()[i] = static_cast<std::int8_t>(i % 5 == 0 ? -128 : int(rng() % 256) - 128);
+        for (index_t i = 0; i < w->size(); ++i) w->data()[i] = static_cast<std::int8_t>(i % 3 == 0 ? -128 : int(rng() % 256) - 128);
+        auto packed = kernels::pack_s8(w->cview(), kernels::xsimd::gemm_s8_widen_shape<arch>::nr, 1);
+        REQUIRE(packed.ok());
+        auto fast = tensor<std::int32_t, 2>::make({s.m, s.n}), ref = tensor<std::int32_t, 2>::make({s.m, s.n});
+        REQUIRE((fast.ok() && ref.ok()));
+        context ctx, scalar_ctx;
+        scalar_ctx.with_backend(backend::scalar, false);
+        REQUIRE(kernels::matmul_s8(ctx, x->cview(), *packed, fast->view()).ok());
+        REQUIRE(kernels::matmul_s8(scalar_ctx, x->cview(), w->cview(), ref->view()).ok());
+        int bad = 0;
+        for (index_t i = 0; i < s.m * s.n; ++i) bad += fast->data()[i] != ref->data()[i];
+        CHECK(bad == 0);
+    }
+}
+#endif

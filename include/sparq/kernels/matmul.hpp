@@ -110,10 +110,20 @@ constexpr index_t panel_width_f32() noexcept {
 #endif
 }
 constexpr index_t panel_width_s8() noexcept {
-#if defined(SPARQ_MATMUL_XSIMD)
+#if defined(SPARQ_MATMUL_XSIMD) && defined(SPARQ_HAS_VNNI_GEMM)
     return xsimd::gemm_s8_nr;
+#elif defined(SPARQ_MATMUL_XSIMD)
+    return xsimd::gemm_s8_widen_shape<::xsimd::default_arch>::nr;
 #else
     return 32;
+#endif
+}
+// 4 consecutive k per column for a dot-product instruction (VNNI), else 1 (widening kernels).
+constexpr index_t k_group_s8() noexcept {
+#if defined(SPARQ_MATMUL_XSIMD) && !defined(SPARQ_HAS_VNNI_GEMM)
+    return 1;
+#else
+    return 4;
 #endif
 }
 
@@ -123,7 +133,9 @@ template <class T>
 result<packed_weights<T>> pack_weights_as(const matrix_view<const float>& w) noexcept {
     return pack_float<T>(w, panel_width_f32());
 }
-inline result<packed_s8> pack_weights(const matrix_view<const std::int8_t>& w) noexcept { return pack_s8(w, panel_width_s8()); }
+inline result<packed_s8> pack_weights(const matrix_view<const std::int8_t>& w) noexcept {
+    return pack_s8(w, panel_width_s8(), k_group_s8());
+}
 
 namespace detail {
 
@@ -202,14 +214,24 @@ inline status matmul_s8(const context& ctx, const matrix_view<const std::int8_t>
     if (x.extent(1) > max_s8_reduction / 2)
         return status(errc::overflow, "matmul_s8: reduction length %td could overflow int32 (limit %td)",
                       x.extent(1), max_s8_reduction / 2);
-#if defined(SPARQ_MATMUL_XSIMD) && defined(SPARQ_HAS_VNNI_GEMM)
+#if defined(SPARQ_MATMUL_XSIMD)
     SPARQ_TRY(detail::pick_backend(ctx, "matmul_s8", true));
+    if (detail::use_simd(ctx) && ctx.preferred != backend::scalar && x.stride(1) == 1 && y.stride(1) == 1) {
+        using arch = ::xsimd::default_arch;
+        if (w.k_group == 1 && w.nr == xsimd::gemm_s8_widen_shape<arch>::nr) {
+            detail::for_panels(ctx, w.panels(), std::uint64_t(x.extent(0)) * std::uint64_t(w.n) * std::uint64_t(w.k),
+                               [&](index_t b, index_t e) { xsimd::gemm_s8_widen<arch>(x, w, y, b, e); });
+            detail::count<std::int8_t>(ctx, dtype::s8, x.extent(0), w.n, x.extent(1));
+            if (ctx.energy) ctx.energy->add_activation_bytes(std::uint64_t(x.size()) + std::uint64_t(y.size()) * 4);
+            return status::success();
+        }
+    }
 #else
     SPARQ_TRY(detail::pick_backend(ctx, "matmul_s8"));
 #endif
 #if defined(SPARQ_MATMUL_XSIMD) && defined(SPARQ_HAS_VNNI_GEMM)
     {
-        if (detail::use_simd(ctx) && w.nr == xsimd::gemm_s8_nr && x.stride(1) == 1 && y.stride(1) == 1 &&
+        if (detail::use_simd(ctx) && w.nr == xsimd::gemm_s8_nr && w.k_group == 4 && x.stride(1) == 1 && y.stride(1) == 1 &&
             ctx.preferred != backend::scalar) {
             detail::for_panels(ctx, w.panels(), std::uint64_t(x.extent(0)) * std::uint64_t(w.n) * std::uint64_t(w.k),
                                [&](index_t b, index_t e) { xsimd::gemm_s8(x, w, y, b, e); });

@@ -1,8 +1,9 @@
 // Packed weights: a [N, K] weight matrix rearranged once, at load or compress time, into the
 // panels a GEMM micro-kernel streams (gemmlowp's and BLIS's "pack B"): never per call.
 //   f32: panels of `nr` output columns; in each, for every k, the nr weights w[n0 .. n0+nr-1][k].
-//   s8:  panels of `nr` columns; for every group of 4 k, nr x 4 bytes: w[n][4g .. 4g+3] for each n
-//        (the operand layout of vpdpbusd / sdot), K padded to a multiple of 4 with zeros;
+//   s8:  panels of `nr` columns; for every group of `k_group` k, nr x k_group bytes: w[n][g k_group ..]
+//        for each n. k_group 4 is the operand layout of vpdpbusd (K padded to a multiple of 4
+//        with zeros); k_group 1 is the f32 layout, for CPUs that widen to int32 instead;
 //        plus each column's weight sum, to fold activation offsets into the bias.
 // Columns past N in the last panel are zero.
 #pragma once
@@ -19,7 +20,8 @@ template <class T>
 struct packed_weights {
     index_t n = 0, k = 0;     // the logical [N, K]
     index_t nr = 0;           // panel width (columns)
-    index_t k_padded = 0;     // K rounded up to the k-group (1 for f32, 4 for s8)
+    index_t k_padded = 0;     // K rounded up to a multiple of k_group
+    index_t k_group = 1;      // consecutive k of one column stored together (4: VNNI)
     tensor<T, 1> data;        // panels() * k_padded * nr elements
     tensor<std::int32_t, 1> col_sums;  // s8: sum over k of w[n][k], one per column (N)
 
@@ -57,10 +59,12 @@ result<packed_weights<T>> pack_float(const matrix_view<const float>& w, index_t 
 
 inline result<packed_f32> pack_f32(const matrix_view<const float>& w, index_t nr) noexcept { return pack_float<float>(w, nr); }
 
-inline result<packed_s8> pack_s8(const matrix_view<const std::int8_t>& w, index_t nr) noexcept {
-    if (nr <= 0) return status(errc::invalid_argument, "pack_s8: panel width %td", nr);
+inline result<packed_s8> pack_s8(const matrix_view<const std::int8_t>& w, index_t nr, index_t k_group = 4) noexcept {
+    if (nr <= 0 || (k_group != 1 && k_group != 4))
+        return status(errc::invalid_argument, "pack_s8: panel width %td, k group %td (1 or 4)", nr, k_group);
     packed_s8 p;
-    p.n = w.extent(0), p.k = w.extent(1), p.nr = nr, p.k_padded = (w.extent(1) + 3) / 4 * 4;
+    p.n = w.extent(0), p.k = w.extent(1), p.nr = nr, p.k_group = k_group;
+    p.k_padded = (w.extent(1) + k_group - 1) / k_group * k_group;
     auto data = tensor<std::int8_t, 1>::make({p.panels() * p.k_padded * nr});
     auto sums = tensor<std::int32_t, 1>::make({p.n});
     if (!data) return data.error();
@@ -69,11 +73,11 @@ inline result<packed_s8> pack_s8(const matrix_view<const std::int8_t>& w, index_
     p.col_sums = std::move(*sums);
     for (index_t panel = 0; panel < p.panels(); ++panel) {
         std::int8_t* out = p.data.data() + panel * p.k_padded * nr;
-        for (index_t g = 0; g < p.k_padded / 4; ++g)
+        for (index_t g = 0; g < p.k_padded / k_group; ++g)
             for (index_t j = 0; j < nr; ++j)
-                for (index_t t = 0; t < 4; ++t) {
-                    const index_t n = panel * nr + j, k = 4 * g + t;
-                    out[(g * nr + j) * 4 + t] = n < p.n && k < p.k ? w(n, k) : std::int8_t(0);
+                for (index_t t = 0; t < k_group; ++t) {
+                    const index_t n = panel * nr + j, k = k_group * g + t;
+                    out[(g * nr + j) * k_group + t] = n < p.n && k < p.k ? w(n, k) : std::int8_t(0);
                 }
     }
     for (index_t n = 0; n < p.n; ++n) {

@@ -81,7 +81,8 @@ inline void matmul_packed_s8(const matrix_view<const std::int8_t>& x, const pack
             const std::int8_t* panel = w.panel(n / w.nr);
             const index_t j = n % w.nr;
             std::int32_t acc = 0;
-            for (index_t k = 0; k < w.k; ++k) acc += std::int32_t(x(m, k)) * panel[((k / 4) * w.nr + j) * 4 + k % 4];
+            const index_t g = w.k_group;
+            for (index_t k = 0; k < w.k; ++k) acc += std::int32_t(x(m, k)) * panel[((k / g) * w.nr + j) * g + k % g];
             y(m, n) = acc;
         }
 }

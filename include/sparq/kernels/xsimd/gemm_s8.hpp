@@ -12,6 +12,10 @@
 
 #include "sparq/core/tensor_view.hpp"
 #include "sparq/kernels/pack.hpp"
+#include "sparq/kernels/xsimd/arch/arm_neon.hpp"
+#include "sparq/kernels/xsimd/arch/generic.hpp"
+#include "sparq/kernels/xsimd/arch/x86_avx2.hpp"
+#include "sparq/kernels/xsimd/arch/x86_avx512.hpp"
 #include "sparq/kernels/xsimd/arch/x86_avx512vnni.hpp"
 
 SPARQ_INTRINSICS_BEGIN  // GCC 12's AVX-512 false positives (config.hpp)
@@ -26,6 +30,92 @@ inline constexpr index_t gemm_s8_nr = avx512vnni::nr;
 inline constexpr bool has_vnni_gemm = false;
 inline constexpr index_t gemm_s8_nr = 32;
 #endif
+
+// Without a dot-product instruction: weights in the f32 panel layout (k_group 1), widened to
+// int32 lanes as they are loaded, multiplied and added in int32: exact, no saturating 16-bit
+// pair sums (the vpmaddubsw trap), on every architecture xsimd supports.
+template <class A>
+struct gemm_s8_widen_shape {
+    static constexpr index_t lanes = index_t(::xsimd::batch<std::int32_t, A>::size);
+    static constexpr index_t nr = 2 * lanes;
+#if defined(__AVX512F__) || defined(__aarch64__)
+    static constexpr index_t mr = 12;
+#else
+    static constexpr index_t mr = 6;
+#endif
+    static constexpr index_t kc = 256;
+};
+
+namespace detail {
+
+template <class A, index_t R>
+void micro_s8_widen(const std::int8_t* x, index_t ldx, const std::int8_t* wp, index_t kc, std::int32_t* y, index_t ldy,
+                    index_t cols, bool first) noexcept {
+    using ib = ::xsimd::batch<std::int32_t, A>;
+    constexpr index_t L = index_t(ib::size);
+    ib acc0[R], acc1[R];
+    SPARQ_UNROLL
+    for (index_t m = 0; m < R; ++m) acc0[m] = acc1[m] = ib(0);
+    for (index_t k = 0; k < kc; ++k) {
+        const ib b0 = load_widen<A>(wp + k * 2 * L, A{});
+        const ib b1 = load_widen<A>(wp + k * 2 * L + L, A{});
+        SPARQ_UNROLL
+        for (index_t m = 0; m < R; ++m) {
+            const ib a(std::int32_t(x[m * ldx + k]));
+            acc0[m] += a * b0;
+            acc1[m] += a * b1;
+        }
+    }
+    SPARQ_UNROLL
+    for (index_t m = 0; m < R; ++m) {
+        std::int32_t* out = y + m * ldy;
+        alignas(64) std::int32_t tmp[2 * L];
+        acc0[m].store_aligned(tmp);
+        acc1[m].store_aligned(tmp + L);
+        for (index_t j = 0; j < cols; ++j) out[j] = first ? tmp[j] : out[j] + tmp[j];
+    }
+}
+
+template <class A, index_t... R>
+void micro_s8_widen_rows(index_t rows, std::integer_sequence<index_t, R...>, const std::int8_t* x, index_t ldx,
+                         const std::int8_t* wp, index_t kc, std::int32_t* y, index_t ldy, index_t cols, bool first) noexcept {
+    using fn = void (*)(const std::int8_t*, index_t, const std::int8_t*, index_t, std::int32_t*, index_t, index_t, bool) noexcept;
+    static constexpr fn table[] = {&micro_s8_widen<A, R + 1>...};
+    table[rows - 1](x, ldx, wp, kc, y, ldy, cols, first);
+}
+
+}  // namespace detail
+
+// Preconditions (checked by the public entry): w packed with nr == gemm_s8_widen_shape<A>::nr
+// and k_group 1, X [M, K] and Y [M, N] with unit column strides.
+template <class A>
+void gemm_s8_widen(const matrix_view<const std::int8_t>& x, const packed_s8& w, const matrix_view<std::int32_t>& y,
+                   index_t p_begin = 0, index_t p_end = -1) noexcept {
+    using shape = gemm_s8_widen_shape<A>;
+    constexpr index_t MR = shape::mr, NR = shape::nr, KC = shape::kc;
+    if (p_end < 0) p_end = w.panels();
+    const index_t M = x.extent(0), K = w.k, N = w.n;
+    if (K == 0) {
+        for (index_t m = 0; m < M; ++m)
+            for (index_t n = p_begin * NR; n < N && n < p_end * NR; ++n) y(m, n) = 0;
+        return;
+    }
+    const index_t kblock = M <= MR ? K : KC;
+    for (index_t k0 = 0; k0 < K; k0 += kblock) {
+        const index_t kc = K - k0 < kblock ? K - k0 : kblock;
+        for (index_t p = p_begin; p < p_end; ++p) {
+            const std::int8_t* panel = w.panel(p) + k0 * NR;
+            const index_t cols = N - p * NR < NR ? N - p * NR : NR;
+            for (index_t m0 = 0; m0 < M; m0 += MR) {
+                const index_t rows = M - m0 < MR ? M - m0 : MR;
+                const std::int8_t* xs = x.data() + m0 * x.stride(0) + k0;
+                std::int32_t* ys = y.data() + m0 * y.stride(0) + p * NR;
+                detail::micro_s8_widen_rows<A>(rows, std::make_integer_sequence<index_t, MR>{}, xs, x.stride(0), panel, kc,
+                                               ys, y.stride(0), cols, k0 == 0);
+            }
+        }
+    }
+}
 
 #if defined(__AVX512F__) && defined(__AVX512VNNI__)
 namespace detail {
