@@ -1,4 +1,5 @@
-// The oneDNN backend against the scalar reference (built only with SPARQ_WITH_DNNL).
+// The oneDNN backend against the scalar reference, and backend choice through the context
+// (built only with SPARQ_WITH_DNNL).
 #include <doctest/doctest.h>
 
 #if defined(SPARQ_WITH_DNNL)
@@ -9,6 +10,7 @@
 
 #include "sparq/energy/counter.hpp"
 #include "sparq/kernels/dnnl/matmul.hpp"
+#include "sparq/kernels/prepared.hpp"
 #include "sparq/kernels/scalar/matmul.hpp"
 
 using namespace sparq;
@@ -65,5 +67,39 @@ TEST_CASE("oneDNN matmul: shape mismatches and empty weights are statuses") {
     context ctx;
     CHECK(mm->run(ctx, matrix_view<const float>(x, {3, 2}), matrix_view<float>(y, {3, 2})).code() == errc::shape_mismatch);
     CHECK(kernels::dnnl_backend::matmul_f32::make(matrix_view<const float>(w, {0, 3})).error().code() == errc::invalid_argument);
+}
+
+
+
+TEST_CASE("prepared_matmul: the context picks the backend, each gives the reference result") {
+    std::mt19937 rng(33);
+    const index_t m = 9, n = 40, k = 33;
+    std::vector<float> x(std::size_t(m * k)), w(std::size_t(n * k)), y(std::size_t(m * n)), r(std::size_t(m * n));
+    std::uniform_real_distribution<float> d(-1, 1);
+    for (auto& v : x) v = d(rng);
+    for (auto& v : w) v = d(rng);
+    kernels::scalar::matmul<float>(matrix_view<const float>(x.data(), {m, k}), matrix_view<const float>(w.data(), {n, k}),
+                                   matrix_view<float>(r.data(), {m, n}));
+    for (backend b : {backend::automatic, backend::xsimd, backend::scalar, backend::dnnl}) {
+        CAPTURE(to_string(b));
+        context ctx;
+        ctx.with_backend(b, false);
+        if (!backend_compiled(b)) continue;
+        auto p = kernels::prepared_matmul<float>::make(ctx, matrix_view<const float>(w.data(), {n, k}));
+        REQUIRE(p.ok());
+        CHECK(p->has_dnnl() == (b == backend::dnnl));
+        REQUIRE(p->run(ctx, matrix_view<const float>(x.data(), {m, k}), matrix_view<float>(y.data(), {m, n})).ok());
+        int bad = 0;
+        for (std::size_t i = 0; i < y.size(); ++i) bad += std::fabs(y[i] - r[i]) > 1e-5f * float(k);
+        CHECK(bad == 0);
+    }
+    // prepared without oneDNN, run asking for it without fallback: a status
+    context plain;
+    auto p = kernels::prepared_matmul<float>::make(plain, matrix_view<const float>(w.data(), {n, k}));
+    REQUIRE(p.ok());
+    context strict;
+    strict.with_backend(backend::dnnl, false);
+    CHECK(p->run(strict, matrix_view<const float>(x.data(), {m, k}), matrix_view<float>(y.data(), {m, n})).code() ==
+          errc::unsupported);
 }
 #endif

@@ -55,7 +55,9 @@ public:
     }
 
     // Y = X * W^T; X [M, K] and Y [M, N] row-major (unit column stride, any row stride).
-    status run(const context& ctx, const matrix_view<const X>& x, const matrix_view<Y>& y) noexcept {
+    // const: the primitive cache it fills is an implementation detail (not thread-safe: one
+    // matmul object per thread, as with oneDNN's own primitives' memory objects).
+    status run(const context& ctx, const matrix_view<const X>& x, const matrix_view<Y>& y) const noexcept {
         if (x.extent(1) != k_ || y.extent(0) != x.extent(0) || y.extent(1) != n_)
             return status(errc::shape_mismatch, "dnnl matmul: x [%td, %td], weights [%td, %td] and y [%td, %td] do not fit",
                           x.extent(0), x.extent(1), n_, k_, y.extent(0), y.extent(1));
@@ -87,7 +89,7 @@ public:
     index_t n() const noexcept { return n_; }
     index_t k() const noexcept { return k_; }
     // The implementation oneDNN picked for a batch of m rows (e.g. "brg:avx512_core_vnni").
-    const char* implementation(index_t m) { return entry_for(m, k_, n_).impl.c_str(); }
+    const char* implementation(index_t m) const { return entry_for(m, k_, n_).impl.c_str(); }
 
 private:
     template <class T>
@@ -118,7 +120,7 @@ private:
         return ::dnnl::matmul::primitive_desc(::dnnl::matmul::desc(src, wei, dst), state_->eng);
     }
 
-    entry& entry_for(index_t m, index_t ldx, index_t ldy) {
+    entry& entry_for(index_t m, index_t ldx, index_t ldy) const {
         for (entry& e : state_->cache)
             if (e.m == m && e.ldx == ldx && e.ldy == ldy) return e;
         const auto pd = primitive_for(m, ldx, ldy);
