@@ -14,7 +14,9 @@
 
 #include "sparq/core/tensor.hpp"
 #include "sparq/energy/cost_model.hpp"
+#include "sparq/kernels/int4.hpp"
 #include "sparq/kernels/matmul.hpp"
+#include "sparq/quant/calibrate.hpp"
 
 #if defined(SPARQ_WITH_DNNL)
 #include <dnnl.hpp>
@@ -93,6 +95,28 @@ void s8_sparq(benchmark::State& state, shape s) {
         if (!sparq::kernels::matmul_s8(ctx, sparq::matrix_view<const std::int8_t>(x.data(), {s.m, s.k}), *packed,
                                        sparq::matrix_view<std::int32_t>(y.data(), {s.m, s.n})).ok())
             return state.SkipWithError("matmul_s8 failed");
+        benchmark::DoNotOptimize(y.data());
+    }
+    set_counters(state, s, sparq::energy::estimate_energy(count).total_j() / double(state.iterations()));
+}
+
+// int4 weight-only (groups of 32 along K), float activations: the reference path.
+void s4_sparq_scalar(benchmark::State& state, shape s) {
+    auto x = random_values<float>(s.m * s.k, 1), w = random_values<float>(s.n * s.k, 2);
+    std::vector<float> y(static_cast<std::size_t>(s.m * s.n));
+    std::vector<std::uint8_t> packed(static_cast<std::size_t>(s.n * ((s.k + 1) / 2)));
+    const sparq::matrix_view<const float> wv(w.data(), {s.n, s.k});
+    auto p = sparq::quant::calibrate_weights(wv, sparq::quant::qscheme::weights_s4_per_group(32));
+    if (!p) return state.SkipWithError(p.error().message());
+    const sparq::matrix_view<std::uint8_t> pv(packed.data(), {s.n, (s.k + 1) / 2});
+    if (!sparq::kernels::quantize_int4(wv, *p, pv).ok()) return state.SkipWithError("quantize_int4 failed");
+    sparq::energy::counter count;
+    sparq::context ctx;
+    ctx.with_energy(count);
+    for (auto _ : state) {
+        if (!sparq::kernels::matmul_int4(ctx, sparq::matrix_view<const float>(x.data(), {s.m, s.k}), pv.as_const(), *p,
+                                         sparq::matrix_view<float>(y.data(), {s.m, s.n})).ok())
+            return state.SkipWithError("matmul_int4 failed");
         benchmark::DoNotOptimize(y.data());
     }
     set_counters(state, s, sparq::energy::estimate_energy(count).total_j() / double(state.iterations()));
@@ -192,6 +216,7 @@ const bool registered = [] {
         benchmark::RegisterBenchmark(("matvec_s8/onednn/" + nk).c_str(), onednn<true>, s);
 #endif
         benchmark::RegisterBenchmark(("matvec_s8/sparq_xsimd/" + nk).c_str(), s8_sparq, s);
+        benchmark::RegisterBenchmark(("matvec_s4/sparq_scalar/" + nk).c_str(), s4_sparq_scalar, s);
     }
     return true;
 }();

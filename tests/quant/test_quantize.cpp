@@ -12,7 +12,9 @@
 #include <vector>
 
 #include "sparq/core/tensor.hpp"
+#include "sparq/kernels/int4.hpp"
 #include "sparq/kernels/quantize.hpp"
+#include "sparq/kernels/scalar/matmul.hpp"
 #include "sparq/quant/calibrate.hpp"
 #include "sparq/quant/metrics.hpp"
 
@@ -233,4 +235,36 @@ TEST_CASE("quality metrics: SQNR, errors, cosine") {
     const float nan[4] = {NAN, 0, 0, 0};
     CHECK(quant::compare(vector_view<const float>(ref, {4}), vector_view<const float>(nan, {4})).error().code() ==
           errc::invalid_argument);
+}
+
+TEST_CASE("int4 weight-only matmul equals float matmul on the dequantized weights") {
+    std::mt19937 rng(9);
+    std::normal_distribution<float> d(0.0f, 0.2f);
+    for (index_t k : {1, 33, 300}) {
+        CAPTURE(k);
+        const index_t m = 3, n = 7;
+        auto x = tensor<float, 2>::make({m, k});
+        auto w = tensor<float, 2>::make({n, k});
+        REQUIRE((x.ok() && w.ok()));
+        for (index_t i = 0; i < x->size(); ++i) x->data()[i] = d(rng);
+        for (index_t i = 0; i < w->size(); ++i) w->data()[i] = d(rng);
+        auto p = quant::calibrate_weights(w->cview(), quant::qscheme::weights_s4_per_group(32));
+        REQUIRE(p.ok());
+        auto packed = tensor<std::uint8_t, 2>::make({n, (k + 1) / 2});
+        auto back = tensor<float, 2>::make({n, k});
+        auto y = tensor<float, 2>::make({m, n}), r = tensor<float, 2>::make({m, n});
+        REQUIRE((packed.ok() && back.ok() && y.ok() && r.ok()));
+        REQUIRE(kernels::quantize_int4(w->cview(), *p, packed->view()).ok());
+        REQUIRE(kernels::dequantize_int4(packed->cview(), *p, back->view()).ok());
+        context ctx;
+        REQUIRE(kernels::matmul_int4(ctx, x->cview(), packed->cview(), *p, y->view()).ok());
+        kernels::scalar::matmul<float>(x->cview(), back->cview(), r->view());
+        for (index_t i = 0; i < m * n; ++i) CHECK(y->data()[i] == r->data()[i]);  // same products, same order
+    }
+    auto bad = quant::make_per_tensor(dtype::s8, 1.0f, 0);
+    float x1[2] = {}, y1[1] = {};
+    std::uint8_t w1[1] = {};
+    context ctx;
+    CHECK(kernels::matmul_int4(ctx, matrix_view<const float>(x1, {1, 2}), matrix_view<const std::uint8_t>(w1, {1, 1}), bad,
+                               matrix_view<float>(y1, {1, 1})).code() == errc::dtype_mismatch);
 }
