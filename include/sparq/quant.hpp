@@ -7,6 +7,7 @@
 #include "sparq/quant/histogram.hpp"
 #include "sparq/quant/metrics.hpp"
 #include "sparq/quant/observer_entropy.hpp"
+#include "sparq/quant/observer_histogram.hpp"
 #include "sparq/quant/observer_minmax.hpp"
 #include "sparq/quant/observer_mse.hpp"
 #include "sparq/quant/observer_percentile.hpp"

@@ -10,7 +10,7 @@
 
 #include "sparq/kernels/quantize.hpp"
 #include "sparq/quant/observer_minmax.hpp"
-#include "sparq/quant/observer_mse.hpp"
+#include "sparq/quant/observer_histogram.hpp"
 #include "support/bits.hpp"
 
 namespace ref {
@@ -182,7 +182,7 @@ TEST_CASE("HistogramObserver: same histogram, same MSE clip range, same qparams 
                                 ref::hist_u8_affine_scale, ref::hist_u8_affine_zp},
                           named{s8_sym, ref::hist_s8_sym_histogram, ref::hist_s8_sym_range, ref::hist_s8_sym_scale,
                                 ref::hist_s8_sym_zp}}) {
-        quant::mse_observer o(c.s);
+        quant::histogram_observer o(c.s);
         REQUIRE(o.observe(v).ok());
         int bad_bins = 0;
         for (std::size_t i = 0; i < 2048; ++i) bad_bins += std::int64_t(o.hist().counts()[i]) != c.hist[i];

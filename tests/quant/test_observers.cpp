@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "sparq/quant/observer_entropy.hpp"
+#include "sparq/quant/observer_histogram.hpp"
 #include "sparq/quant/observer_minmax.hpp"
 #include "sparq/quant/observer_mse.hpp"
 #include "sparq/quant/observer_percentile.hpp"
@@ -70,11 +71,24 @@ TEST_CASE("entropy and mse observers clip outliers that min-max keeps") {
     auto pe = e.compute(), pm = m.compute(), pmm = mm.compute();
     REQUIRE((pe.ok() && pm.ok() && pmm.ok()));
     CHECK(pe->scale[0] < pmm->scale[0]);
-    // PyTorch's search shrinks one side at a time and sticks to the side it started on, so with
-    // outliers on both sides a symmetric scale does not move; the clip range itself does.
-    auto r = m.clip_range();
+    CHECK(pm->scale[0] < pmm->scale[0]);
+    // PyTorch's greedy search shrinks one side at a time and sticks to the side it started on:
+    // with outliers on both sides its symmetric scale does not move (its clip range does).
+    quant::histogram_observer h(s8_symmetric());
+    REQUIRE(h.observe(view(x)).ok());
+    auto r = h.clip_range();
     REQUIRE(r.ok());
     CHECK(r->second - r->first < mm.max()[0] - mm.min()[0]);
+    // And the search's choice really has the smaller error, measured on the data itself.
+    auto measured = [&](float scale) {
+        double err = 0;
+        for (float v : x) {
+            const double q = std::fmax(-127.0, std::fmin(127.0, std::nearbyint(double(v) / scale)));
+            err += (q * scale - v) * (q * scale - v);
+        }
+        return err;
+    };
+    CHECK(measured(pm->scale[0]) < measured(pmm->scale[0]));
 }
 
 TEST_CASE("histogram: later batches widen the range and keep every count") {
@@ -119,6 +133,8 @@ TEST_CASE("non-finite calibration data: an error by default, skipped and counted
     quant::mse_observer m(s8_symmetric(), quant::nonfinite::skip);
     REQUIRE(m.observe(view(x)).ok());
     CHECK(m.hist().skipped() == 2);
+    quant::histogram_observer hs(s8_symmetric(), quant::nonfinite::skip);
+    REQUIRE(hs.observe(view(x)).ok());
     std::vector<float> only_nan = {NAN, NAN};
     quant::percentile_observer pct(s8_symmetric(), 99.0, quant::nonfinite::skip);
     REQUIRE(pct.observe(view(only_nan)).ok());
@@ -136,6 +152,7 @@ TEST_CASE("calibration is deterministic: the same data gives the same qparams") 
     };
     quant::qscheme u8;
     for (int i = 0; i < 2; ++i) {
+        CHECK(run([&] { return quant::histogram_observer(u8); }) == run([&] { return quant::histogram_observer(u8); }));
         CHECK(run([&] { return quant::mse_observer(u8); }) == run([&] { return quant::mse_observer(u8); }));
         CHECK(run([&] { return quant::entropy_observer(s8_symmetric()); }) ==
               run([&] { return quant::entropy_observer(s8_symmetric()); }));
@@ -176,4 +193,31 @@ TEST_CASE("zero ranges and bad setups give safe qparams or a clear status") {
     std::vector<float> some = {1, 2, 3};
     REQUIRE(bad.observe(view(some)).ok());
     CHECK(bad.compute().error().code() == errc::invalid_argument);
+}
+
+TEST_CASE("entropy observer on non-negative data with an affine uint8 scheme: [0, t], zero point 0") {
+    std::vector<float> relu(20000);
+    std::mt19937 rng(4);
+    std::exponential_distribution<float> d(1.0f);
+    for (auto& v : relu) v = d(rng);
+    quant::entropy_observer e(quant::qscheme{});
+    REQUIRE(e.observe(view(relu)).ok());
+    auto p = e.compute();
+    REQUIRE(p.ok());
+    CHECK(p->zero_point[0] == 0);
+}
+
+TEST_CASE("histogram: huge values land in the right bins, far batches widen without overflow") {
+    quant::histogram h(2048);
+    std::vector<float> x = {0.0f, 5e35f, 1e36f};
+    REQUIRE(h.add(view(x)).ok());
+    CHECK(h.counts()[0] == 1);
+    CHECK(h.counts()[1024] == 1);
+    CHECK(h.counts()[2047] == 1);
+    quant::histogram g(64);
+    std::vector<float> small = {0.0f, 1.0f}, far = {3e38f};
+    REQUIRE(g.add(view(small)).ok());
+    REQUIRE(g.add(view(far)).ok());
+    CHECK(g.total() == 3);
+    CHECK(g.hi() >= 3e38f);
 }

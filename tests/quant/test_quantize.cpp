@@ -26,9 +26,11 @@ std::vector<float> edge_data(std::size_t n, float scale, std::mt19937& rng) {
     std::vector<float> x(n);
     const float specials[] = {0.0f, -0.0f, INFINITY, -INFINITY, NAN, 1e30f, -1e30f, 2.5f * scale, -2.5f * scale,
                               0.5f * scale, -0.5f * scale, 127.5f * scale, -128.5f * scale, 255.5f * scale,
-                              std::numeric_limits<float>::denorm_min(), 3.5f * scale};
+                              std::numeric_limits<float>::denorm_min(), 3.5f * scale,
+                              // just inside (-0.5, 0) and (0, 0.5) steps: x - floor(x) is inexact there
+                              -0.49999997f * scale, 0.49999997f * scale, -1.4999999f * scale, -0.0000001f};
     std::normal_distribution<float> d(0.0f, 60.0f * scale);
-    for (std::size_t i = 0; i < n; ++i) x[i] = i % 7 == 3 ? specials[rng() % 16] : (i % 5 == 1 ? float(int(d(rng))) * scale + 0.5f * scale : d(rng));
+    for (std::size_t i = 0; i < n; ++i) x[i] = i % 7 == 3 ? specials[rng() % 20] : (i % 5 == 1 ? float(int(d(rng))) * scale + 0.5f * scale : d(rng));
     return x;
 }
 
@@ -79,6 +81,13 @@ TEST_CASE("quantize: the values the semantics promise") {
     REQUIRE(kernels::quantize(ctx, vector_view<const float>(x, {11}), p, vector_view<std::int8_t>(q, {11})).ok());
     const int away[] = {1, 2, -1, -2, 3, 127, -128, 0, 127, -128, 0};
     for (int i = 0; i < 11; ++i) CHECK(int(q[i]) == away[i]);
+
+    // -0.49999997 rounds to 0 both ways (a floor(x)-based rounding gets -1 half away from zero)
+    CHECK(quant::round_integral(-0.49999997f, quant::rounding::half_away_from_zero) == 0.0f);
+    CHECK(quant::round_integral(-0.49999997f, quant::rounding::half_to_even) == 0.0f);
+    CHECK(quant::round_integral(-2.5f, quant::rounding::half_away_from_zero) == -3.0f);
+    CHECK(quant::round_integral(-2.5f, quant::rounding::half_to_even) == -2.0f);
+    CHECK(std::signbit(quant::round_integral(-0.3f)));
 
     auto narrow = quant::make_per_tensor(dtype::s8, 0.5f, 0, /*narrow=*/true);
     REQUIRE(kernels::quantize(ctx, vector_view<const float>(x, {11}), narrow, vector_view<std::int8_t>(q, {11})).ok());
@@ -180,6 +189,14 @@ TEST_CASE("int4: two codes per byte, per-group scales, round trip within half a 
             }
         if (k % 2) CHECK(((*packed)(0, k / 2) >> 4) == 0);  // the unused high nibble stays 0
     }
+    // A fixed vector: codes 1, -2, 7, -8, 3 (scale 1) pack to 0xE1, 0x87, 0x03.
+    const float fixed[5] = {1, -2, 7, -8, 3};
+    quant::qparams unit = quant::make_per_tensor(dtype::s4, 1.0f, 0);
+    std::uint8_t bytes[3] = {0xFF, 0xFF, 0xFF};
+    REQUIRE(kernels::quantize_int4(matrix_view<const float>(fixed, {1, 5}), unit, matrix_view<std::uint8_t>(bytes, {1, 3})).ok());
+    CHECK(bytes[0] == 0xE1);
+    CHECK(bytes[1] == 0x87);
+    CHECK(bytes[2] == 0x03);
     // nibble order: element 0 low, element 1 high; -8 and 7 are the extremes
     const std::uint8_t byte[1] = {0x87};
     CHECK(kernels::int4_at(vector_view<const std::uint8_t>(byte, {1}), 0) == 7);
@@ -196,10 +213,11 @@ TEST_CASE("bad input: a clear status, nothing written") {
     auto p = quant::make_per_tensor(dtype::s8, 0.0f, 0);
     auto s = run(p);
     CHECK(s.code() == errc::invalid_argument);
-    CHECK(std::string(s.message()) == "qparams: scale 0 is 0; scales must be finite and > 0");
+    CHECK(std::string(s.message()) == "qparams: scale 0 is 0; scales must be finite, > 0, with a finite reciprocal");
     CHECK(run(quant::make_per_tensor(dtype::s8, -1.0f, 0)).code() == errc::invalid_argument);
     CHECK(run(quant::make_per_tensor(dtype::s8, INFINITY, 0)).code() == errc::invalid_argument);
     CHECK(run(quant::make_per_tensor(dtype::s8, NAN, 0)).code() == errc::invalid_argument);
+    CHECK(run(quant::make_per_tensor(dtype::s8, 1e-39f, 5)).code() == errc::invalid_argument);  // 1 / scale is inf
     CHECK(run(quant::make_per_tensor(dtype::s8, 1.0f, 200)).code() == errc::invalid_argument);  // zero point outside
     CHECK(run(quant::make_per_tensor(dtype::u8, 1.0f, 0)).code() == errc::dtype_mismatch);      // u8 params, s8 codes
     quant::qparams pc = quant::make_per_tensor(dtype::s8, 1.0f, 0);
@@ -216,6 +234,26 @@ TEST_CASE("bad input: a clear status, nothing written") {
     CHECK(kernels::quantize(ctx, vector_view<const float>(x, {0}), quant::make_per_tensor(dtype::s8, 1.0f, 0),
                             vector_view<std::int8_t>(q, {0})).ok());
     CHECK(quant::calibrate_weights(vector_view<const float>(x, {0}), quant::qscheme{}).error().code() == errc::invalid_argument);
+    // fake_quant of an empty tensor without a mask: fine
+    float none[1];
+    CHECK(kernels::fake_quant(ctx, matrix_view<const float>(none, {0, 5}), quant::make_per_tensor(dtype::s8, 1.0f, 0),
+                              matrix_view<float>(none, {0, 5})).ok());
+}
+
+TEST_CASE("fake_quant: no gradient through NaN") {
+    const float x[3] = {NAN, 0.5f, 1000.0f};
+    float y[3];
+    std::uint8_t mask[3];
+    for (backend b : {backend::scalar, backend::automatic}) {
+        context ctx;
+        ctx.with_backend(b, false);
+        REQUIRE(kernels::fake_quant(ctx, vector_view<const float>(x, {3}), quant::make_per_tensor(dtype::s8, 0.25f, 0),
+                                    vector_view<float>(y, {3}), vector_view<std::uint8_t>(mask, {3})).ok());
+        CHECK(mask[0] == 0);
+        CHECK(y[0] == 0.0f);
+        CHECK(mask[1] == 1);
+        CHECK(mask[2] == 0);
+    }
 }
 
 TEST_CASE("quality metrics: SQNR, errors, cosine") {

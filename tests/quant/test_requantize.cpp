@@ -130,4 +130,15 @@ TEST_CASE("requantize: zero point and clamping of the output stage") {
     CHECK(requantize(i32_min, *m, 0, -128, 127) == -128);
     CHECK(requantize(100000, *m, 128, 0, 255) == 255);
     static_assert(requantize(250, quantized_multiplier{1 << 30, 0}, 0, -128, 127) == 125, "usable at compile time");
+    // Multipliers >= 1 on large accumulators saturate, never wrap (both roundings).
+    for (double mult : {1.0, 1.5, 4.0, 1000.0}) {
+        auto q = quantize_multiplier(mult);
+        REQUIRE(q.ok());
+        for (auto r : {requant_rounding::double_rounding, requant_rounding::single_rounding}) {
+            CHECK(requantize(i32_max, *q, 0, -128, 127, r) == 127);
+            CHECK(requantize(1 << 30, *q, 0, -128, 127, r) == 127);
+            CHECK(requantize(i32_min, *q, 0, -128, 127, r) == -128);
+            CHECK(requantize(-(1 << 30), *q, 5, 0, 255, r) == 0);
+        }
+    }
 }

@@ -140,11 +140,17 @@ int quant_report(int argc, char** argv) {
     add("int8 symmetric [-127,127], per tensor", "percentile 99.99", [&](const dataset& d) {
         return observed<quant::percentile_observer>(d, s8, 99.99);
     });
-    add("int8 symmetric [-127,127], per tensor", "MSE (histogram)", [&](const dataset& d) { return observed<quant::mse_observer>(d, s8); });
+    add("int8 symmetric [-127,127], per tensor", "MSE (search)", [&](const dataset& d) { return observed<quant::mse_observer>(d, s8); });
+    add("int8 symmetric [-127,127], per tensor", "histogram (PyTorch)", [&](const dataset& d) {
+        return observed<quant::histogram_observer>(d, s8);
+    });
     add("int8 symmetric [-127,127], per tensor", "entropy (KL)", [&](const dataset& d) { return observed<quant::entropy_observer>(d, s8); });
     add("uint8 affine, per tensor", "min-max", minmax(u8));
     add("uint8 affine, per tensor", "percentile 99.99", [&](const dataset& d) { return observed<quant::percentile_observer>(d, u8, 99.99); });
-    add("uint8 affine, per tensor", "MSE (histogram)", [&](const dataset& d) { return observed<quant::mse_observer>(d, u8); });
+    add("uint8 affine, per tensor", "MSE (search)", [&](const dataset& d) { return observed<quant::mse_observer>(d, u8); });
+    add("uint8 affine, per tensor", "histogram (PyTorch)", [&](const dataset& d) {
+        return observed<quant::histogram_observer>(d, u8);
+    });
     add("int8 symmetric, per output channel", "min-max", [&](const dataset& d) {
         return quant::calibrate_weights(matrix_view<const float>(d.values.data(), {d.rows, d.cols}), s8_channel);
     });

@@ -135,7 +135,7 @@ template <std::size_t Rank>
 status fake_quant(const context& ctx, const tensor_view<const float, Rank>& x, const quant::qparams& p,
                   const tensor_view<float, Rank>& y, const tensor_view<std::uint8_t, Rank>& mask = {}) noexcept {
     SPARQ_TRY(check_same_shape(x, y.as_const(), "fake_quant"));
-    const bool want_mask = !mask.empty() || x.empty();
+    const bool want_mask = mask.data() != nullptr || !mask.empty();  // a default (empty) view: no mask
     if (want_mask) SPARQ_TRY(check_same_shape(x, mask.as_const(), "fake_quant mask"));
     SPARQ_TRY(p.check_for(x.extents()));
     SPARQ_TRY(detail::quant_backend(ctx, "fake_quant"));

@@ -48,6 +48,12 @@ public:
                           static_cast<unsigned long long>(bad), double(bad_value));
         skipped_ += bad;
         if (lo > hi) return status::success();  // nothing finite in this batch
+        if (kind_ == kind::magnitudes) {
+            for_each_row(x, [&](const vector_view<const float>& row, const extents_t<Rank>&) {
+                for (index_t i = 0; i < row.extent(0); ++i)
+                    if (std::isfinite(row(i))) raw_min_ = row(i) < raw_min_ ? row(i) : raw_min_;
+            });
+        }
         if (kind_ == kind::magnitudes) lo = 0.0f;
         if (total_ == 0) {
             lo_ = lo;
@@ -62,9 +68,7 @@ public:
                 float v = row(i);
                 if (!std::isfinite(v)) continue;
                 if (kind_ == kind::magnitudes) v = std::fabs(v);
-                index_t b = span > 0.0f ? static_cast<index_t>((v - lo_edge) * float(bins) / span) : 0;
-                b = b < 0 ? 0 : (b >= bins ? bins - 1 : b);
-                ++counts_[std::size_t(b)];
+                ++counts_[std::size_t(bin_of(v, lo_edge, span, bins))];
             }
         });
         total_ = 0;
@@ -82,8 +86,19 @@ public:
     std::uint64_t total() const noexcept { return total_; }
     std::uint64_t skipped() const noexcept { return skipped_; }
     kind what() const noexcept { return kind_; }
+    // The smallest value seen (magnitude histograms keep it: is the data ever negative?).
+    float raw_min() const noexcept { return kind_ == kind::magnitudes ? raw_min_ : lo_; }
 
 private:
+    // torch.histc's bin: (v - lo) * bins / span in float. When that product overflows float
+    // (spans beyond ~1e35) it is redone in double; either way clamped before the cast.
+    static index_t bin_of(float v, float lo, float span, index_t bins) noexcept {
+        if (!(span > 0.0f)) return 0;
+        float pos = (v - lo) * float(bins) / span;
+        if (!std::isfinite(pos)) pos = float((double(v) - double(lo)) * double(bins) / double(span));
+        return pos < 0.0f ? 0 : (pos >= float(bins) ? bins - 1 : static_cast<index_t>(pos));
+    }
+
     // Grow [lo_, hi_] to cover [lo, hi]: new width = factor * old width, new lower edge on an
     // old edge, so old bin i goes whole to new bin (i + shift) / factor.
     void widen(float lo, float hi) {
@@ -95,12 +110,16 @@ private:
             lo_ = lo < lo_ ? lo : lo_;
             hi_ = hi > hi_ ? hi : hi_;
             std::fill(counts_.begin(), counts_.end(), 0);
-            index_t b = static_cast<index_t>((old - lo_) * float(bins) / (hi_ - lo_));
-            counts_[std::size_t(b < 0 ? 0 : (b >= bins ? bins - 1 : b))] = kept;
+            counts_[std::size_t(bin_of(old, lo_, hi_ - lo_, bins))] = kept;
             return;
         }
-        const index_t below = lo < lo_ ? static_cast<index_t>(std::ceil((double(lo_) - double(lo)) / w)) : 0;
-        const index_t above = hi > hi_ ? static_cast<index_t>(std::ceil((double(hi) - double(hi_)) / w)) : 0;
+        // Bins to add below and above; capped (a batch far outside the range would otherwise ask
+        // for more bins than an integer holds): the factor then merges everything into few bins.
+        const double cap = 1e15;
+        const double need_below = lo < lo_ ? std::ceil((double(lo_) - double(lo)) / w) : 0.0;
+        const double need_above = hi > hi_ ? std::ceil((double(hi) - double(hi_)) / w) : 0.0;
+        const index_t below = static_cast<index_t>(need_below < cap ? need_below : cap);
+        const index_t above = static_cast<index_t>(need_above < cap ? need_above : cap);
         const index_t factor = (bins + below + above + bins - 1) / bins;
         std::vector<std::uint64_t> merged(counts_.size(), 0);
         for (index_t i = 0; i < bins; ++i) merged[std::size_t((i + below) / factor)] += counts_[std::size_t(i)];
@@ -114,6 +133,7 @@ private:
     kind kind_;
     nonfinite policy_;
     float lo_ = 0.0f, hi_ = 0.0f;
+    float raw_min_ = INFINITY;
     std::uint64_t total_ = 0;
     std::uint64_t skipped_ = 0;
 };

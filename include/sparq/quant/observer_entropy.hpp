@@ -57,10 +57,12 @@ public:
     result<qparams> compute() const {
         auto t = threshold();
         if (!t) return t.error();
-        qscheme s = scheme_;
-        s.symmetric = true;  // the threshold is a magnitude
-        qparams p = empty_qparams(s, 1);
-        SPARQ_TRY(choose_qparams(-*t, *t, s, p.scale[0], p.zero_point[0]));
+        // The threshold is a magnitude: symmetric schemes clip to [-t, t]; an affine scheme on
+        // data that is never negative (post-ReLU activations in uint8) gets [0, t] and zero
+        // point qmin, so no code is wasted on negatives that never occur.
+        const float lo = scheme_.symmetric || hist_.raw_min() < 0.0f ? -*t : 0.0f;
+        qparams p = empty_qparams(scheme_, 1);
+        SPARQ_TRY(choose_qparams(lo, *t, scheme_, p.scale[0], p.zero_point[0]));
         return p;
     }
 

@@ -72,8 +72,9 @@ struct qparams {
             return status(errc::shape_mismatch, "qparams: %zu scales but %zu zero points", scale.size(),
                           zero_point.size());
         for (std::size_t i = 0; i < scale.size(); ++i) {
-            if (!(scale[i] > 0.0f) || !std::isfinite(scale[i]))
-                return status(errc::invalid_argument, "qparams: scale %zu is %g; scales must be finite and > 0", i,
+            if (!(scale[i] > 0.0f) || !std::isfinite(scale[i]) || !std::isfinite(1.0f / scale[i]))
+                return status(errc::invalid_argument,
+                              "qparams: scale %zu is %g; scales must be finite, > 0, with a finite reciprocal", i,
                               double(scale[i]));
             if (zero_point[i] < qmin || zero_point[i] > qmax)
                 return status(errc::invalid_argument, "qparams: zero point %zu is %d, outside [%d, %d]", i,

@@ -11,6 +11,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <climits>
 #include <limits>
 
 #include "sparq/core/status.hpp"
@@ -68,26 +69,37 @@ constexpr std::int32_t rounding_divide_by_pot(std::int32_t x, int exponent) noex
 
 enum class requant_rounding : std::uint8_t { double_rounding, single_rounding };
 
-// x * M for one int32 accumulator. Preconditions (as in TFLite): multiplier >= 0,
-// shift in [-31, 30]; with double rounding a left shift must not overflow x (TFLite's own
-// contract: x * 2^shift fits in int32), checked in debug builds.
-constexpr std::int32_t multiply_by_quantized_multiplier(std::int32_t x, quantized_multiplier m,
-                                                        requant_rounding r = requant_rounding::double_rounding) noexcept {
+// x * M for one int32 accumulator, as int64 (it may exceed int32 when M > 1). Preconditions:
+// multiplier >= 0, shift in [-31, 30]. Where TFLite's int32 arithmetic is defined the results
+// are TFLite's, bit for bit; where it is not (x * 2^shift overflowing int32 before the
+// high multiply), the left shift saturates, as gemmlowp's SaturatingRoundingMultiplyByPOT does,
+// instead of wrapping.
+constexpr std::int64_t multiply_by_quantized_multiplier_wide(std::int32_t x, quantized_multiplier m,
+                                                             requant_rounding r = requant_rounding::double_rounding) noexcept {
     if (r == requant_rounding::single_rounding) {
-        const int total_shift = 31 - m.shift;  // 1 .. 62
+        const int total_shift = 31 - m.shift;  // 1 .. 62; |x * multiplier| < 2^62: no overflow
         const std::int64_t round = std::int64_t(1) << (total_shift - 1);
-        return static_cast<std::int32_t>((std::int64_t(x) * m.multiplier + round) >> total_shift);
+        return (std::int64_t(x) * m.multiplier + round) >> total_shift;
     }
     const int left = m.shift > 0 ? m.shift : 0;
     const int right = m.shift > 0 ? 0 : -m.shift;
-    const auto shifted = static_cast<std::int32_t>(static_cast<std::uint32_t>(x) << left);
+    const std::int64_t wide = std::int64_t(x) * (std::int64_t(1) << left);
+    const auto shifted = static_cast<std::int32_t>(wide > INT32_MAX ? INT32_MAX : (wide < INT32_MIN ? INT32_MIN : wide));
     return detail::rounding_divide_by_pot(detail::saturating_rounding_doubling_high_mul(shifted, m.multiplier), right);
 }
 
-// The whole output stage of an int8 layer: acc * M + zero point, clamped to [qmin, qmax].
+// The same, saturated to int32 (TFLite's MultiplyByQuantizedMultiplier where that is defined).
+constexpr std::int32_t multiply_by_quantized_multiplier(std::int32_t x, quantized_multiplier m,
+                                                        requant_rounding r = requant_rounding::double_rounding) noexcept {
+    const std::int64_t v = multiply_by_quantized_multiplier_wide(x, m, r);
+    return static_cast<std::int32_t>(v > INT32_MAX ? INT32_MAX : (v < INT32_MIN ? INT32_MIN : v));
+}
+
+// The whole output stage of an int8 layer: acc * M + zero point, clamped to [qmin, qmax]
+// in 64-bit arithmetic, so a large accumulator saturates to qmax / qmin, never wraps.
 constexpr std::int32_t requantize(std::int32_t acc, quantized_multiplier m, std::int32_t zero_point, std::int32_t qmin,
                                   std::int32_t qmax, requant_rounding r = requant_rounding::double_rounding) noexcept {
-    const std::int64_t v = std::int64_t(multiply_by_quantized_multiplier(acc, m, r)) + zero_point;
+    const std::int64_t v = multiply_by_quantized_multiplier_wide(acc, m, r) + zero_point;
     return static_cast<std::int32_t>(v < qmin ? qmin : (v > qmax ? qmax : v));
 }
 

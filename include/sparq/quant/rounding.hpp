@@ -21,15 +21,18 @@ enum class scaling : std::uint8_t {
     divide,            // x / scale (TFLite, with rounding::half_away_from_zero)
 };
 
-// x rounded to an integral float. Exact for every float: values >= 2^23 are already integral.
+// x rounded to an integral float. Exact for every float: on |x|, floor and the fraction are
+// exact (|x| - floor(|x|) is, x - floor(x) is not for small negative x); values >= 2^23 are
+// integral already; the sign is put back last (so -0.3 rounds to -0).
 inline float round_integral(float x, rounding mode = rounding::half_to_even) noexcept {
-    if (!(std::fabs(x) < 8388608.0f)) return x;  // integral already, or NaN / Inf
-    const float f = std::floor(x);
-    const float d = x - f;  // exact: 0 <= d < 1
-    if (d > 0.5f) return f + 1.0f;
-    if (d < 0.5f) return f;
-    if (mode == rounding::half_away_from_zero) return x > 0.0f ? f + 1.0f : f;
-    return std::fmod(f, 2.0f) == 0.0f ? f : f + 1.0f;
+    const float a = std::fabs(x);
+    if (!(a < 8388608.0f)) return x;  // integral already, or NaN / Inf
+    const float f = std::floor(a);
+    const float d = a - f;
+    float r = f;
+    if (d > 0.5f) r = f + 1.0f;
+    else if (d == 0.5f) r = mode == rounding::half_away_from_zero || std::fmod(f, 2.0f) != 0.0f ? f + 1.0f : f;
+    return std::copysign(r, x);
 }
 
 }  // namespace sparq::quant

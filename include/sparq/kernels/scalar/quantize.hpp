@@ -53,7 +53,8 @@ void dequantize_row(const vector_view<const Q>& q, const quant_step& s, const ve
 }
 
 // y = dequantize(quantize(x)); mask = 1 where x's code was inside [qmin, qmax] (the
-// straight-through estimator passes the gradient there and blocks it where x was clipped).
+// straight-through estimator passes the gradient there and blocks it where x was clipped),
+// 0 for NaN (no gradient through a NaN; its value is the zero point's, 0.0).
 inline void fake_quant_row(const vector_view<const float>& x, const quant_step& s, const vector_view<float>& y,
                            const vector_view<std::uint8_t>& mask) noexcept {
     const bool want_mask = mask.extent(0) != 0;
@@ -61,7 +62,7 @@ inline void fake_quant_row(const vector_view<const float>& x, const quant_step& 
         const float v = x(i) != x(i) ? float(s.zero_point) : quantize_unclamped(x(i), s);
         const float c = v < float(s.qmin) ? float(s.qmin) : (v > float(s.qmax) ? float(s.qmax) : v);
         y(i) = (c - float(s.zero_point)) * s.scale;
-        if (want_mask) mask(i) = v >= float(s.qmin) && v <= float(s.qmax);
+        if (want_mask) mask(i) = x(i) == x(i) && v >= float(s.qmin) && v <= float(s.qmax);
     }
 }
 

@@ -89,10 +89,11 @@ void fake_quant_contiguous(const float* x, index_t n, const scalar::quant_step& 
     for (; i < whole; i += lanes) {
         const fb v = fb::load_unaligned(x + i);
         fb u = detail::round<A>(detail::to_grid<A>(v, s), s.round) + zp;
-        u = ::xsimd::select(::xsimd::isnan(v), zp, u);
+        const auto nan = ::xsimd::isnan(v);
+        u = ::xsimd::select(nan, zp, u);
         (( ::xsimd::min(::xsimd::max(u, lo), hi) - zp) * scale).store_unaligned(y + i);
         if (mask) {
-            const fb inside = ::xsimd::select((u >= lo) & (u <= hi), fb(1.0f), fb(0.0f));
+            const fb inside = ::xsimd::select((u >= lo) & (u <= hi) & !nan, fb(1.0f), fb(0.0f));
             detail::store_narrow<std::uint8_t>(::xsimd::batch_cast<std::int32_t>(inside), mask + i, A{});
         }
     }
