@@ -18,6 +18,11 @@ struct mnk {
     index_t m, n, k;
 };
 
+// int8 values with -128 at every `every`-th position (the extreme that breaks saturating sums).
+void fill_s8(tensor<std::int8_t, 2>& t, std::mt19937& rng, index_t every) {
+    for (index_t i = 0; i < t.size(); ++i) t.data()[i] = static_cast<std::int8_t>(i % every == 0 ? -128 : int(rng() % 256) - 128);
+}
+
 template <class T>
 tensor<T, 2> random_matrix(index_t r, index_t c, std::mt19937& rng, float lo, float hi) {
     auto t = tensor<T, 2>::make({r, c});
@@ -95,8 +100,8 @@ TEST_CASE("matmul_s8: exact int32 sums, extremes included") {
         auto w = tensor<std::int8_t, 2>::make({n, k});
         auto y = tensor<std::int32_t, 2>::make({m, n});
         REQUIRE((x.ok() && w.ok() && y.ok()));
-        for (index_t i = 0; i < x->size(); ++i) x->data()[i] = static_cast<std::int8_t>(i % 3 == 0 ? -128 : int(rng() % 256) - 128);
-        for (index_t i = 0; i < w->size(); ++i) w->data()[i] = static_cast<std::int8_t>(i % 2 == 0 ? -128 : int(rng() % 256) - 128);
+        fill_s8(*x, rng, 3);
+        fill_s8(*w, rng, 2);
         context ctx;
         REQUIRE(kernels::matmul_s8(ctx, x->cview(), w->cview(), y->view()).ok());
         for (index_t i = 0; i < m; ++i)
@@ -213,8 +218,8 @@ TEST_CASE("packed int8 matmul (VNNI where compiled) is exact, -128 x -128 and lo
         auto x = tensor<std::int8_t, 2>::make({s.m, s.k});
         auto w = tensor<std::int8_t, 2>::make({s.n, s.k});
         REQUIRE((x.ok() && w.ok()));
-        for (index_t i = 0; i < x->size(); ++i) x->data()[i] = static_cast<std::int8_t>(i % 5 == 0 ? -128 : int(rng() % 256) - 128);
-        for (index_t i = 0; i < w->size(); ++i) w->data()[i] = static_cast<std::int8_t>(i % 3 == 0 ? -128 : int(rng() % 256) - 128);
+        fill_s8(*x, rng, 5);
+        fill_s8(*w, rng, 3);
         auto packed = kernels::pack_weights(w->cview());
         REQUIRE(packed.ok());
         auto fast = tensor<std::int32_t, 2>::make({s.m, s.n}), ref = tensor<std::int32_t, 2>::make({s.m, s.n});
@@ -339,8 +344,8 @@ TEST_CASE("int8 without a dot-product instruction: the widening kernel is exact 
         auto x = tensor<std::int8_t, 2>::make({s.m, s.k});
         auto w = tensor<std::int8_t, 2>::make({s.n, s.k});
         REQUIRE((x.ok() && w.ok()));
-        for (index_t i = 0; i < x->size(); ++i) x->data()[i] = static_cast<std::int8_t>(i % 5 == 0 ? -128 : int(rng() % 256) - 128);
-        for (index_t i = 0; i < w->size(); ++i) w->data()[i] = static_cast<std::int8_t>(i % 3 == 0 ? -128 : int(rng() % 256) - 128);
+        fill_s8(*x, rng, 5);
+        fill_s8(*w, rng, 3);
         auto packed = kernels::pack_s8(w->cview(), kernels::xsimd::gemm_s8_widen_shape<arch>::nr, 1);
         REQUIRE(packed.ok());
         auto fast = tensor<std::int32_t, 2>::make({s.m, s.n}), ref = tensor<std::int32_t, 2>::make({s.m, s.n});

@@ -13,6 +13,7 @@
 #include "sparq/core/tensor_view.hpp"
 #include "sparq/kernels/pack.hpp"
 #include "sparq/kernels/xsimd/arch/half_load.hpp"
+#include "sparq/kernels/xsimd/gemm_driver.hpp"
 
 SPARQ_INTRINSICS_BEGIN  // GCC 12's AVX-512 false positives (config.hpp)
 
@@ -100,27 +101,19 @@ void gemm_f32(const matrix_view<const float>& x, const packed_weights<W>& w, con
             for (index_t n = p_begin * NR; n < N && n < p_end * NR; ++n) y(m, n) = 0.0f;
         return;
     }
-    // Few rows (a matvec, a small batch): X fits in L1 whatever K is, so each panel streams
-    // once, front to back, over the whole of K: sequential reads keep the prefetchers busy.
-    // Otherwise K is cut into blocks so a weight panel block stays in L1/L2 across row blocks.
-    const index_t kblock = M <= MR ? K : KC;
-    for (index_t k0 = 0; k0 < K; k0 += kblock) {
-        const index_t kc = K - k0 < kblock ? K - k0 : kblock;
-        for (index_t p = p_begin; p < p_end; ++p) {
-            const W* panel = w.panel(p) + k0 * NR;
-            const index_t cols = N - p * NR < NR ? N - p * NR : NR;
-            for (index_t m0 = 0; m0 < M; m0 += MR) {
-                const index_t rows = M - m0 < MR ? M - m0 : MR;
-                const float* xs = x.data() + m0 * x.stride(0) + k0;
-                float* ys = y.data() + m0 * y.stride(0) + p * NR;
-                if (rows == MR)
-                    detail::micro_f32<A, MR, W>(xs, x.stride(0), panel, kc, ys, y.stride(0), cols, k0 == 0);
-                else
-                    detail::micro_rows<A>(rows, std::make_integer_sequence<index_t, MR>{}, xs, x.stride(0), panel, kc,
-                                          ys, y.stride(0), cols, k0 == 0);
-            }
-        }
-    }
+    // Few rows (a matvec, a small batch): each panel streams once over the whole of K (X fits
+    // in L1 whatever K is); otherwise K is blocked so a panel block stays in L1 / L2.
+    detail::drive_panels<MR, NR, KC>(M, K, N, p_begin, p_end,
+                                     [&](index_t k0, index_t kc, index_t p, index_t cols, index_t m0, index_t rows) {
+        const W* panel = w.panel(p) + k0 * NR;
+        const float* xs = x.data() + m0 * x.stride(0) + k0;
+        float* ys = y.data() + m0 * y.stride(0) + p * NR;
+        if (rows == MR)
+            detail::micro_f32<A, MR, W>(xs, x.stride(0), panel, kc, ys, y.stride(0), cols, k0 == 0);
+        else
+            detail::micro_rows<A>(rows, std::make_integer_sequence<index_t, MR>{}, xs, x.stride(0), panel, kc, ys,
+                                  y.stride(0), cols, k0 == 0);
+    });
 }
 
 }  // namespace sparq::kernels::xsimd

@@ -17,6 +17,7 @@
 #include "sparq/kernels/xsimd/arch/x86_avx2.hpp"
 #include "sparq/kernels/xsimd/arch/x86_avx512.hpp"
 #include "sparq/kernels/xsimd/arch/x86_avx512vnni.hpp"
+#include "sparq/kernels/xsimd/gemm_driver.hpp"
 
 SPARQ_INTRINSICS_BEGIN  // GCC 12's AVX-512 false positives (config.hpp)
 
@@ -100,21 +101,12 @@ void gemm_s8_widen(const matrix_view<const std::int8_t>& x, const packed_s8& w, 
             for (index_t n = p_begin * NR; n < N && n < p_end * NR; ++n) y(m, n) = 0;
         return;
     }
-    const index_t kblock = M <= MR ? K : KC;
-    for (index_t k0 = 0; k0 < K; k0 += kblock) {
-        const index_t kc = K - k0 < kblock ? K - k0 : kblock;
-        for (index_t p = p_begin; p < p_end; ++p) {
-            const std::int8_t* panel = w.panel(p) + k0 * NR;
-            const index_t cols = N - p * NR < NR ? N - p * NR : NR;
-            for (index_t m0 = 0; m0 < M; m0 += MR) {
-                const index_t rows = M - m0 < MR ? M - m0 : MR;
-                const std::int8_t* xs = x.data() + m0 * x.stride(0) + k0;
-                std::int32_t* ys = y.data() + m0 * y.stride(0) + p * NR;
-                detail::micro_s8_widen_rows<A>(rows, std::make_integer_sequence<index_t, MR>{}, xs, x.stride(0), panel, kc,
-                                               ys, y.stride(0), cols, k0 == 0);
-            }
-        }
-    }
+    detail::drive_panels<MR, NR, KC>(M, K, N, p_begin, p_end,
+                                     [&](index_t k0, index_t kc, index_t p, index_t cols, index_t m0, index_t rows) {
+        detail::micro_s8_widen_rows<A>(rows, std::make_integer_sequence<index_t, MR>{}, x.data() + m0 * x.stride(0) + k0,
+                                       x.stride(0), w.panel(p) + k0 * NR, kc, y.data() + m0 * y.stride(0) + p * NR,
+                                       y.stride(0), cols, k0 == 0);
+    });
 }
 
 #if defined(__AVX512F__) && defined(__AVX512VNNI__)
