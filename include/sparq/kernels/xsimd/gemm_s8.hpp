@@ -136,10 +136,13 @@ inline void gemm_s8(const matrix_view<const std::int8_t>& x, const packed_s8& w,
         const index_t kc = w.k_padded - k0 < lda ? w.k_padded - k0 : lda;  // a multiple of 4
         for (index_t m0 = 0; m0 < M; m0 += MR) {
             const index_t rows = M - m0 < MR ? M - m0 : MR;
-            for (index_t r = 0; r < rows; ++r) {  // pack: +128 (xor 0x80), zero past K
-                const std::int8_t* src = x.data() + (m0 + r) * x.stride(0);
-                for (index_t k = 0; k < kc; ++k)
-                    a[r * lda + k] = k0 + k < K ? std::uint8_t(std::uint8_t(src[k0 + k]) ^ 0x80u) : std::uint8_t(0);
+            // pack: +128 (xor 0x80), zero past K; two plain loops the compiler vectorises
+            const index_t valid = K - k0 < kc ? K - k0 : kc;
+            for (index_t r = 0; r < rows; ++r) {
+                const std::int8_t* src = x.data() + (m0 + r) * x.stride(0) + k0;
+                std::uint8_t* dst = a + r * lda;
+                for (index_t k = 0; k < valid; ++k) dst[k] = std::uint8_t(std::uint8_t(src[k]) ^ 0x80u);
+                for (index_t k = valid; k < kc; ++k) dst[k] = 0;
             }
             for (index_t p = p_begin; p < p_end; ++p) {
                 const index_t cols = N - p * NR < NR ? N - p * NR : NR;
@@ -155,9 +158,12 @@ inline void gemm_s8(const matrix_view<const std::int8_t>& x, const packed_s8& w,
     }
     // Take back the +128 shift: y -= 128 * sum_k w[n][k] (in uint32: wraps like the hardware).
     const index_t n_begin = p_begin * NR, n_end = p_end * NR < N ? p_end * NR : N;
-    for (index_t m = 0; m < M; ++m)
+    const std::int32_t* sums = w.col_sums.data();
+    for (index_t m = 0; m < M; ++m) {
+        std::int32_t* row = y.data() + m * y.stride(0);
         for (index_t n = n_begin; n < n_end; ++n)
-            y(m, n) = K == 0 ? 0 : std::int32_t(std::uint32_t(y(m, n)) - 128u * std::uint32_t(w.col_sums(n)));
+            row[n] = K == 0 ? 0 : std::int32_t(std::uint32_t(row[n]) - 128u * std::uint32_t(sums[n]));
+    }
 }
 #endif
 
