@@ -360,3 +360,38 @@ TEST_CASE("int8 without a dot-product instruction: the widening kernel is exact 
     }
 }
 #endif
+
+TEST_CASE("uint8 activations x int8 weights: exact, 255 x -128 included, on every path") {
+    std::mt19937 rng(27);
+    for (const mnk& s : packed_shapes) {
+        CAPTURE(s.m);
+        CAPTURE(s.n);
+        CAPTURE(s.k);
+        auto x = tensor<std::uint8_t, 2>::make({s.m, s.k});
+        auto w = tensor<std::int8_t, 2>::make({s.n, s.k});
+        REQUIRE((x.ok() && w.ok()));
+        for (index_t i = 0; i < x->size(); ++i) x->data()[i] = static_cast<std::uint8_t>(i % 4 == 0 ? 255 : rng() % 256);
+        fill_s8(*w, rng, 2);
+        auto ref = tensor<std::int32_t, 2>::make({s.m, s.n});
+        REQUIRE(ref.ok());
+        kernels::scalar::matmul_s8(x->cview(), w->cview(), ref->view());
+        std::vector<kernels::packed_s8> layouts;
+        layouts.push_back(*kernels::pack_weights(w->cview()));  // this build's layout
+        layouts.push_back(*kernels::pack_s8(w->cview(), 32, 4));
+#if defined(SPARQ_WITH_XSIMD)
+        layouts.push_back(*kernels::pack_s8(w->cview(), kernels::xsimd::gemm_s8_widen_shape<::xsimd::default_arch>::nr, 1));
+#endif
+        for (const auto& packed : layouts) {
+            for (backend b : {backend::automatic, backend::scalar}) {
+                auto y = tensor<std::int32_t, 2>::make({s.m, s.n});
+                REQUIRE(y.ok());
+                context ctx;
+                ctx.with_backend(b, false);
+                REQUIRE(kernels::matmul_s8(ctx, x->cview(), packed, y->view()).ok());
+                int bad = 0;
+                for (index_t i = 0; i < s.m * s.n; ++i) bad += y->data()[i] != ref->data()[i];
+                CHECK(bad == 0);
+            }
+        }
+    }
+}

@@ -107,6 +107,7 @@ public:
     const T* operator->() const noexcept { return &value(); }
     T& operator*() & noexcept { return value(); }
     const T& operator*() const& noexcept { return value(); }
+    T&& operator*() && noexcept { return std::move(*this).value(); }
 
     template <class U>
     T value_or(U&& fallback) const& { return ok() ? *value_ : static_cast<T>(std::forward<U>(fallback)); }

@@ -207,8 +207,10 @@ status matmul(const context& ctx, const matrix_view<const float>& x, const packe
     return status::success();
 }
 
-inline status matmul_s8(const context& ctx, const matrix_view<const std::int8_t>& x, const packed_s8& w,
-                        const matrix_view<std::int32_t>& y) noexcept {
+// int8 x int8, or uint8 (asymmetric activations) x int8 -> exact int32 sums.
+template <class X, class = std::enable_if_t<std::is_same_v<X, std::int8_t> || std::is_same_v<X, std::uint8_t>>>
+status matmul_s8(const context& ctx, const matrix_view<const X>& x, const packed_s8& w,
+                 const matrix_view<std::int32_t>& y) noexcept {
     SPARQ_TRY(detail::check_packed(x, w, y, "matmul_s8"));
     // The VNNI path shifts activations by +128: keep its intermediate sums inside int32 too.
     if (x.extent(1) > max_s8_reduction / 2)
@@ -220,7 +222,7 @@ inline status matmul_s8(const context& ctx, const matrix_view<const std::int8_t>
         using arch = ::xsimd::default_arch;
         if (w.k_group == 1 && w.nr == xsimd::gemm_s8_widen_shape<arch>::nr) {
             detail::for_panels(ctx, w.panels(), std::uint64_t(x.extent(0)) * std::uint64_t(w.n) * std::uint64_t(w.k),
-                               [&](index_t b, index_t e) { xsimd::gemm_s8_widen<arch>(x, w, y, b, e); });
+                               [&](index_t b, index_t e) { xsimd::gemm_s8_widen<arch, X>(x, w, y, b, e); });
             detail::count<std::int8_t>(ctx, dtype::s8, x.extent(0), w.n, x.extent(1));
             if (ctx.energy) ctx.energy->add_activation_bytes(std::uint64_t(x.size()) + std::uint64_t(y.size()) * 4);
             return status::success();
@@ -234,7 +236,7 @@ inline status matmul_s8(const context& ctx, const matrix_view<const std::int8_t>
         if (detail::use_simd(ctx) && w.nr == xsimd::gemm_s8_nr && w.k_group == 4 && x.stride(1) == 1 && y.stride(1) == 1 &&
             ctx.preferred != backend::scalar) {
             detail::for_panels(ctx, w.panels(), std::uint64_t(x.extent(0)) * std::uint64_t(w.n) * std::uint64_t(w.k),
-                               [&](index_t b, index_t e) { xsimd::gemm_s8(x, w, y, b, e); });
+                               [&](index_t b, index_t e) { xsimd::gemm_s8<X>(x, w, y, b, e); });
             detail::count<std::int8_t>(ctx, dtype::s8, x.extent(0), w.n, x.extent(1));
             if (ctx.energy) ctx.energy->add_activation_bytes(std::uint64_t(x.size()) + std::uint64_t(y.size()) * 4);
             return status::success();

@@ -48,9 +48,10 @@ void matmul(const matrix_view<const float>& x, const matrix_view<const W>& w, co
     }
 }
 
-// int8 x int8 -> exact int32 sums. The caller guarantees K <= max_s8_reduction (checked by
+// int8 (or uint8) x int8 -> exact int32 sums. The caller guarantees K <= max_s8_reduction (checked by
 // the public entry), so no sum can overflow.
-inline void matmul_s8(const matrix_view<const std::int8_t>& x, const matrix_view<const std::int8_t>& w,
+template <class X>  // int8_t or uint8_t activations
+void matmul_s8(const matrix_view<const X>& x, const matrix_view<const std::int8_t>& w,
                       const matrix_view<std::int32_t>& y) noexcept {
     for (index_t m = 0; m < x.extent(0); ++m)
         for (index_t n = 0; n < w.extent(0); ++n) {
@@ -74,7 +75,8 @@ void matmul_packed(const matrix_view<const float>& x, const packed_weights<W>& w
         }
 }
 
-inline void matmul_packed_s8(const matrix_view<const std::int8_t>& x, const packed_s8& w,
+template <class X>
+void matmul_packed_s8(const matrix_view<const X>& x, const packed_s8& w,
                              const matrix_view<std::int32_t>& y) noexcept {
     for (index_t m = 0; m < x.extent(0); ++m)
         for (index_t n = 0; n < w.n; ++n) {

@@ -8,6 +8,7 @@
 #include "sparq/core/config.hpp"
 
 #include <cstdint>
+#include <type_traits>
 #include <utility>
 
 #include "sparq/core/tensor_view.hpp"
@@ -49,8 +50,8 @@ struct gemm_s8_widen_shape {
 
 namespace detail {
 
-template <class A, index_t R>
-void micro_s8_widen(const std::int8_t* x, index_t ldx, const std::int8_t* wp, index_t kc, std::int32_t* y, index_t ldy,
+template <class A, index_t R, class X>
+void micro_s8_widen(const X* x, index_t ldx, const std::int8_t* wp, index_t kc, std::int32_t* y, index_t ldy,
                     index_t cols, bool first) noexcept {
     using ib = ::xsimd::batch<std::int32_t, A>;
     constexpr index_t L = index_t(ib::size);
@@ -77,11 +78,11 @@ void micro_s8_widen(const std::int8_t* x, index_t ldx, const std::int8_t* wp, in
     }
 }
 
-template <class A, index_t... R>
-void micro_s8_widen_rows(index_t rows, std::integer_sequence<index_t, R...>, const std::int8_t* x, index_t ldx,
+template <class A, class X, index_t... R>
+void micro_s8_widen_rows(index_t rows, std::integer_sequence<index_t, R...>, const X* x, index_t ldx,
                          const std::int8_t* wp, index_t kc, std::int32_t* y, index_t ldy, index_t cols, bool first) noexcept {
-    using fn = void (*)(const std::int8_t*, index_t, const std::int8_t*, index_t, std::int32_t*, index_t, index_t, bool) noexcept;
-    static constexpr fn table[] = {&micro_s8_widen<A, R + 1>...};
+    using fn = void (*)(const X*, index_t, const std::int8_t*, index_t, std::int32_t*, index_t, index_t, bool) noexcept;
+    static constexpr fn table[] = {&micro_s8_widen<A, R + 1, X>...};
     table[rows - 1](x, ldx, wp, kc, y, ldy, cols, first);
 }
 
@@ -89,8 +90,8 @@ void micro_s8_widen_rows(index_t rows, std::integer_sequence<index_t, R...>, con
 
 // Preconditions (checked by the public entry): w packed with nr == gemm_s8_widen_shape<A>::nr
 // and k_group 1, X [M, K] and Y [M, N] with unit column strides.
-template <class A>
-void gemm_s8_widen(const matrix_view<const std::int8_t>& x, const packed_s8& w, const matrix_view<std::int32_t>& y,
+template <class A, class X>  // X: int8_t or uint8_t activations
+void gemm_s8_widen(const matrix_view<const X>& x, const packed_s8& w, const matrix_view<std::int32_t>& y,
                    index_t p_begin = 0, index_t p_end = -1) noexcept {
     using shape = gemm_s8_widen_shape<A>;
     constexpr index_t MR = shape::mr, NR = shape::nr, KC = shape::kc;
@@ -103,7 +104,7 @@ void gemm_s8_widen(const matrix_view<const std::int8_t>& x, const packed_s8& w, 
     }
     detail::drive_panels<MR, NR, KC>(M, K, N, p_begin, p_end,
                                      [&](index_t k0, index_t kc, index_t p, index_t cols, index_t m0, index_t rows) {
-        detail::micro_s8_widen_rows<A>(rows, std::make_integer_sequence<index_t, MR>{}, x.data() + m0 * x.stride(0) + k0,
+        detail::micro_s8_widen_rows<A, X>(rows, std::make_integer_sequence<index_t, MR>{}, x.data() + m0 * x.stride(0) + k0,
                                        x.stride(0), w.panel(p) + k0 * NR, kc, y.data() + m0 * y.stride(0) + p * NR,
                                        y.stride(0), cols, k0 == 0);
     });
@@ -123,7 +124,9 @@ void micro_s8_rows(index_t rows, std::integer_sequence<index_t, R...>, const std
 // Preconditions (checked by the public entry): w packed with nr == gemm_s8_nr, X [M, K] with
 // unit column stride, Y [M, N] with unit column stride, K within max_s8_reduction / 2.
 // Panels [p_begin, p_end) only (threads split the panels); all of them by default.
-inline void gemm_s8(const matrix_view<const std::int8_t>& x, const packed_s8& w, const matrix_view<std::int32_t>& y,
+// X = int8_t: activations shifted by +128 and corrected; X = uint8_t: vpdpbusd's own operand.
+template <class X>
+void gemm_s8(const matrix_view<const X>& x, const packed_s8& w, const matrix_view<std::int32_t>& y,
                     index_t p_begin = 0, index_t p_end = -1) noexcept {
     if (p_end < 0) p_end = w.panels();
     constexpr index_t MR = avx512vnni::mr, NR = avx512vnni::nr, KC = 512;  // KC: bytes of k per row block
@@ -139,9 +142,10 @@ inline void gemm_s8(const matrix_view<const std::int8_t>& x, const packed_s8& w,
             // pack: +128 (xor 0x80), zero past K; two plain loops the compiler vectorises
             const index_t valid = K - k0 < kc ? K - k0 : kc;
             for (index_t r = 0; r < rows; ++r) {
-                const std::int8_t* src = x.data() + (m0 + r) * x.stride(0) + k0;
+                const X* src = x.data() + (m0 + r) * x.stride(0) + k0;
                 std::uint8_t* dst = a + r * lda;
-                for (index_t k = 0; k < valid; ++k) dst[k] = std::uint8_t(std::uint8_t(src[k]) ^ 0x80u);
+                constexpr std::uint8_t flip = std::is_signed_v<X> ? 0x80u : 0x00u;
+                for (index_t k = 0; k < valid; ++k) dst[k] = std::uint8_t(std::uint8_t(src[k]) ^ flip);
                 for (index_t k = valid; k < kc; ++k) dst[k] = 0;
             }
             for (index_t p = p_begin; p < p_end; ++p) {
@@ -159,10 +163,11 @@ inline void gemm_s8(const matrix_view<const std::int8_t>& x, const packed_s8& w,
     // Take back the +128 shift: y -= 128 * sum_k w[n][k] (in uint32: wraps like the hardware).
     const index_t n_begin = p_begin * NR, n_end = p_end * NR < N ? p_end * NR : N;
     const std::int32_t* sums = w.col_sums.data();
+    const std::uint32_t shift = std::is_signed_v<X> ? 128u : 0u;
     for (index_t m = 0; m < M; ++m) {
         std::int32_t* row = y.data() + m * y.stride(0);
         for (index_t n = n_begin; n < n_end; ++n)
-            row[n] = K == 0 ? 0 : std::int32_t(std::uint32_t(row[n]) - 128u * std::uint32_t(sums[n]));
+            row[n] = K == 0 ? 0 : std::int32_t(std::uint32_t(row[n]) - shift * std::uint32_t(sums[n]));
     }
 }
 #endif
