@@ -103,3 +103,54 @@ TEST_CASE("prepared_matmul: the context picks the backend, each gives the refere
           errc::unsupported);
 }
 #endif
+
+#if defined(SPARQ_WITH_DNNL)
+#include "sparq/core/tensor.hpp"
+#include "sparq/kernels/dnnl/conv2d.hpp"
+#include "sparq/kernels/scalar/conv2d.hpp"
+
+TEST_CASE("oneDNN conv2d f32 and s8 match the reference loops (stride, padding, dilation, groups)") {
+    std::mt19937 rng(35);
+    struct conv_case {
+        extents_t<4> in, w;
+        index_t stride, pad, dilation, groups;
+    };
+    for (const conv_case& c : {conv_case{{1, 3, 8, 8}, {4, 3, 3, 3}, 1, 1, 1, 1}, conv_case{{2, 8, 9, 7}, {6, 8, 3, 3}, 2, 1, 1, 1},
+                               conv_case{{1, 4, 11, 11}, {4, 2, 3, 3}, 1, 2, 2, 2}, conv_case{{1, 6, 7, 7}, {6, 1, 3, 3}, 1, 1, 1, 6}}) {
+        kernels::conv2d_params p = kernels::conv2d_params::same_padding(c.pad, c.stride);
+        p.dilation_h = p.dilation_w = c.dilation;
+        p.groups = c.groups;
+        auto out = kernels::conv2d_output(c.in, c.w, p);
+        REQUIRE(out.ok());
+        auto x = tensor<float, 4>::make(c.in);
+        auto w = tensor<float, 4>::make(c.w);
+        auto y = tensor<float, 4>::make(*out), r = tensor<float, 4>::make(*out);
+        REQUIRE((x.ok() && w.ok() && y.ok() && r.ok()));
+        std::uniform_real_distribution<float> d(-1, 1);
+        for (index_t i = 0; i < x->size(); ++i) x->data()[i] = d(rng);
+        for (index_t i = 0; i < w->size(); ++i) w->data()[i] = d(rng);
+        auto conv = kernels::dnnl_backend::conv2d_f32::make(w->cview(), p);
+        REQUIRE(conv.ok());
+        context ctx;
+        REQUIRE(conv->run(ctx, x->cview(), y->view()).ok());
+        kernels::scalar::conv2d(x->cview(), w->cview(), p, r->view());
+        int bad = 0;
+        for (index_t i = 0; i < y->size(); ++i) bad += std::fabs(y->data()[i] - r->data()[i]) > 1e-4f;
+        CHECK(bad == 0);
+
+        auto xq = tensor<std::int8_t, 4>::make(c.in);
+        auto wq = tensor<std::int8_t, 4>::make(c.w);
+        auto yq = tensor<std::int32_t, 4>::make(*out), rq = tensor<std::int32_t, 4>::make(*out);
+        REQUIRE((xq.ok() && wq.ok() && yq.ok() && rq.ok()));
+        for (index_t i = 0; i < xq->size(); ++i) xq->data()[i] = std::int8_t(i % 4 == 0 ? -128 : int(rng() % 256) - 128);
+        for (index_t i = 0; i < wq->size(); ++i) wq->data()[i] = std::int8_t(i % 3 == 0 ? -128 : int(rng() % 256) - 128);
+        auto conv8 = kernels::dnnl_backend::conv2d_s8::make(wq->cview(), p);
+        REQUIRE(conv8.ok());
+        REQUIRE(conv8->run(ctx, xq->cview(), yq->view()).ok());
+        kernels::scalar::conv2d(xq->cview(), wq->cview(), p, rq->view());
+        int bad8 = 0;
+        for (index_t i = 0; i < yq->size(); ++i) bad8 += yq->data()[i] != rq->data()[i];
+        CHECK(bad8 == 0);
+    }
+}
+#endif
