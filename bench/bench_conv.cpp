@@ -64,11 +64,7 @@ template <class T, class Y>
 void conv_onednn_direct(benchmark::State& state, stage s) {
     using namespace dnnl;
     using tag = memory::format_tag;
-    constexpr auto dt_of = [](auto v) {
-        using V = decltype(v);
-        return std::is_same_v<V, float> ? memory::data_type::f32
-               : std::is_same_v<V, std::int8_t> ? memory::data_type::s8 : memory::data_type::s32;
-    };
+    constexpr auto dt_of = [](auto v) { return sparq::kernels::dnnl_backend::data_type_of<decltype(v)>(); };
     engine eng(engine::kind::cpu, 0);
     stream str(eng);
     // int8 convolutions need channels-last activations for oneDNN's JIT kernels (on NCHW it runs

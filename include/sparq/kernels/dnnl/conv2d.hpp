@@ -17,6 +17,7 @@
 
 #include "sparq/core/context.hpp"
 #include "sparq/core/tensor_view.hpp"
+#include "sparq/kernels/dnnl/data_type.hpp"
 #include "sparq/energy/counter.hpp"
 #include "sparq/kernels/conv2d_params.hpp"
 
@@ -101,20 +102,13 @@ public:
     const char* implementation(const extents_t<4>& in) const { return entry_for(in).impl.c_str(); }
 
 private:
-    template <class T>
-    static constexpr ::dnnl::memory::data_type type() noexcept {
-        if constexpr (std::is_same_v<T, float>) return ::dnnl::memory::data_type::f32;
-        else if constexpr (std::is_same_v<T, std::int8_t>) return ::dnnl::memory::data_type::s8;
-        else return ::dnnl::memory::data_type::s32;
-    }
-
     // Weights as oneDNN sees them: [O, C/g, KH, KW], or [g, O/g, C/g, KH, KW] with groups;
     // `undef` asks for the plain (oihw / goihw) layout, `any` lets the primitive choose.
     ::dnnl::memory::desc weights_md(::dnnl::memory::format_tag tag) const {
         using ft = ::dnnl::memory::format_tag;
         const bool grouped = p_.groups > 1;
         const dims d = grouped ? dims{p_.groups, w_[0] / p_.groups, w_[1], w_[2], w_[3]} : dims{w_[0], w_[1], w_[2], w_[3]};
-        return {d, type<W>(), tag == ft::undef ? (grouped ? ft::goihw : ft::oihw) : tag};
+        return {d, data_type_of<W>(), tag == ft::undef ? (grouped ? ft::goihw : ft::oihw) : tag};
     }
 
     struct entry {
@@ -139,8 +133,8 @@ private:
     ::dnnl::convolution_forward::primitive_desc primitive_for(const extents_t<4>& in) const {
         using ft = ::dnnl::memory::format_tag;
         const extents_t<4> out = *conv2d_output(in, w_, p_);
-        const ::dnnl::memory::desc src({in[0], in[1], in[2], in[3]}, type<X>(), activation_tag());
-        const ::dnnl::memory::desc dst({out[0], out[1], out[2], out[3]}, type<Y>(), activation_tag());
+        const ::dnnl::memory::desc src({in[0], in[1], in[2], in[3]}, data_type_of<X>(), activation_tag());
+        const ::dnnl::memory::desc dst({out[0], out[1], out[2], out[3]}, data_type_of<Y>(), activation_tag());
         (void)ft::nchw;
         const ::dnnl::convolution_forward::desc d(
             ::dnnl::prop_kind::forward_inference, ::dnnl::algorithm::convolution_direct, src,
@@ -156,8 +150,8 @@ private:
         using ft = ::dnnl::memory::format_tag;
         const extents_t<4> out = *conv2d_output(in, w_, p_);
         entry e{in, ::dnnl::convolution_forward(pd),
-                ::dnnl::memory({{in[0], in[1], in[2], in[3]}, type<X>(), ft::nchw}, state_->eng, nullptr),
-                ::dnnl::memory({{out[0], out[1], out[2], out[3]}, type<Y>(), ft::nchw}, state_->eng, nullptr),
+                ::dnnl::memory({{in[0], in[1], in[2], in[3]}, data_type_of<X>(), ft::nchw}, state_->eng, nullptr),
+                ::dnnl::memory({{out[0], out[1], out[2], out[3]}, data_type_of<Y>(), ft::nchw}, state_->eng, nullptr),
                 {}, {}, {}, {}, ::dnnl::memory(pd.weights_desc(), state_->eng), pd.impl_info_str()};
         ::dnnl::reorder(state_->plain_weights, e.weights).execute(state_->str, state_->plain_weights, e.weights);
         state_->str.wait();

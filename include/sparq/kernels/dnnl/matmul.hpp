@@ -14,6 +14,7 @@
 
 #include "sparq/core/context.hpp"
 #include "sparq/core/tensor_view.hpp"
+#include "sparq/kernels/dnnl/data_type.hpp"
 #include "sparq/energy/counter.hpp"
 
 namespace sparq::kernels::dnnl_backend {
@@ -39,7 +40,7 @@ public:
             state& st = *m.state_;
             // The weight layout is chosen by a primitive for a typical batch; every M reuses it.
             const auto pd = m.primitive_for(128);
-            ::dnnl::memory plain({{m.k_, m.n_}, type<W>(), {1, m.k_}}, st.eng);  // W^T as K x N, strides (1, K)
+            ::dnnl::memory plain({{m.k_, m.n_}, data_type_of<W>(), {1, m.k_}}, st.eng);  // W^T as K x N, strides (1, K)
             auto* dst = static_cast<W*>(plain.get_data_handle());
             for (index_t n = 0; n < m.n_; ++n)
                 for (index_t k = 0; k < m.k_; ++k) dst[n * m.k_ + k] = w(n, k);
@@ -92,13 +93,6 @@ public:
     const char* implementation(index_t m) const { return entry_for(m, k_, n_).impl.c_str(); }
 
 private:
-    template <class T>
-    static constexpr ::dnnl::memory::data_type type() noexcept {
-        if constexpr (std::is_same_v<T, float>) return ::dnnl::memory::data_type::f32;
-        else if constexpr (std::is_same_v<T, std::int8_t>) return ::dnnl::memory::data_type::s8;
-        else return ::dnnl::memory::data_type::s32;
-    }
-
     struct entry {
         index_t m, ldx, ldy;
         ::dnnl::matmul prim;
@@ -114,9 +108,9 @@ private:
 
     ::dnnl::matmul::primitive_desc primitive_for(index_t m, index_t ldx = 0, index_t ldy = 0) const {
         using md = ::dnnl::memory::desc;
-        const md src({m, k_}, type<X>(), {ldx ? ldx : k_, 1});
-        const md wei({k_, n_}, type<W>(), ::dnnl::memory::format_tag::any);
-        const md dst({m, n_}, type<Y>(), {ldy ? ldy : n_, 1});
+        const md src({m, k_}, data_type_of<X>(), {ldx ? ldx : k_, 1});
+        const md wei({k_, n_}, data_type_of<W>(), ::dnnl::memory::format_tag::any);
+        const md dst({m, n_}, data_type_of<Y>(), {ldy ? ldy : n_, 1});
         return ::dnnl::matmul::primitive_desc(::dnnl::matmul::desc(src, wei, dst), state_->eng);
     }
 
@@ -128,7 +122,7 @@ private:
             // This batch size prefers another weight layout: keep the prepared one (no per-call
             // reorder), asking for exactly that layout.
             using md = ::dnnl::memory::desc;
-            const md src({m, k_}, type<X>(), {ldx, 1}), dst({m, n_}, type<Y>(), {ldy, 1});
+            const md src({m, k_}, data_type_of<X>(), {ldx, 1}), dst({m, n_}, data_type_of<Y>(), {ldy, 1});
             const ::dnnl::matmul::primitive_desc fixed(::dnnl::matmul::desc(src, state_->weights.get_desc(), dst), state_->eng);
             state_->cache.push_back({m, ldx, ldy, ::dnnl::matmul(fixed), ::dnnl::memory(src, state_->eng, nullptr),
                                      ::dnnl::memory(dst, state_->eng, nullptr), fixed.impl_info_str()});
