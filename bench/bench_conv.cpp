@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "sparq/energy/cost_model.hpp"
+#include "sparq/energy/estimate.hpp"
 #include "sparq/kernels/conv2d.hpp"
 
 #if defined(SPARQ_WITH_DNNL)

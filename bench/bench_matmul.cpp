@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "sparq/core/tensor.hpp"
-#include "sparq/energy/cost_model.hpp"
+#include "sparq/energy/estimate.hpp"
 #include "sparq/kernels/int4.hpp"
 #include "sparq/kernels/matmul.hpp"
 #include "sparq/quant/calibrate.hpp"

@@ -158,15 +158,19 @@ TEST_CASE("matmul adds its exact work to the energy counter, and nothing without
         REQUIRE(kernels::matmul<float>(ctx, x.cview(), w.cview(), y->view()).ok());
         const auto macs = std::uint64_t(m * n * k);
         CHECK(count.macs(dtype::f32) == macs);
-        CHECK(count.weight_bytes() == std::uint64_t(n * k * 4));
-        CHECK(count.activation_bytes() == std::uint64_t((m * k + m * n) * 4));
+        CHECK(count.bytes(energy::traffic::weights) == std::uint64_t(n * k * 4));
+        CHECK(count.bytes(energy::traffic::activations) == std::uint64_t((m * k + m * n) * 4));
         REQUIRE(kernels::matmul<float16>(ctx, x.cview(), w16->cview(), y->view()).ok());
         CHECK(count.macs(dtype::f32) == 2 * macs);  // fp16 storage, fp32 multiplies
-        CHECK(count.weight_bytes() == std::uint64_t(n * k * 6));
+        CHECK(count.bytes(energy::traffic::weights) == std::uint64_t(n * k * 6));
         REQUIRE(kernels::matmul_s8(ctx, x8->cview(), w8->cview(), y8->view()).ok());
         CHECK(count.macs(dtype::s8) == macs);
         CHECK(count.total_macs() == 3 * macs);
-        CHECK(count.weight_bytes() == std::uint64_t(n * k * 7));
+        CHECK(count.bytes(energy::traffic::weights) == std::uint64_t(n * k * 7));
+        // int8 activations (1 byte in) and int32 sums (4 bytes out); the fp32 baseline is 4 + 4.
+        CHECK(count.bytes(energy::traffic::activations) == std::uint64_t((m * k + m * n) * 4 * 2 + m * k + m * n * 4));
+        CHECK(count.fp32_bytes(energy::traffic::weights) == std::uint64_t(n * k * 4 * 3));
+        CHECK(count.baseline_macs() == 3 * macs);
     }
 }
 

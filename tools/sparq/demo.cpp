@@ -14,7 +14,7 @@
 #include "cli.hpp"
 #include "commands.hpp"
 #include "sparq/core.hpp"
-#include "sparq/energy/cost_model.hpp"
+#include "sparq/energy/estimate.hpp"
 #include "sparq/kernels/matmul.hpp"
 #include "sparq/kernels/quantize.hpp"
 #include "sparq/quant/calibrate.hpp"
@@ -192,10 +192,15 @@ int demo(int argc, char** argv) {
                     r.err.max_abs, r.ms, r.e.total_j() * 1e6, 100.0 * (1.0 - r.e.total_j() / base_j),
                     base_j / r.e.total_j());
     }
-    std::printf("\nlargest |fp32 output| = %.3f. Energy is an estimate, not a measurement: MACs x %s\n"
-                "(fp32 MAC 4.6 pJ, int8 MAC 0.3 pJ) + weight bytes from DRAM (162.5 pJ/B) + activation bytes\n"
-                "from SRAM (12.5 pJ/B); fp16 weights are widened and multiplied in fp32. Sources: docs/energy-model.md.\n",
-                rows[1].err.max_ref, energy::horowitz_45nm.name);
+    const energy::cost_model& m = energy::horowitz_45nm;
+    std::printf("\nlargest |fp32 output| = %.3f. Energy is an estimate, not a measurement: exact counts x the %s\n"
+                "cost model (fp32 MAC %.1f pJ, int8 MAC %.1f pJ; fp16 weights are widened and multiplied in fp32), and\n"
+                "each tensor's bytes priced at the smallest memory that holds it: up to %llu KiB %.1f pJ/B, up to %llu MiB\n"
+                "%.1f pJ/B, beyond that DRAM %.1f pJ/B (so the 1 MiB int8 weights stay on chip, the 4 MiB fp32 ones do not).\n"
+                "Sources: docs/energy-model.md.\n",
+                rows[1].err.max_ref, m.name, m.mac_pj(dtype::f32), m.mac_pj(dtype::s8),
+                (unsigned long long)(m.memory[1].capacity_bytes >> 10), m.byte_pj(energy::level::l1),
+                (unsigned long long)(m.memory[2].capacity_bytes >> 20), m.byte_pj(energy::level::llc), m.byte_pj(energy::level::dram));
     return 0;
 }
 

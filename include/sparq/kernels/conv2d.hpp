@@ -114,13 +114,9 @@ status conv2d_impl(const context& ctx, const tensor_view<const X, 4>& x, const p
                 }
             }
     }
-    if (ctx.energy) {
-        const std::uint64_t macs = std::uint64_t(y.extent(0)) * std::uint64_t(y.extent(1)) * std::uint64_t(pixels) *
-                                   std::uint64_t(kg);
-        ctx.energy->add_macs(std::is_same_v<X, float> ? dtype::f32 : dtype::s8, macs);
-        ctx.energy->add_weight_bytes(std::uint64_t(w.extents[0] * kg) * sizeof(W));
-        ctx.energy->add_activation_bytes(std::uint64_t(x.size()) * sizeof(X) + std::uint64_t(y.size()) * sizeof(Y));
-    }
+    energy::count_conv(ctx.energy, std::is_same_v<X, float> ? dtype::f32 : dtype::s8, dtype_of_v<W>, dtype_of_v<X>,
+                       dtype_of_v<Y>, std::uint64_t(x.size()), std::uint64_t(y.size()), std::uint64_t(w.extents[0]),
+                       std::uint64_t(kg));
     return status::success();
 }
 

@@ -51,9 +51,13 @@ inline status matmul_int4(const context& ctx, const matrix_view<const float>& x,
         }
     }
     if (ctx.energy) {
+        // Weight-only int4: f32 MACs; the weights are N rows of K nibbles plus a scale per group.
+        const std::uint64_t w_bytes = std::uint64_t(N) * std::uint64_t((K + 1) / 2) + std::uint64_t(p.count()) * 4;
+        const std::uint64_t w32 = std::uint64_t(N) * std::uint64_t(K) * 4;
         ctx.energy->add_macs(dtype::f32, std::uint64_t(M) * std::uint64_t(N) * std::uint64_t(K));
-        ctx.energy->add_weight_bytes(std::uint64_t(N) * std::uint64_t((K + 1) / 2) + std::uint64_t(p.count()) * 4);
-        ctx.energy->add_activation_bytes(std::uint64_t(x.size() + y.size()) * sizeof(float));
+        ctx.energy->add_traffic(energy::traffic::weights, w_bytes, w_bytes, w32, w32);
+        ctx.energy->add_activations(dtype::f32, std::uint64_t(x.size()));
+        ctx.energy->add_activations(dtype::f32, std::uint64_t(y.size()));
     }
     return status::success();
 }

@@ -65,11 +65,13 @@ inline status pick_backend(const context& ctx, const char* op, bool xsimd = fals
                   op, to_string(ctx.preferred));
 }
 
-template <class T>
-void count(const context& ctx, dtype precision, index_t m, index_t n, index_t k) noexcept {
-    if (ctx.energy == nullptr) return;
-    ctx.energy->add_macs(precision, std::uint64_t(m) * std::uint64_t(n) * std::uint64_t(k));
-    ctx.energy->add_weight_bytes(std::uint64_t(n) * std::uint64_t(k) * sizeof(T));
+// The exact work of one product: float16 / bfloat16 weights are widened and multiplied in f32
+// (f32 MACs, fewer weight bytes); int8 and uint8 activations count as s8 MACs.
+template <class W, class X, class Y>
+void count(const context& ctx, index_t m, index_t n, index_t k) noexcept {
+    constexpr dtype mac = std::is_same_v<X, float> ? dtype::f32 : dtype::s8;
+    energy::count_gemm(ctx.energy, mac, dtype_of_v<W>, dtype_of_v<X>, dtype_of_v<Y>, std::uint64_t(m), std::uint64_t(n),
+                       std::uint64_t(k));
 }
 
 }  // namespace detail
@@ -80,9 +82,7 @@ status matmul(const context& ctx, const matrix_view<const float>& x, const matri
     SPARQ_TRY(detail::check_matmul(x, w, y));
     SPARQ_TRY(detail::pick_backend(ctx, "matmul"));
     scalar::matmul(x, w, y);
-    // float16 / bfloat16 weights are widened and multiplied in float: f32 MACs, fewer bytes.
-    detail::count<W>(ctx, dtype::f32, x.extent(0), w.extent(0), x.extent(1));
-    if (ctx.energy) ctx.energy->add_activation_bytes(std::uint64_t(x.size() + y.size()) * sizeof(float));
+    detail::count<W, float, float>(ctx, x.extent(0), w.extent(0), x.extent(1));
     return status::success();
 }
 
@@ -94,8 +94,7 @@ inline status matmul_s8(const context& ctx, const matrix_view<const std::int8_t>
                       x.extent(1), max_s8_reduction);
     SPARQ_TRY(detail::pick_backend(ctx, "matmul_s8"));
     scalar::matmul_s8(x, w, y);
-    detail::count<std::int8_t>(ctx, dtype::s8, x.extent(0), w.extent(0), x.extent(1));
-    if (ctx.energy) ctx.energy->add_activation_bytes(std::uint64_t(x.size()) + std::uint64_t(y.size()) * 4);
+    detail::count<std::int8_t, std::int8_t, std::int32_t>(ctx, x.extent(0), w.extent(0), x.extent(1));
     return status::success();
 }
 
@@ -202,8 +201,7 @@ status matmul(const context& ctx, const matrix_view<const float>& x, const packe
     {
         scalar::matmul_packed(x, w, y);
     }
-    detail::count<W>(ctx, dtype::f32, x.extent(0), w.n, x.extent(1));
-    if (ctx.energy) ctx.energy->add_activation_bytes(std::uint64_t(x.size() + y.size()) * sizeof(float));
+    detail::count<W, float, float>(ctx, x.extent(0), w.n, x.extent(1));
     return status::success();
 }
 
@@ -223,8 +221,7 @@ status matmul_s8(const context& ctx, const matrix_view<const X>& x, const packed
         if (w.k_group == 1 && w.nr == xsimd::gemm_s8_widen_shape<arch>::nr) {
             detail::for_panels(ctx, w.panels(), std::uint64_t(x.extent(0)) * std::uint64_t(w.n) * std::uint64_t(w.k),
                                [&](index_t b, index_t e) { xsimd::gemm_s8_widen<arch, X>(x, w, y, b, e); });
-            detail::count<std::int8_t>(ctx, dtype::s8, x.extent(0), w.n, x.extent(1));
-            if (ctx.energy) ctx.energy->add_activation_bytes(std::uint64_t(x.size()) + std::uint64_t(y.size()) * 4);
+            detail::count<std::int8_t, X, std::int32_t>(ctx, x.extent(0), w.n, x.extent(1));
             return status::success();
         }
     }
@@ -237,15 +234,13 @@ status matmul_s8(const context& ctx, const matrix_view<const X>& x, const packed
             ctx.preferred != backend::scalar) {
             detail::for_panels(ctx, w.panels(), std::uint64_t(x.extent(0)) * std::uint64_t(w.n) * std::uint64_t(w.k),
                                [&](index_t b, index_t e) { xsimd::gemm_s8<X>(x, w, y, b, e); });
-            detail::count<std::int8_t>(ctx, dtype::s8, x.extent(0), w.n, x.extent(1));
-            if (ctx.energy) ctx.energy->add_activation_bytes(std::uint64_t(x.size()) + std::uint64_t(y.size()) * 4);
+            detail::count<std::int8_t, X, std::int32_t>(ctx, x.extent(0), w.n, x.extent(1));
             return status::success();
         }
     }
 #endif
     scalar::matmul_packed_s8(x, w, y);
-    detail::count<std::int8_t>(ctx, dtype::s8, x.extent(0), w.n, x.extent(1));
-    if (ctx.energy) ctx.energy->add_activation_bytes(std::uint64_t(x.size()) + std::uint64_t(y.size()) * 4);
+    detail::count<std::int8_t, X, std::int32_t>(ctx, x.extent(0), w.n, x.extent(1));
     return status::success();
 }
 

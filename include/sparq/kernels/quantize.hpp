@@ -105,7 +105,7 @@ status quantize(const context& ctx, const tensor_view<const float, Rank>& x, con
         scalar::quantize_row(rx, s, rq);
     });
     (void)simd;
-    if (ctx.energy) ctx.energy->add_activation_bytes(std::uint64_t(x.size()) * (sizeof(float) + sizeof(Q)));
+    energy::count_elementwise(ctx.energy, dtype::f32, dtype_of_v<Q>, std::uint64_t(x.size()));
     return status::success();
 }
 
@@ -125,7 +125,7 @@ status dequantize(const context& ctx, const tensor_view<const Q, Rank>& q, const
         scalar::dequantize_row(rq, s, rx);
     });
     (void)simd;
-    if (ctx.energy) ctx.energy->add_activation_bytes(std::uint64_t(x.size()) * (sizeof(float) + sizeof(Q)));
+    energy::count_elementwise(ctx.energy, dtype::f32, dtype_of_v<Q>, std::uint64_t(x.size()));
     return status::success();
 }
 

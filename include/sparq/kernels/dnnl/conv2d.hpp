@@ -90,12 +90,9 @@ public:
             return status(errc::unsupported, "oneDNN conv2d failed: %s", err.what());
         }
 #endif
-        if (ctx.energy) {
-            const std::uint64_t kg = std::uint64_t(w_[1] * w_[2] * w_[3]);
-            ctx.energy->add_macs(std::is_same_v<X, float> ? dtype::f32 : dtype::s8, std::uint64_t(y.size()) * kg);
-            ctx.energy->add_weight_bytes(std::uint64_t(w_[0]) * kg * sizeof(W));
-            ctx.energy->add_activation_bytes(std::uint64_t(x.size()) * sizeof(X) + std::uint64_t(y.size()) * sizeof(Y));
-        }
+        energy::count_conv(ctx.energy, std::is_same_v<X, float> ? dtype::f32 : dtype::s8, dtype_of_v<W>, dtype_of_v<X>,
+                           dtype_of_v<Y>, std::uint64_t(x.size()), std::uint64_t(y.size()), std::uint64_t(w_[0]),
+                           std::uint64_t(w_[1] * w_[2] * w_[3]));
         return status::success();
     }
 

@@ -78,12 +78,8 @@ public:
             return status(errc::unsupported, "oneDNN matmul failed for M = %td: %s", x.extent(0), err.what());
         }
 #endif
-        if (ctx.energy) {
-            const std::uint64_t macs = std::uint64_t(x.extent(0)) * std::uint64_t(n_) * std::uint64_t(k_);
-            ctx.energy->add_macs(std::is_same_v<X, float> ? dtype::f32 : dtype::s8, macs);
-            ctx.energy->add_weight_bytes(std::uint64_t(n_) * std::uint64_t(k_) * sizeof(W));
-            ctx.energy->add_activation_bytes(std::uint64_t(x.size()) * sizeof(X) + std::uint64_t(y.size()) * sizeof(Y));
-        }
+        energy::count_gemm(ctx.energy, std::is_same_v<X, float> ? dtype::f32 : dtype::s8, dtype_of_v<W>, dtype_of_v<X>,
+                           dtype_of_v<Y>, std::uint64_t(x.extent(0)), std::uint64_t(n_), std::uint64_t(k_));
         return status::success();
     }
 
