@@ -74,3 +74,14 @@ for (family, s), d in sorted(rows.items()):
     f32 = g("matvec_f32", "sparq_xsimd")
     print(f"| {s} | {ratio(f32, g('matvec_f32', 'eigen'))} | {ratio(g('matvec_f16', 'sparq_xsimd'), f32)} | "
           f"{ratio(g('matvec_bf16', 'sparq_xsimd'), f32)} | {ratio(g('matvec_s8', 'sparq_xsimd'), f32)} |")
+
+# What counting energy costs: each counted sparq_xsimd row against the same kernel with no counter.
+pairs = [(f, s, d) for (f, s), d in sorted(rows.items()) if "sparq_xsimd" in d and "sparq_xsimd_nocount" in d]
+if pairs:
+    print()
+    print("## Energy counting overhead (sparq_xsimd with a counter vs sparq_xsimd_nocount)\n")
+    print("| family | shape | with counter (GOP/s) | without (GOP/s) | overhead |")
+    print("|---|---|---:|---:|---:|")
+    for f, s, d in pairs:
+        counted, bare = d["sparq_xsimd"][0], d["sparq_xsimd_nocount"][0]
+        print(f"| {f} | {s} | {fmt(counted)} | {fmt(bare)} | {100.0 * (bare / counted - 1.0):+.1f}% |")
