@@ -13,6 +13,7 @@ packages=(
   libdnnl-dev ocl-icd-opencl-dev      # oneDNN backend (SPARQ_WITH_DNNL); its CMake package needs OpenCL
   libeigen3-dev libbenchmark-dev       # benchmarks: Eigen is an anchor, Google Benchmark runs them
   g++-aarch64-linux-gnu qemu-user      # the aarch64 (NEON) build, its tests run under qemu-aarch64
+  clang-14 libclang-rt-14-dev          # the libFuzzer targets (fuzz preset)
 )
 if [[ "${1:-}" == "--gen" ]]; then
   packages+=(python3-torch python3-numpy python3-sklearn python3-onnx)
