@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "sparq/energy/cost_model_file.hpp"
+
 namespace sparq_cli {
 
 // A whole number in [1, max] for option `name` of command `cmd`; prints the problem and
@@ -43,5 +45,11 @@ struct sample_rng {
         return static_cast<float>(-std::copysign(std::log(1.0 - 2.0 * std::fabs(u)), u));
     }
 };
+
+// --cost: a preset's name (45nm, 7nm, horowitz_45nm, jouppi_7nm) or a cost model file.
+inline sparq::result<sparq::energy::cost_model> load_cost_option(const char* text) {
+    if (const sparq::energy::cost_model* preset = sparq::energy::find_preset(text)) return *preset;
+    return sparq::energy::load_cost_model(text);
+}
 
 }  // namespace sparq_cli

@@ -4,4 +4,5 @@
 namespace sparq_cli {
 int demo(int argc, char** argv);
 int quant_report(int argc, char** argv);
+int measure(int argc, char** argv);
 }

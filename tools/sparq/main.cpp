@@ -16,6 +16,8 @@ void usage(std::FILE* out) {
                  "            error, time and estimated energy against fp32\n"
                  "  quant-report  SQNR of each quantization scheme and observer on sample weights\n"
                  "            (and on a weight file of yours)\n"
+                 "  measure   run a layer for a while: estimated energy beside the package energy\n"
+                 "            measured by RAPL / perf (or why this machine cannot measure)\n"
                  "\n"
                  "  sparq <command> --help   options of a command\n"
                  "  sparq --version          the version\n");
@@ -39,6 +41,7 @@ int main(int argc, char** argv) {
     }
     if (!std::strcmp(cmd, "demo")) return sparq_cli::demo(argc - 1, argv + 1);
     if (!std::strcmp(cmd, "quant-report")) return sparq_cli::quant_report(argc - 1, argv + 1);
+    if (!std::strcmp(cmd, "measure")) return sparq_cli::measure(argc - 1, argv + 1);
     std::fprintf(stderr, "sparq: unknown command '%s' (sparq --help lists them)\n", cmd);
     return 2;
 }
