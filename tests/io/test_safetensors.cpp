@@ -1,0 +1,123 @@
+// safetensors: the digits model as Python wrote it; our writer read back; malformed headers
+// refused with the reason; a model round-trips through load / save.
+#include <doctest/doctest.h>
+
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "sparq/io/model_safetensors.hpp"
+#include "sparq/io/safetensors.hpp"
+
+using namespace sparq;
+
+namespace {
+std::string data_path(const char* name) { return std::string(SPARQ_TEST_DATA_DIR) + "/digits/" + name; }
+
+std::vector<unsigned char> file_of(const std::string& header, std::size_t data_bytes) {
+    std::vector<unsigned char> b(8);
+    for (int i = 0; i < 8; ++i) b[std::size_t(i)] = static_cast<unsigned char>((header.size() >> (8 * i)) & 0xff);
+    b.insert(b.end(), header.begin(), header.end());
+    b.resize(b.size() + data_bytes, 0);
+    return b;
+}
+
+std::string error_of(const std::string& header, std::size_t data_bytes) {
+    const auto b = file_of(header, data_bytes);
+    auto f = io::safetensors_file::parse(b.data(), b.size(), "m.st");
+    REQUIRE_FALSE(f.ok());
+    return f.error().message();
+}
+}  // namespace
+
+TEST_CASE("safetensors: the digits MLP written by Python") {
+    auto f = io::safetensors_file::read(data_path("mlp.safetensors").c_str());
+    REQUIRE(f.ok());
+    CHECK(f->entries().size() == 4);
+    REQUIRE(f->metadata("sparq.graph") != nullptr);
+    CHECK(*f->metadata("sparq.graph") == "fc1 relu fc2");
+    auto w = f->f32<2>("fc1.weight");
+    REQUIRE(w.ok());
+    CHECK(w->extent(0) == 128);
+    CHECK(w->extent(1) == 64);
+    // the same trained weights as docs/data/digits_mlp_fc1_128x64.f32 (same script, same seed)
+    std::FILE* raw = std::fopen((std::string(SPARQ_TEST_DATA_DIR) + "/../docs/data/digits_mlp_fc1_128x64.f32").c_str(), "rb");
+    REQUIRE(raw != nullptr);
+    std::vector<float> ref(128 * 64);
+    CHECK(std::fread(ref.data(), 4, ref.size(), raw) == ref.size());
+    std::fclose(raw);
+    CHECK(std::memcmp(ref.data(), w->data(), ref.size() * 4) == 0);
+    CHECK_FALSE(f->f32<1>("fc1.weight").ok());  // rank checked
+    CHECK_FALSE(f->f32<2>("fc9.weight").ok());  // name checked
+}
+
+TEST_CASE("safetensors: a model saved and loaded is the same model") {
+    auto m = io::load_model_safetensors(data_path("mlp.safetensors").c_str());
+    REQUIRE(m.ok());
+    REQUIRE(m->layers.size() == 2);
+    CHECK(m->layers[0].act == kernels::activation::relu);
+    CHECK(m->layers[1].act == kernels::activation::none);
+    CHECK(m->parameters() == 128 * 64 + 128 + 10 * 128 + 10);
+    const std::string path = "/tmp/sparq_test_model.safetensors";
+    REQUIRE(io::save_model_safetensors(path.c_str(), *m).ok());
+    auto back = io::load_model_safetensors(path.c_str());
+    REQUIRE(back.ok());
+    REQUIRE(back->layers.size() == 2);
+    for (std::size_t i = 0; i < 2; ++i) {
+        CHECK(back->layers[i].name == m->layers[i].name);
+        CHECK(back->layers[i].act == m->layers[i].act);
+        CHECK(back->layers[i].bias == m->layers[i].bias);
+        CHECK(std::memcmp(back->layers[i].weight.data(), m->layers[i].weight.data(), std::size_t(m->layers[i].weight.size()) * 4) == 0);
+    }
+    std::remove(path.c_str());
+}
+
+TEST_CASE("safetensors: malformed headers are refused with the reason") {
+    CHECK(error_of("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}", 8).find("[4, 12] in 8 bytes of data") != std::string::npos);
+    CHECK(error_of("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 7).find("larger than the file") != std::string::npos);
+    CHECK(error_of("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,4]}}", 8).find("data_offsets [0, 4]") != std::string::npos);
+    CHECK(error_of("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},\"b\":{\"dtype\":\"F32\",\"shape\":[1],"
+                   "\"data_offsets\":[4,8]}}", 8).find("overlap") != std::string::npos);
+    CHECK(error_of("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},\"a\":{\"dtype\":\"F32\",\"shape\":[1],"
+                   "\"data_offsets\":[4,8]}}", 8).find("appears twice") != std::string::npos);
+    CHECK(error_of("{\"a\":{\"dtype\":\"Q7\",\"shape\":[1],\"data_offsets\":[0,1]}}", 1).find("unknown dtype 'Q7'") != std::string::npos);
+    CHECK(error_of("{\"a\":{\"dtype\":\"F32\",\"shape\":[99999999999,99999999999],\"data_offsets\":[0,4]}}", 4)
+              .find("larger than the file") != std::string::npos);
+    CHECK(error_of("{\"a\":{\"dtype\":\"F32\",\"shape\":[1]}}", 4).find("lacks dtype, shape or data_offsets") != std::string::npos);
+    CHECK(error_of("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}", 4).find("expected ',' or '}'") != std::string::npos);
+    CHECK(error_of("{\"a\":[1]}", 0).find("expected '{' for a tensor") != std::string::npos);
+    CHECK(error_of("{} x", 0).find("text after") != std::string::npos);
+    CHECK(error_of("{\"a\":{\"dtype\":\"F32\",\"shape\":[-1],\"data_offsets\":[0,4]}}", 4).find("non-negative integer") != std::string::npos);
+    std::vector<unsigned char> lying = file_of("{}", 0);
+    lying[7] = 0x7f;  // a header length of ~9e18
+    auto f = io::safetensors_file::parse(lying.data(), lying.size(), "m.st");
+    REQUIRE_FALSE(f.ok());
+    CHECK(std::string(f.error().message()).find("does not fit the file") != std::string::npos);
+    const unsigned char tiny[3] = {1, 2, 3};
+    CHECK_FALSE(io::safetensors_file::parse(tiny, 3, "m.st").ok());
+}
+
+TEST_CASE("safetensors models: a graph must say the layer order, and shapes must chain") {
+    auto write = [](const char* path, const std::vector<std::pair<std::string, std::string>>& meta, index_t second_in) {
+        std::vector<float> w1(6, 1.0f), w2(std::size_t(2 * second_in), 1.0f);
+        return io::write_safetensors(path, {{"a.weight", {3, 2}, w1.data()}, {"b.weight", {2, second_in}, w2.data()}}, meta);
+    };
+    const char* path = "/tmp/sparq_test_graph.safetensors";
+    REQUIRE(write(path, {}, 3).ok());
+    auto m = io::load_model_safetensors(path);
+    REQUIRE_FALSE(m.ok());
+    CHECK(std::string(m.error().message()).find("no \"sparq.graph\"") != std::string::npos);
+    REQUIRE(write(path, {{"sparq.graph", "a relu b"}}, 4).ok());
+    m = io::load_model_safetensors(path);
+    REQUIRE_FALSE(m.ok());
+    CHECK(std::string(m.error().message()).find("layer 'a' gives 3 values, layer 'b' takes 4") != std::string::npos);
+    REQUIRE(write(path, {{"sparq.graph", "relu a b"}}, 3).ok());
+    CHECK_FALSE(io::load_model_safetensors(path).ok());
+    REQUIRE(write(path, {{"sparq.graph", "a relu b"}}, 3).ok());
+    m = io::load_model_safetensors(path);
+    REQUIRE(m.ok());
+    CHECK(m->layers.size() == 2);
+    CHECK(m->layers[0].bias.empty());
+    std::remove(path);
+}

@@ -1,0 +1,145 @@
+// The digits MLP end to end: sparq's fp32 run against PyTorch's outputs, and the accuracy of
+// each compressed form against fp32; per-layer energy counts exact.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "sparq/io/model_safetensors.hpp"
+#include "sparq/io/npy.hpp"
+#include "sparq/nn/compiled_model.hpp"
+
+using namespace sparq;
+
+namespace {
+std::string data_path(const char* name) { return std::string(SPARQ_TEST_DATA_DIR) + "/digits/" + name; }
+
+tensor<float, 2> load_f32(const char* name) {
+    auto a = io::read_npy(data_path(name).c_str());
+    REQUIRE(a.ok());
+    auto t = a->to_f32<2>(name);
+    REQUIRE(t.ok());
+    return std::move(*t);
+}
+
+double accuracy(const tensor<float, 2>& logits, const std::vector<std::int64_t>& labels) {
+    index_t right = 0;
+    for (index_t i = 0; i < logits.extent(0); ++i) {
+        index_t best = 0;
+        for (index_t j = 1; j < logits.extent(1); ++j)
+            if (logits(i, j) > logits(i, best)) best = j;
+        right += best == labels[std::size_t(i)];
+    }
+    return double(right) / double(logits.extent(0));
+}
+}  // namespace
+
+TEST_CASE("digits MLP: fp32 matches PyTorch; fp16, bf16 and int8 keep the accuracy") {
+    auto m = io::load_model_safetensors(data_path("mlp.safetensors").c_str());
+    REQUIRE(m.ok());
+    const auto x = load_f32("test_x.npy");
+    const auto ref = load_f32("mlp_test_logits.npy");
+    const auto calib = load_f32("train_x.npy");
+    auto labels_npy = io::read_npy(data_path("test_y.npy").c_str());
+    REQUIRE(labels_npy.ok());
+    const auto labels = labels_npy->to_labels("test_y");
+    REQUIRE(labels.ok());
+    auto scratch = arena::with_capacity(1 << 22);
+    REQUIRE(scratch.ok());
+    context ctx;
+    ctx.with_scratch(*scratch);
+
+    auto run = [&](const nn::compile_options& o, std::vector<energy::layer_counts>* counts = nullptr) {
+        auto c = nn::compiled_model::compile(*m, o);
+        REQUIRE(c.ok());
+        auto y = tensor<float, 2>::make({x.extent(0), 10});
+        REQUIRE(y.ok());
+        REQUIRE(c->run(ctx, x.cview(), y->view(), counts).ok());
+        return std::move(*y);
+    };
+    nn::compile_options o;
+    const auto y32 = run(o);
+    double worst = 0;
+    for (index_t i = 0; i < y32.size(); ++i)
+        worst = std::max(worst, std::fabs(double(y32.data()[i]) - ref.data()[i]) / std::max(1.0, std::fabs(double(ref.data()[i]))));
+    CHECK(worst < 1e-4);
+    const double acc32 = accuracy(y32, *labels);
+    CHECK(acc32 == doctest::Approx(0.966667).epsilon(1e-4));  // data/digits/reference.json: PyTorch's fp32
+
+    o.prec = nn::precision::f16;
+    CHECK(accuracy(run(o), *labels) >= acc32 - 0.003);
+    o.prec = nn::precision::bf16;
+    CHECK(accuracy(run(o), *labels) >= acc32 - 0.01);
+    o.prec = nn::precision::int8;
+    o.calibration = calib.cview();
+    for (auto obs : {nn::observer_kind::minmax, nn::observer_kind::histogram, nn::observer_kind::percentile}) {
+        o.observer = obs;
+        CAPTURE(nn::to_string(obs));
+        CHECK(accuracy(run(o), *labels) >= acc32 - 0.01);  // the bound: <= 1 point lost
+    }
+}
+
+TEST_CASE("compiled models count each layer's work exactly and report their stored size") {
+    auto m = io::load_model_safetensors(data_path("mlp.safetensors").c_str());
+    REQUIRE(m.ok());
+    const auto x = load_f32("test_x.npy");
+    auto scratch = arena::with_capacity(1 << 22);
+    REQUIRE(scratch.ok());
+    context ctx;
+    ctx.with_scratch(*scratch);
+    const auto calib = load_f32("train_x.npy");
+    const std::uint64_t batch = std::uint64_t(x.extent(0));
+    for (auto p : {nn::precision::f32, nn::precision::f16, nn::precision::int8}) {
+        CAPTURE(nn::to_string(p));
+        nn::compile_options o;
+        o.prec = p;
+        o.calibration = calib.cview();
+        auto c = nn::compiled_model::compile(*m, o);
+        REQUIRE(c.ok());
+        auto counts = c->make_counters();
+        REQUIRE(counts.size() == 2);
+        CHECK(counts[0].name == "fc1");
+        auto y = tensor<float, 2>::make({x.extent(0), 10});
+        REQUIRE(y.ok());
+        REQUIRE(c->run(ctx, x.cview(), y->view(), &counts).ok());
+        const dtype mac = p == nn::precision::int8 ? dtype::s8 : dtype::f32;
+        CHECK(counts[0].counts.macs(mac) == batch * 128 * 64);
+        CHECK(counts[1].counts.macs(mac) == batch * 10 * 128);
+        CHECK(counts[0].counts.fp32_bytes(energy::traffic::weights) == 128 * 64 * 4);
+        const std::uint64_t wbytes = p == nn::precision::int8 ? 1 : p == nn::precision::f16 ? 2 : 4;
+        CHECK(counts[0].counts.bytes(energy::traffic::weights) == 128 * 64 * wbytes);
+        const std::size_t biases = (128 + 10) * 4;
+        const std::size_t expect = p == nn::precision::int8 ? (128 * 64 + 10 * 128) + (128 + 10) * 4 + biases + 3 * 8
+                                                             : (128 * 64 + 10 * 128) * wbytes + biases;
+        CHECK(c->stored_bytes() == expect);
+        const auto r = energy::make_report(nn::to_string(p), counts, batch);
+        CHECK(r.macs == batch * (128 * 64 + 10 * 128));
+        if (p == nn::precision::f32) CHECK(r.ratio() == doctest::Approx(1.0));
+        else CHECK(r.ratio() > 1.0);
+    }
+}
+
+TEST_CASE("compile and run refuse what does not fit") {
+    auto m = io::load_model_safetensors(data_path("mlp.safetensors").c_str());
+    REQUIRE(m.ok());
+    nn::compile_options o;
+    o.prec = nn::precision::int8;
+    auto c = nn::compiled_model::compile(*m, o);
+    REQUIRE_FALSE(c.ok());
+    CHECK(std::string(c.error().message()).find("calibration inputs are needed") != std::string::npos);
+    auto c32 = nn::compiled_model::compile(*m, nn::compile_options{});
+    REQUIRE(c32.ok());
+    auto x = tensor<float, 2>::make({2, 63});
+    auto y = tensor<float, 2>::make({2, 10});
+    REQUIRE((x.ok() && y.ok()));
+    auto scratch = arena::with_capacity(1 << 16);
+    REQUIRE(scratch.ok());
+    context ctx;
+    CHECK(c32->run(ctx, x->cview(), y->view()).code() == errc::shape_mismatch);
+    auto x64 = tensor<float, 2>::make({2, 64});
+    REQUIRE(x64.ok());
+    auto s = c32->run(ctx, x64->cview(), y->view());
+    CHECK(s.code() == errc::invalid_argument);  // no arena on the context
+    CHECK(c32->run(ctx.with_scratch(*scratch), x64->cview(), y->view()).ok());
+}
