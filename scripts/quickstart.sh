@@ -6,4 +6,4 @@ scripts/setup.sh
 cmake --preset release
 cmake --build --preset release --target sparq_cli
 echo
-build/release/tools/sparq/sparq demo "$@"
+build/release/tools/sparq/sparq digits "$@"

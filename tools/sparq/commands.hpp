@@ -5,4 +5,5 @@ namespace sparq_cli {
 int demo(int argc, char** argv);
 int quant_report(int argc, char** argv);
 int measure(int argc, char** argv);
+int digits(int argc, char** argv);
 }

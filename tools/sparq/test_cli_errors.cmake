@@ -21,6 +21,8 @@ expect_failure("--cols needs a whole number in \\[1, 16384\\], got '999999999999
 expect_failure("--weights needs --rows and --cols" quant-report --weights x.f32)
 expect_failure("cannot open /nonexistent.f32" quant-report --weights /nonexistent.f32 --rows 2 --cols 2)
 expect_failure("unknown option '--nope'" quant-report --nope 1)
+expect_failure("--observer is minmax, histogram, percentile, mse or entropy, not 'best'" digits --observer best)
+expect_failure("loading the model: .*/nonexistent/mlp.safetensors: cannot open" digits --data /nonexistent)
 expect_failure("--precision is fp32, fp16 or int8, not 'int3'" measure --precision int3)
 expect_failure("--seconds needs seconds in \\[0, 3600\\], got '-1'" measure --seconds -1)
 expect_failure("--cost: .*nonexistent.cost: cannot open" measure --cost /nonexistent.cost)

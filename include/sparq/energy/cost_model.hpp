@@ -65,7 +65,8 @@ inline constexpr std::uint64_t kib = 1024, mib = 1024 * 1024;
 
 // M. Horowitz, "Computing's energy problem (and what we can do about it)", ISSCC 2014, 45 nm.
 // bf16 and s4 are not in the paper: estimates (docs/energy-model.md). Registers are charged 0:
-// the paper gives no register-file figure, so operand delivery is left inside the op energies.
+// the paper gives no register-file figure, so operand delivery is left inside the op energies;
+// only tensors of at most 256 bytes (four 512-bit registers) count as living there.
 // Levels: a 32 KB SRAM as L1; the 1 MB SRAM, the largest the paper measured, as the LLC (set a
 // bigger capacity for a bigger cache and accept the 1 MB energy as a lower bound); DRAM at the
 // low end of its 1.3-2.6 nJ per 64-bit access.
@@ -74,7 +75,7 @@ inline constexpr cost_model horowitz_45nm{
     //  f32   f16   bf16  s32   s8    u8    s4
     {0.9, 0.4, 0.28, 0.1, 0.03, 0.03, 0.03},
     {3.7, 1.1, 0.68, 3.1, 0.2, 0.2, 0.05},
-    {{2 * kib, 0.0}, {32 * kib, 20.0}, {1 * mib, 100.0}, {~std::uint64_t(0), 1300.0}},
+    {{256, 0.0}, {32 * kib, 20.0}, {1 * mib, 100.0}, {~std::uint64_t(0), 1300.0}},
 };
 
 // The 7 nm column of the energy table in N. P. Jouppi et al., "Ten Lessons From Three
@@ -85,7 +86,7 @@ inline constexpr cost_model jouppi_7nm{
     //  f32   f16   bf16  s32   s8     u8     s4
     {0.38, 0.16, 0.11, 0.03, 0.007, 0.007, 0.007},
     {1.31, 0.34, 0.21, 1.48, 0.07, 0.07, 0.0175},
-    {{2 * kib, 0.0}, {32 * kib, 8.5}, {1 * mib, 14.0}, {~std::uint64_t(0), 1300.0}},
+    {{256, 0.0}, {32 * kib, 8.5}, {1 * mib, 14.0}, {~std::uint64_t(0), 1300.0}},
 };
 
 // A preset by its short name ("horowitz_45nm", "45nm", "jouppi_7nm", "7nm"), or null.

@@ -1,0 +1,218 @@
+// `sparq digits`: the main job on built-in data. The digits MLP (data/digits, trained by
+// tools/gen/make_digits.py) is compressed several ways and each form is run on the 360 test
+// images: accuracy, stored size, latency per image, estimated energy per inference and what
+// it saves against fp32. --report DIR also writes the energy report as markdown, JSON and SVG.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "cli.hpp"
+#include "commands.hpp"
+#include "sparq/core.hpp"
+#include "sparq/energy/report.hpp"
+#include "sparq/energy/report_svg.hpp"
+#include "sparq/io/file.hpp"
+#include "sparq/io/model_safetensors.hpp"
+#include "sparq/io/npy.hpp"
+#include "sparq/nn/compiled_model.hpp"
+
+#ifndef SPARQ_DEFAULT_DATA_DIR
+#define SPARQ_DEFAULT_DATA_DIR "data/digits"
+#endif
+
+namespace sparq_cli {
+namespace {
+
+using namespace sparq;
+
+struct options {
+    std::string data = SPARQ_DEFAULT_DATA_DIR;
+    std::string cost = "horowitz_45nm";
+    std::string report_dir;
+    nn::observer_kind observer = nn::observer_kind::histogram;
+    int repeat = 3;
+};
+
+bool failed(const status& s, const char* what) {
+    if (s.ok()) return false;
+    char buf[300];
+    std::fprintf(stderr, "sparq digits: %s: %s\n", what, s.what(buf, sizeof buf));
+    return true;
+}
+
+int parse(int argc, char** argv, options& o) {
+    for (int i = 1; i < argc; ++i) {
+        const char* a = argv[i];
+        if (!std::strcmp(a, "--help") || !std::strcmp(a, "-h")) {
+            std::printf(
+                "usage: sparq digits [--data DIR] [--observer minmax|histogram|percentile|mse|entropy]\n"
+                "                    [--cost 45nm|7nm|FILE] [--repeat R] [--report DIR]\n"
+                "  The main job: the digits MLP in DIR (default %s: mlp.safetensors, test_x.npy,\n"
+                "  test_y.npy, train_x.npy for int8 calibration) compressed to fp16, bf16 and int8, each run on\n"
+                "  every test image one at a time: accuracy, stored size, latency (the fastest of R passes,\n"
+                "  default 3), estimated energy per inference and joules saved against fp32.\n"
+                "  --report DIR writes DIR/digits-energy.{md,json,svg}: per-layer estimates and a chart.\n",
+                SPARQ_DEFAULT_DATA_DIR);
+            return 0;
+        }
+        if (i + 1 >= argc) {
+            std::fprintf(stderr, "sparq digits: %s needs a value (sparq digits --help)\n", a);
+            return 2;
+        }
+        const char* v = argv[++i];
+        if (!std::strcmp(a, "--data")) o.data = v;
+        else if (!std::strcmp(a, "--cost")) o.cost = v;
+        else if (!std::strcmp(a, "--report")) o.report_dir = v;
+        else if (!std::strcmp(a, "--repeat")) {
+            long long n = 0;
+            if (!parse_count("digits", a, v, 1000, n)) return 2;
+            o.repeat = int(n);
+        } else if (!std::strcmp(a, "--observer")) {
+            bool known = false;
+            for (auto k : {nn::observer_kind::minmax, nn::observer_kind::histogram, nn::observer_kind::percentile,
+                           nn::observer_kind::mse, nn::observer_kind::entropy})
+                if (!std::strcmp(v, nn::to_string(k))) o.observer = k, known = true;
+            if (!known) {
+                std::fprintf(stderr, "sparq digits: --observer is minmax, histogram, percentile, mse or entropy, not '%s'\n", v);
+                return 2;
+            }
+        } else {
+            std::fprintf(stderr, "sparq digits: unknown option '%s' (sparq digits --help)\n", a);
+            return 2;
+        }
+    }
+    return -1;
+}
+
+struct variant_result {
+    std::string name;
+    double accuracy = 0, ms_per_image = 0;
+    std::size_t bytes = 0;
+    energy::report energy;
+};
+
+}  // namespace
+
+int digits(int argc, char** argv) {
+    options o;
+    if (int rc = parse(argc, argv, o); rc >= 0) return rc;
+    auto cost = load_cost_option(o.cost.c_str());
+    if (failed(cost.error(), "--cost")) return 2;
+
+    const std::string dir = o.data + "/";
+    auto m = io::load_model_safetensors((dir + "mlp.safetensors").c_str());
+    if (failed(m.error(), "loading the model")) return 1;
+    auto read_matrix = [&](const char* name) -> result<tensor<float, 2>> {
+        auto a = io::read_npy((dir + name).c_str());
+        if (!a) return a.error();
+        return a->to_f32<2>((dir + name).c_str());
+    };
+    auto x = read_matrix("test_x.npy");
+    auto calib = read_matrix("train_x.npy");
+    if (failed(x.error(), "reading the test images") || failed(calib.error(), "reading the calibration images")) return 1;
+    auto y_npy = io::read_npy((dir + "test_y.npy").c_str());
+    if (failed(y_npy.error(), "reading the test labels")) return 1;
+    auto labels = y_npy->to_labels((dir + "test_y.npy").c_str());
+    if (failed(labels.error(), "reading the test labels")) return 1;
+    if (index_t(labels->size()) != x->extent(0)) {
+        std::fprintf(stderr, "sparq digits: %zu labels for %td test images\n", labels->size(), x->extent(0));
+        return 1;
+    }
+    if (x->extent(1) != m->in_features()) {
+        std::fprintf(stderr, "sparq digits: the test images have %td features, the model takes %td\n", x->extent(1), m->in_features());
+        return 1;
+    }
+
+    const index_t n = x->extent(0), classes = m->out_features();
+    std::printf("sparq digits: the %td-parameter digits MLP (%td -> %td classes) on %td test images, one at a time\n",
+                m->parameters(), m->in_features(), classes, n);
+    std::printf("int8: per-channel weights, int8 activations calibrated on %td training images (%s observer)\n\n",
+                calib->extent(0), nn::to_string(o.observer));
+
+    auto scratch = arena::with_capacity(1 << 20);
+    if (failed(scratch.error(), "allocating scratch memory")) return 1;
+    context ctx;
+    ctx.with_scratch(*scratch);
+    auto logits = tensor<float, 2>::make({n, classes});
+    if (failed(logits.error(), "allocating outputs")) return 1;
+
+    std::vector<variant_result> results;
+    for (nn::precision p : {nn::precision::f32, nn::precision::f16, nn::precision::bf16, nn::precision::int8}) {
+        nn::compile_options co;
+        co.prec = p;
+        co.observer = o.observer;
+        co.calibration = calib->cview();
+        auto c = nn::compiled_model::compile(*m, co);
+        if (failed(c.error(), nn::to_string(p))) return 1;
+        variant_result r;
+        r.name = nn::to_string(p);
+        r.bytes = c->stored_bytes();
+        // One image per call, as an embedded classifier runs; counted on the first pass, timed on all.
+        auto counts = c->make_counters();
+        double best = 1e300;
+        for (int rep = 0; rep < o.repeat; ++rep) {
+            const auto t0 = std::chrono::steady_clock::now();
+            for (index_t i = 0; i < n; ++i) {
+                const status s = c->run(ctx, x->cview().slice(0, i, i + 1), logits->view().slice(0, i, i + 1),
+                                        rep == 0 ? &counts : nullptr);
+                if (failed(s, r.name.c_str())) return 1;
+            }
+            best = std::min(best, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+        }
+        r.ms_per_image = best / double(n);
+        index_t right = 0;
+        for (index_t i = 0; i < n; ++i) {
+            index_t top = 0;
+            for (index_t j = 1; j < classes; ++j)
+                if ((*logits)(i, j) > (*logits)(i, top)) top = j;
+            right += top == (*labels)[std::size_t(i)];
+        }
+        r.accuracy = double(right) / double(n);
+        r.energy = energy::make_report(r.name, counts, std::uint64_t(n), *cost);
+        results.push_back(std::move(r));
+    }
+
+    const variant_result& base = results.front();
+    std::string table;
+    energy::detail::appendf(table, "| variant | accuracy | size | latency / image | est. energy / inference | saved vs fp32 |\n"
+                                   "|---|---:|---:|---:|---:|---:|\n");
+    for (const variant_result& r : results) {
+        const double j = r.energy.joules_per_inference(), j32 = base.energy.joules_per_inference();
+        energy::detail::appendf(table, "| %s | %.2f%% (%+.2f) | %.1f KB | %.2f us | %s | %s (%.2fx) |\n", r.name.c_str(),
+                                100.0 * r.accuracy, 100.0 * (r.accuracy - base.accuracy), double(r.bytes) / 1000.0, 1e3 * r.ms_per_image,
+                                energy::detail::format_joules(j).c_str(), energy::detail::format_joules(j32 - j).c_str(),
+                                j > 0 ? j32 / j : 0.0);
+    }
+    std::printf("%s\n", table.c_str());
+    const std::string per_layer = energy::to_table(results.back().energy);
+    std::printf("%s\n", per_layer.c_str());
+    std::printf("Energy is an estimate, not a measurement: exact counts x the %s cost model, each tensor priced\n"
+                "at the smallest memory level that holds it (docs/energy-model.md). Latency: this machine, batch 1.\n",
+                cost->name);
+
+    if (!o.report_dir.empty()) {
+        std::vector<energy::report> reports;
+        std::string json = "[";
+        for (std::size_t i = 0; i < results.size(); ++i) {
+            if (i) reports.push_back(results[i].energy);
+            json += (i ? ",\n" : "") + energy::to_json(results[i].energy);
+        }
+        json += "]\n";
+        const std::string base_path = o.report_dir + "/digits-energy";
+        std::string md = "Made by `sparq digits --report " + o.report_dir + "`.\n\n" + table + "\n```\n";
+        for (const variant_result& r : results) md += energy::to_table(r.energy) + "\n";
+        md += "```\n";
+        if (failed(io::write_file((base_path + ".md").c_str(), md), "writing the report") ||
+            failed(io::write_file((base_path + ".json").c_str(), json), "writing the report") ||
+            failed(io::write_file((base_path + ".svg").c_str(), energy::to_svg(reports, "digits MLP: energy per inference")),
+                   "writing the report"))
+            return 1;
+        std::printf("wrote %s.md, %s.json and %s.svg\n", base_path.c_str(), base_path.c_str(), base_path.c_str());
+    }
+    return 0;
+}
+
+}  // namespace sparq_cli
