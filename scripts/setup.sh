@@ -14,6 +14,7 @@ packages=(
   libeigen3-dev libbenchmark-dev       # benchmarks: Eigen is an anchor, Google Benchmark runs them
   g++-aarch64-linux-gnu qemu-user      # the aarch64 (NEON) build, its tests run under qemu-aarch64
   clang-14 libclang-rt-14-dev          # the libFuzzer targets (fuzz preset)
+  libonnx-dev libprotobuf-dev          # ONNX import in the sparq program
 )
 if [[ "${1:-}" == "--gen" ]]; then
   packages+=(python3-torch python3-numpy python3-sklearn python3-onnx)

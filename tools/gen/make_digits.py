@@ -8,6 +8,7 @@ trained on it with PyTorch. Writes, under data/digits/:
   test_x.npy   float32 [360, 64]    evaluation images
   test_y.npy   int64   [360]
   mlp.safetensors                   fc1.weight [128, 64], fc1.bias, fc2.weight [10, 128], fc2.bias (F32)
+  mlp.onnx                          the same model exported by PyTorch's ONNX exporter (opset 13)
   mlp_test_logits.npy float32 [360, 10]  PyTorch's fp32 outputs on test_x (the golden reference)
   reference.json                    PyTorch's fp32 accuracy and its own int8 PTQ accuracy
 
@@ -81,6 +82,9 @@ h = json.dumps(header, separators=(",", ":")).encode()
 h += b" " * (-len(h) % 8)
 with open(out + "mlp.safetensors", "wb") as f:
     f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
+
+torch.onnx.export(model, x[test][:1], out + "mlp.onnx", opset_version=13, input_names=["image"], output_names=["logits"],
+                  dynamic_axes={"image": {0: "batch"}, "logits": {0: "batch"}})
 
 json.dump({"split": "torch.randperm(1797, seed 0): first 1437 train, last 360 test",
            "torch_fp32_test_accuracy": round(acc, 6),

@@ -6,4 +6,6 @@ int demo(int argc, char** argv);
 int quant_report(int argc, char** argv);
 int measure(int argc, char** argv);
 int digits(int argc, char** argv);
+// inspect, run, eval, energy: the commands on a model file
+int model_command(const char* cmd, int argc, char** argv);
 }

@@ -1,0 +1,248 @@
+// The commands that take a model file (.onnx or .safetensors):
+//   sparq inspect MODEL                                  layers, shapes, parameters, bytes, MACs
+//   sparq run MODEL --input X.npy --output Y.npy         outputs as .npy
+//   sparq eval MODEL --data X.npy --labels y.npy         accuracy
+//   sparq energy MODEL --input X.npy [--json]            estimated joules per layer vs fp32
+// run / eval / energy take --precision fp32|fp16|bf16|int8 (int8 needs --calib C.npy) and
+// --observer; inputs are taken as given: a shape that does not fit is an error naming both.
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "cli.hpp"
+#include "commands.hpp"
+#include "onnx_import.hpp"
+#include "sparq/core.hpp"
+#include "sparq/energy/report.hpp"
+#include "sparq/io/npy.hpp"
+#include "sparq/nn/compiled_model.hpp"
+
+namespace sparq_cli {
+namespace {
+
+using namespace sparq;
+
+struct options {
+    const char* cmd = "";
+    std::string model, input, output, data, labels, calib, cost = "horowitz_45nm";
+    nn::precision prec = nn::precision::f32;
+    nn::observer_kind observer = nn::observer_kind::histogram;
+    bool json = false;
+};
+
+bool failed(const char* cmd, const status& s, const char* what) {
+    if (s.ok()) return false;
+    char buf[300];
+    std::fprintf(stderr, "sparq %s: %s: %s\n", cmd, what, s.what(buf, sizeof buf));
+    return true;
+}
+
+const char* usage_of(const std::string& cmd) {
+    if (cmd == "inspect") return "usage: sparq inspect MODEL\n  Layers, shapes, activations, parameters, fp32 bytes and MACs per input of a .onnx or .safetensors model.\n";
+    if (cmd == "run")
+        return "usage: sparq run MODEL --input X.npy --output Y.npy [--precision fp32|fp16|bf16|int8 --calib C.npy]\n"
+               "  Runs the model on X [batch, features] (float32) and writes its outputs [batch, classes] as float32 .npy.\n";
+    if (cmd == "eval")
+        return "usage: sparq eval MODEL --data X.npy --labels y.npy [--precision ... --calib C.npy --observer ...]\n"
+               "  Prints 'accuracy: 0.xxxx': the share of rows of X whose largest output is the label.\n";
+    return "usage: sparq energy MODEL --input X.npy [--precision ... --calib C.npy] [--cost 45nm|7nm|FILE] [--json]\n"
+           "  Estimated joules per layer and in total for running the model on X, beside the same work at fp32 dense.\n";
+}
+
+int parse(int argc, char** argv, options& o) {
+    for (int i = 1; i < argc; ++i) {
+        const char* a = argv[i];
+        if (!std::strcmp(a, "--help") || !std::strcmp(a, "-h")) {
+            std::printf("%s", usage_of(o.cmd));
+            return 0;
+        }
+        if (a[0] != '-') {
+            if (!o.model.empty()) {
+                std::fprintf(stderr, "sparq %s: one model only ('%s' and '%s')\n", o.cmd, o.model.c_str(), a);
+                return 2;
+            }
+            o.model = a;
+            continue;
+        }
+        if (!std::strcmp(a, "--json")) {
+            o.json = true;
+            continue;
+        }
+        if (i + 1 >= argc) {
+            std::fprintf(stderr, "sparq %s: %s needs a value (sparq %s --help)\n", o.cmd, a, o.cmd);
+            return 2;
+        }
+        const char* v = argv[++i];
+        std::string* target = !std::strcmp(a, "--input") ? &o.input : !std::strcmp(a, "--output") ? &o.output
+                            : !std::strcmp(a, "--data") ? &o.data : !std::strcmp(a, "--labels") ? &o.labels
+                            : !std::strcmp(a, "--calib") ? &o.calib : !std::strcmp(a, "--cost") ? &o.cost : nullptr;
+        if (target) {
+            *target = v;
+        } else if (!std::strcmp(a, "--precision")) {
+            bool known = false;
+            for (auto p : {nn::precision::f32, nn::precision::f16, nn::precision::bf16, nn::precision::int8})
+                if (!std::strcmp(v, nn::to_string(p))) o.prec = p, known = true;
+            if (!known) {
+                std::fprintf(stderr, "sparq %s: --precision is fp32, fp16, bf16 or int8, not '%s'\n", o.cmd, v);
+                return 2;
+            }
+        } else if (!std::strcmp(a, "--observer")) {
+            bool known = false;
+            for (auto k : {nn::observer_kind::minmax, nn::observer_kind::histogram, nn::observer_kind::percentile,
+                           nn::observer_kind::mse, nn::observer_kind::entropy})
+                if (!std::strcmp(v, nn::to_string(k))) o.observer = k, known = true;
+            if (!known) {
+                std::fprintf(stderr, "sparq %s: --observer is minmax, histogram, percentile, mse or entropy, not '%s'\n", o.cmd, v);
+                return 2;
+            }
+        } else {
+            std::fprintf(stderr, "sparq %s: unknown option '%s' (sparq %s --help)\n", o.cmd, a, o.cmd);
+            return 2;
+        }
+    }
+    if (o.model.empty()) {
+        std::fprintf(stderr, "sparq %s: which model? (%s)", o.cmd, usage_of(o.cmd));
+        return 2;
+    }
+    return -1;
+}
+
+result<tensor<float, 2>> read_inputs(const std::string& path, index_t features) {
+    auto a = io::read_npy(path.c_str());
+    if (!a) return a.error();
+    auto t = a->to_f32<2>(path.c_str());
+    if (!t) return t.error();
+    if (t->extent(1) != features)
+        return status(errc::shape_mismatch, "%s: shape (%td, %td) does not fit the model's input (batch, %td)", path.c_str(), t->extent(0),
+                      t->extent(1), features);
+    return t;
+}
+
+// Loads, compiles (calibrating for int8), and sizes an arena: what run / eval / energy share.
+struct prepared {
+    nn::model model;
+    nn::compiled_model compiled;
+};
+
+result<prepared> prepare(const options& o) {
+    auto m = load_any_model(o.model.c_str());
+    if (!m) return m.error();
+    nn::compile_options co;
+    co.prec = o.prec;
+    co.observer = o.observer;
+    tensor<float, 2> calib;
+    if (o.prec == nn::precision::int8) {
+        if (o.calib.empty()) return status(errc::invalid_argument, "--precision int8 needs --calib C.npy (sample inputs for the activation ranges)");
+        auto c = read_inputs(o.calib, m->in_features());
+        if (!c) return c.error();
+        calib = std::move(*c);
+        co.calibration = calib.cview();
+    }
+    auto c = nn::compiled_model::compile(*m, co);
+    if (!c) return c.error();
+    return prepared{std::move(*m), std::move(*c)};
+}
+
+// Runs the model over x in batches of up to 256 rows.
+status run_all(const nn::compiled_model& c, const tensor<float, 2>& x, tensor<float, 2>& y,
+               std::vector<energy::layer_counts>* counts = nullptr) {
+    const index_t batch = 256;
+    auto scratch = arena::with_capacity(c.scratch_bytes(batch));
+    if (!scratch) return scratch.error();
+    context ctx;
+    ctx.with_scratch(*scratch);
+    for (index_t i = 0; i < x.extent(0); i += batch) {
+        const index_t e = i + batch < x.extent(0) ? i + batch : x.extent(0);
+        SPARQ_TRY(c.run(ctx, x.cview().slice(0, i, e), y.view().slice(0, i, e), counts));
+    }
+    return status::success();
+}
+
+int inspect(const options& o) {
+    auto m = load_any_model(o.model.c_str());
+    if (failed(o.cmd, m.error(), "loading the model")) return 1;
+    std::printf("%s: %zu layers, %td -> %td features, %td parameters\n\n", o.model.c_str(), m->layers.size(), m->in_features(),
+                m->out_features(), m->parameters());
+    std::printf("%-20s %-8s %14s %-10s %12s %12s %14s\n", "layer", "op", "in -> out", "activation", "parameters", "fp32 bytes",
+                "MACs / input");
+    for (const nn::linear_layer& l : m->layers) {
+        const index_t params = l.weight.size() + index_t(l.bias.size());
+        char shape[40];
+        std::snprintf(shape, sizeof shape, "%td -> %td", l.in_features(), l.out_features());
+        const char* act = l.act == kernels::activation::relu ? "relu" : l.act == kernels::activation::relu6 ? "relu6" : "-";
+        std::printf("%-20.20s %-8s %14s %-10s %12td %12td %14td\n", l.name.c_str(), "linear", shape, act, params, params * 4,
+                    l.weight.size());
+    }
+    return 0;
+}
+
+}  // namespace
+
+int model_command(const char* cmd, int argc, char** argv) {
+    options o;
+    o.cmd = cmd;
+    if (int rc = parse(argc, argv, o); rc >= 0) return rc;
+    if (!std::strcmp(cmd, "inspect")) return inspect(o);
+
+    const std::string& in_path = !std::strcmp(cmd, "eval") ? o.data : o.input;
+    if (in_path.empty()) {
+        std::fprintf(stderr, "sparq %s: %s X.npy is needed (sparq %s --help)\n", cmd, !std::strcmp(cmd, "eval") ? "--data" : "--input", cmd);
+        return 2;
+    }
+    if (!std::strcmp(cmd, "run") && o.output.empty()) {
+        std::fprintf(stderr, "sparq run: --output Y.npy is needed\n");
+        return 2;
+    }
+    if (!std::strcmp(cmd, "eval") && o.labels.empty()) {
+        std::fprintf(stderr, "sparq eval: --labels y.npy is needed\n");
+        return 2;
+    }
+    auto cost = load_cost_option(o.cost.c_str());
+    if (failed(cmd, cost.error(), "--cost")) return 2;
+    auto p = prepare(o);
+    if (failed(cmd, p.error(), "preparing the model")) return 1;
+    auto x = read_inputs(in_path, p->compiled.in_features());
+    if (failed(cmd, x.error(), "reading the inputs")) return 1;
+    std::vector<std::int64_t> labels;
+    if (!std::strcmp(cmd, "eval")) {
+        auto l = io::read_npy(o.labels.c_str());
+        if (failed(cmd, l.error(), "reading the labels")) return 1;
+        auto v = l->to_labels(o.labels.c_str());
+        if (failed(cmd, v.error(), "reading the labels")) return 1;
+        if (index_t(v->size()) != x->extent(0)) {
+            std::fprintf(stderr, "sparq eval: %s has %zu labels for the %td rows of %s\n", o.labels.c_str(), v->size(), x->extent(0),
+                         in_path.c_str());
+            return 1;
+        }
+        labels = std::move(*v);
+    }
+    auto y = tensor<float, 2>::make({x->extent(0), p->compiled.out_features()});
+    if (failed(cmd, y.error(), "allocating the outputs")) return 1;
+    auto counts = p->compiled.make_counters();
+    if (failed(cmd, run_all(p->compiled, *x, *y, &counts), "running the model")) return 1;
+
+    if (!std::strcmp(cmd, "run")) {
+        if (failed(cmd, io::write_npy(o.output.c_str(), y->data(), {y->extent(0), y->extent(1)}), "writing the outputs")) return 1;
+        std::printf("wrote %s: (%td, %td) float32 (%s)\n", o.output.c_str(), y->extent(0), y->extent(1), nn::to_string(o.prec));
+        return 0;
+    }
+    if (!std::strcmp(cmd, "eval")) {
+        index_t right = 0;
+        for (index_t i = 0; i < y->extent(0); ++i) {
+            index_t top = 0;
+            for (index_t j = 1; j < y->extent(1); ++j)
+                if ((*y)(i, j) > (*y)(i, top)) top = j;
+            right += top == labels[std::size_t(i)];
+        }
+        std::printf("accuracy: %.4f (%td of %td, %s)\n", y->extent(0) ? double(right) / double(y->extent(0)) : 0.0, right,
+                    y->extent(0), nn::to_string(o.prec));
+        return 0;
+    }
+    const auto r = energy::make_report(nn::to_string(o.prec), counts, std::uint64_t(x->extent(0)), *cost);
+    if (o.json) std::printf("%s\n", energy::to_json(r).c_str());
+    else std::printf("%s", energy::to_table(r).c_str());
+    return 0;
+}
+
+}  // namespace sparq_cli

@@ -1,0 +1,128 @@
+// ONNX import: PyTorch's export of the digits MLP becomes the same model as its safetensors
+// file (bit for bit) and runs within 1e-4 of PyTorch; broken or unsupported graphs are refused
+// with the node named.
+#include <doctest/doctest.h>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "onnx_import.hpp"
+#include "sparq/io/model_safetensors.hpp"
+#include "sparq/io/npy.hpp"
+#include "sparq/nn/compiled_model.hpp"
+
+#if defined(SPARQ_CLI_WITH_ONNX)
+#include <onnx/onnx_pb.h>
+#endif
+
+using namespace sparq;
+
+namespace {
+std::string data_path(const char* name) { return std::string(SPARQ_DEFAULT_DATA_DIR) + "/" + name; }
+}  // namespace
+
+TEST_CASE("the digits MLP from ONNX is the model PyTorch exported") {
+    if (!sparq_cli::onnx_available()) {
+        auto m = sparq_cli::import_onnx(data_path("mlp.onnx").c_str());
+        REQUIRE_FALSE(m.ok());
+        CHECK(std::string(m.error().message()).find("built without ONNX import") != std::string::npos);
+        return;
+    }
+    auto onnx_model = sparq_cli::import_onnx(data_path("mlp.onnx").c_str());
+    REQUIRE(onnx_model.ok());
+    auto st = io::load_model_safetensors(data_path("mlp.safetensors").c_str());
+    REQUIRE(st.ok());
+    REQUIRE(onnx_model->layers.size() == st->layers.size());
+    for (std::size_t i = 0; i < st->layers.size(); ++i) {
+        const auto& a = onnx_model->layers[i];
+        const auto& b = st->layers[i];
+        CHECK(a.act == b.act);
+        CHECK(a.bias == b.bias);
+        REQUIRE(a.weight.extents() == b.weight.extents());
+        CHECK(std::memcmp(a.weight.data(), b.weight.data(), std::size_t(a.weight.size()) * 4) == 0);
+    }
+    auto x = io::read_npy(data_path("test_x.npy").c_str());
+    auto ref = io::read_npy(data_path("mlp_test_logits.npy").c_str());
+    REQUIRE((x.ok() && ref.ok()));
+    auto xt = x->to_f32<2>("x");
+    auto rt = ref->to_f32<2>("ref");
+    REQUIRE((xt.ok() && rt.ok()));
+    auto c = nn::compiled_model::compile(*onnx_model, {});
+    REQUIRE(c.ok());
+    auto y = tensor<float, 2>::make(rt->extents());
+    auto scratch = arena::with_capacity(c->scratch_bytes(xt->extent(0)));
+    REQUIRE((y.ok() && scratch.ok()));
+    context ctx;
+    REQUIRE(c->run(ctx.with_scratch(*scratch), xt->cview(), y->view()).ok());
+    double worst = 0;
+    for (index_t i = 0; i < y->size(); ++i)
+        worst = std::max(worst, std::fabs(double(y->data()[i]) - rt->data()[i]) / std::max(1.0, std::fabs(double(rt->data()[i]))));
+    CHECK(worst < 1e-4);
+}
+
+#if defined(SPARQ_CLI_WITH_ONNX)
+namespace {
+// A one-layer graph x -> Gemm(W [3, 2], transB) -> op -> y, for breaking on purpose.
+onnx::ModelProto small_graph(const char* extra_op) {
+    onnx::ModelProto m;
+    auto* g = m.mutable_graph();
+    g->add_input()->set_name("x");
+    auto* w = g->add_initializer();
+    w->set_name("w");
+    w->set_data_type(onnx::TensorProto::FLOAT);
+    w->add_dims(3), w->add_dims(2);
+    for (int i = 0; i < 6; ++i) w->add_float_data(float(i));
+    auto* gemm = g->add_node();
+    gemm->set_op_type("Gemm"), gemm->set_name("fc");
+    gemm->add_input("x"), gemm->add_input("w"), gemm->add_output("h");
+    auto* tb = gemm->add_attribute();
+    tb->set_name("transB"), tb->set_i(1), tb->set_type(onnx::AttributeProto::INT);
+    std::string out = "h";
+    if (extra_op) {
+        auto* n = g->add_node();
+        n->set_op_type(extra_op), n->set_name("extra");
+        n->add_input("h"), n->add_output("y");
+        out = "y";
+    }
+    g->add_output()->set_name(out);
+    return m;
+}
+
+sparq::status import_of(const onnx::ModelProto& m) {
+    const std::string bytes = m.SerializeAsString();
+    auto r = sparq_cli::import_onnx_bytes(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), "g.onnx");
+    return r.ok() ? sparq::status::success() : r.error();
+}
+}  // namespace
+
+TEST_CASE("ONNX graphs that sparq cannot run are refused with the node named") {
+    CHECK(import_of(small_graph(nullptr)).ok());
+    CHECK(import_of(small_graph("Relu")).ok());
+    const auto conv = import_of(small_graph("Conv"));
+    REQUIRE_FALSE(conv.ok());
+    CHECK(std::string(conv.message()).find("node 2 'Conv' (extra): op not supported yet") != std::string::npos);
+
+    auto branch = small_graph(nullptr);
+    branch.mutable_graph()->mutable_node(0)->set_input(0, "z");
+    CHECK(std::string(import_of(branch).message()).find("does not continue the chain") != std::string::npos);
+
+    auto wrong = small_graph(nullptr);
+    wrong.mutable_graph()->mutable_initializer(0)->add_float_data(7.0f);  // 7 values for a [3, 2] tensor
+    CHECK(std::string(import_of(wrong).message()).find("has 7 float_data entries") != std::string::npos);
+
+    auto int_weights = small_graph(nullptr);
+    int_weights.mutable_graph()->mutable_initializer(0)->set_data_type(onnx::TensorProto::INT64);
+    CHECK(std::string(import_of(int_weights).message()).find("only float32 weights") != std::string::npos);
+
+    const unsigned char junk[] = {0xff, 0xff, 0xff, 0xff, 0x0f, 0x01, 0x02};
+    auto bad = sparq_cli::import_onnx_bytes(junk, sizeof junk, "junk.onnx");
+    REQUIRE_FALSE(bad.ok());
+    CHECK(std::string(bad.error().message()).find("junk.onnx: not an ONNX model") == 0);
+
+    // every prefix of a real export: refused or accepted, never a crash
+    auto file = io::read_file(data_path("mlp.onnx").c_str(), 1 << 20);
+    REQUIRE(file.ok());
+    for (std::size_t n = 0; n < file->size(); n += 97) (void)sparq_cli::import_onnx_bytes(file->data(), n, "prefix.onnx");
+}
+#endif
