@@ -173,6 +173,9 @@ void check_linear(const int8_layer& l, index_t m, std::mt19937& rng, int threads
                 std::vector<Out> fused(std::size_t(m * l.n)), two(fused.size());
                 context ctx, ref_ctx;
                 ctx.with_threads(threads);
+#if !defined(SPARQ_MATMUL_XSIMD)
+                ctx.with_scratch(a);  // no SIMD kernels: linear_s8 is the two-pass form everywhere
+#endif
                 ref_ctx.with_backend(backend::scalar, false).with_scratch(a);
                 energy::counter cf, ct;
                 ctx.with_energy(cf), ref_ctx.with_energy(ct);
@@ -234,6 +237,9 @@ TEST_CASE("linear_s8: strided views, the arena only on the two-pass path, stages
     arena a(scratch.data(), scratch.size());
     context ctx, ref_ctx;
     ref_ctx.with_backend(backend::scalar, false).with_scratch(a);
+#if !defined(SPARQ_MATMUL_XSIMD)
+    ctx.with_scratch(a);
+#endif
     std::vector<std::int8_t> ref(std::size_t(m * n)), wide(std::size_t(m * (n + 4)), 77), tr(std::size_t(n * m));
     REQUIRE(kernels::linear_s8(ref_ctx, xv, *packed, *st, matrix_view<std::int8_t>(ref.data(), {m, n})).ok());
     REQUIRE(kernels::linear_s8(ctx, xv, *packed, *st, matrix_view<std::int8_t>(wide.data(), {m, n}, {n + 4, 1})).ok());

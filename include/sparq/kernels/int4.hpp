@@ -38,12 +38,11 @@ void int4_chunks(const matrix_view<const float>& x, const matrix_view<const std:
         const auto row = w.row(n);
         for (index_t k0 = 0; k0 < K; k0 += chunk) {
             const index_t len = K - k0 < chunk ? K - k0 : chunk;
-            for (index_t j = 0; j < len;) {
-                const index_t k = k0 + j;
-                const index_t end = (k / run + 1) * run - k0 < len ? (k / run + 1) * run - k0 : len;
-                const auto step = step_of(p, param_index(p, n, k, K));
-                decode(row, k, end - j, step.scale, float(step.zero_point), wide + j);
-                j = end;
+            // runs of one (scale, zero point): the parameter index steps by one per run (no division per run)
+            std::size_t at = std::size_t(param_index(p, n, k0, K));
+            for (index_t j = 0, end = (k0 / run + 1) * run - k0; j < len; j = end, end += run, ++at) {
+                const index_t stop = end < len ? end : len;
+                decode(row, k0 + j, stop - j, p.scale[at], float(p.zero_point[at]), wide + j);
             }
             for (index_t m = 0; m < M; ++m) acc(m, n, k0, len);
         }
