@@ -7,6 +7,7 @@
 #include <Eigen/Core>
 #include <array>
 #include <type_traits>
+#include <unordered_map>
 #include <cstdint>
 #include <random>
 #include <string>
@@ -165,22 +166,39 @@ void s4_sparq(benchmark::State& state, shape s) {
 // asks for (format_tag::any), reordered once outside the timed loop; f32, or s8 x s8 -> s32
 // (the same operation sparq's int8 rows compute; oneDNN is a little faster still with u8
 // activations, which sparq's signed int8 activations would need a shift and a bias to use).
-template <bool Int8>
+// Layer: linear_s8_sparq's int8 layer, s8 x s8 -> s8 with constant per-channel output scales
+// (the brgemm path; runtime scales would send it to gemm:jit), an f32 bias and a ReLU post-op;
+// oneDNN scales and rounds in float, sparq in fixed point: the same layer up to rounding.
+template <bool Int8, bool Layer = false>
 void onednn(benchmark::State& state, shape s) {
+    static_assert(Int8 || !Layer, "the layer is int8");
     using namespace dnnl;
     using dt = memory::data_type;
     using tag = memory::format_tag;
     engine eng(engine::kind::cpu, 0);
     stream str(eng);
-    const dt src_t = Int8 ? dt::s8 : dt::f32, wei_t = Int8 ? dt::s8 : dt::f32, dst_t = Int8 ? dt::s32 : dt::f32;
-    memory::desc src_md({s.m, s.k}, src_t, tag::ab), dst_md({s.m, s.n}, dst_t, tag::ab);
+    const dt src_t = Int8 ? dt::s8 : dt::f32, wei_t = Int8 ? dt::s8 : dt::f32;
+    const dt dst_t = Layer ? dt::s8 : Int8 ? dt::s32 : dt::f32;
+    memory::desc src_md({s.m, s.k}, src_t, tag::ab), dst_md({s.m, s.n}, dst_t, tag::ab), bias_md({1, s.n}, dt::f32, tag::ab);
     memory::desc wei_any({s.k, s.n}, wei_t, tag::any), wei_plain({s.k, s.n}, wei_t, tag::ba);  // W^T of [N, K]
-    matmul::primitive_desc pd(matmul::desc(src_md, wei_any, dst_md), eng);
-    memory src(src_md, eng), dst(dst_md, eng), wei_user(wei_plain, eng), wei(pd.weights_desc(), eng);
+    primitive_attr attr;
+    if constexpr (Layer) {
+        std::vector<float> scales(static_cast<std::size_t>(s.n));
+        for (long j = 0; j < s.n; ++j) scales[static_cast<std::size_t>(j)] = 0.05f * 0.001f * float(1 + j % 7) / 0.5f;
+        attr.set_output_scales(1 << 1, scales);
+        post_ops po;
+        po.append_eltwise(1.0f, algorithm::eltwise_relu, 0.0f, 0.0f);
+        attr.set_post_ops(po);
+    }
+    matmul::primitive_desc pd(Layer ? matmul::desc(src_md, wei_any, bias_md, dst_md) : matmul::desc(src_md, wei_any, dst_md),
+                              attr, eng);
+    memory src(src_md, eng), dst(dst_md, eng), bias(bias_md, eng), wei_user(wei_plain, eng), wei(pd.weights_desc(), eng);
     if constexpr (Int8) {
         auto xs = random_values<std::int8_t>(s.m * s.k, 3), ws = random_values<std::int8_t>(s.n * s.k, 4);
+        auto bs = random_values<float>(s.n, 5);
         std::copy(xs.begin(), xs.end(), static_cast<std::int8_t*>(src.get_data_handle()));
         std::copy(ws.begin(), ws.end(), static_cast<std::int8_t*>(wei_user.get_data_handle()));
+        std::copy(bs.begin(), bs.end(), static_cast<float*>(bias.get_data_handle()));
     } else {
         auto xs = random_values<float>(s.m * s.k, 1), ws = random_values<float>(s.n * s.k, 2);
         std::copy(xs.begin(), xs.end(), static_cast<float*>(src.get_data_handle()));
@@ -188,8 +206,10 @@ void onednn(benchmark::State& state, shape s) {
     }
     reorder(wei_user, wei).execute(str, wei_user, wei);
     matmul prim(pd);
+    std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, wei}, {DNNL_ARG_DST, dst}};
+    if (Layer) args.emplace(DNNL_ARG_BIAS, bias);
     for (auto _ : state) {
-        prim.execute(str, {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, wei}, {DNNL_ARG_DST, dst}});
+        prim.execute(str, args);
         str.wait();
     }
     set_counters(state, s, 0);
@@ -198,41 +218,6 @@ void onednn(benchmark::State& state, shape s) {
 #endif
 
 #if defined(SPARQ_WITH_DNNL)
-// The same int8 layer in oneDNN directly: s8 x s8 -> s8 with constant per-channel output scales
-// (the brgemm path; runtime scales would send it to gemm:jit), an f32 bias and a ReLU post-op.
-// oneDNN scales and rounds in float, sparq in fixed point: the same layer up to rounding.
-void linear_s8_onednn(benchmark::State& state, shape s) {
-    using namespace dnnl;
-    using dt = memory::data_type;
-    using tag = memory::format_tag;
-    engine eng(engine::kind::cpu, 0);
-    stream str(eng);
-    memory::desc src_md({s.m, s.k}, dt::s8, tag::ab), dst_md({s.m, s.n}, dt::s8, tag::ab), bias_md({1, s.n}, dt::f32, tag::ab);
-    memory::desc wei_any({s.k, s.n}, dt::s8, tag::any), wei_plain({s.k, s.n}, dt::s8, tag::ba);
-    std::vector<float> scales(static_cast<std::size_t>(s.n));
-    for (long j = 0; j < s.n; ++j) scales[static_cast<std::size_t>(j)] = 0.05f * 0.001f * float(1 + j % 7) / 0.5f;
-    primitive_attr attr;
-    attr.set_output_scales(1 << 1, scales);
-    post_ops po;
-    po.append_eltwise(1.0f, algorithm::eltwise_relu, 0.0f, 0.0f);
-    attr.set_post_ops(po);
-    matmul::primitive_desc pd(matmul::desc(src_md, wei_any, bias_md, dst_md), attr, eng);
-    memory src(src_md, eng), dst(dst_md, eng), bias(bias_md, eng), wei_user(wei_plain, eng), wei(pd.weights_desc(), eng);
-    auto xs = random_values<std::int8_t>(s.m * s.k, 3), ws = random_values<std::int8_t>(s.n * s.k, 4);
-    auto bs = random_values<float>(s.n, 5);
-    std::copy(xs.begin(), xs.end(), static_cast<std::int8_t*>(src.get_data_handle()));
-    std::copy(ws.begin(), ws.end(), static_cast<std::int8_t*>(wei_user.get_data_handle()));
-    std::copy(bs.begin(), bs.end(), static_cast<float*>(bias.get_data_handle()));
-    reorder(wei_user, wei).execute(str, wei_user, wei);
-    matmul prim(pd);
-    for (auto _ : state) {
-        prim.execute(str, {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, wei}, {DNNL_ARG_BIAS, bias}, {DNNL_ARG_DST, dst}});
-        str.wait();
-    }
-    set_counters(state, s, 0);
-    state.SetLabel(pd.impl_info_str());
-}
-
 // sparq's oneDNN backend: the same library through sparq's cached primitive.
 template <bool Int8>
 void sparq_onednn(benchmark::State& state, shape s) {
@@ -274,7 +259,7 @@ const bool registered = [] {
         benchmark::RegisterBenchmark(("matmul_s8/sparq_xsimd/" + mnk).c_str(), s8_sparq, s);
 #if defined(SPARQ_WITH_DNNL)
         benchmark::RegisterBenchmark(("matmul_s8/sparq_onednn/" + mnk).c_str(), sparq_onednn<true>, s);
-        benchmark::RegisterBenchmark(("linear_s8/onednn/" + mnk).c_str(), linear_s8_onednn, s);
+        benchmark::RegisterBenchmark(("linear_s8/onednn/" + mnk).c_str(), onednn<true, true>, s);
 #endif
         benchmark::RegisterBenchmark(("linear_s8/sparq_xsimd/" + mnk).c_str(), linear_s8_sparq<true>, s);
         benchmark::RegisterBenchmark(("linear_s8/sparq_xsimd_2pass/" + mnk).c_str(), linear_s8_sparq<false>, s);
