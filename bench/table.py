@@ -74,6 +74,14 @@ for (family, s), d in sorted(rows.items()):
     f32 = g("matvec_f32", "sparq_xsimd")
     print(f"| {s} | {ratio(f32, g('matvec_f32', 'eigen'))} | {ratio(g('matvec_f16', 'sparq_xsimd'), f32)} | "
           f"{ratio(g('matvec_bf16', 'sparq_xsimd'), f32)} | {ratio(g('matvec_s8', 'sparq_xsimd'), f32)} |")
+print()
+print("| linear_s8 shape (int8 out, bias + ReLU) | fused / oneDNN | fused / two-pass |")
+print("|---|---:|---:|")
+for (family, s), d in sorted(rows.items()):
+    if family != "linear_s8":
+        continue
+    g = lambda k: d[k][0] if k in d else None
+    print(f"| {s} | {ratio(g('sparq_xsimd'), g('onednn'))} | {ratio(g('sparq_xsimd'), g('sparq_xsimd_2pass'))} |")
 
 # What counting energy costs: each counted sparq_xsimd row against the same kernel with no counter.
 pairs = [(f, s, d) for (f, s), d in sorted(rows.items()) if "sparq_xsimd" in d and "sparq_xsimd_nocount" in d]

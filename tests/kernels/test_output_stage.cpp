@@ -96,7 +96,8 @@ TEST_CASE("output stages: bias and activation on float, bad setups are statuses"
     CHECK(kernels::make_requant_stage(x, wq, *packed, out, {}, kernels::activation::none).ok());
     std::int32_t acc[2] = {};
     std::int8_t q[2];
-    context ctx;  // no arena: linear_s8 says so
+    context ctx;  // the two-pass reference with no arena: linear_s8 says so
+    ctx.with_backend(backend::scalar, false);
     CHECK(kernels::linear_s8(ctx, matrix_view<const std::int8_t>(w, {1, 3}), *packed,
                              *kernels::make_requant_stage(x, wq, *packed, out, {}, kernels::activation::none),
                              matrix_view<std::int8_t>(q, {1, 2})).code() == errc::invalid_argument);

@@ -2,7 +2,8 @@
 // work to the context's energy counter. Y[M, N] = X[M, K] * W[N, K]^T.
 // On a plain weight view: the scalar reference. On packed weights (pack once with
 // pack_weights, run many times): xsimd where compiled in (fp32 FMA micro-kernel; int8 with
-// AVX512-VNNI), else the scalar reference on the packed layout. A backend that cannot do the
+// AVX512-VNNI), else the scalar reference on the packed layout. Output stages (bias +
+// activation, requantization, dequantization) are fused into the xsimd GEMMs' tiles. A backend that cannot do the
 // op says so in a status, or falls back when the context allows.
 #pragma once
 
@@ -32,6 +33,7 @@
 #include "sparq/kernels/scalar/matmul.hpp"
 #if defined(SPARQ_WITH_XSIMD) && !defined(XSIMD_NO_SUPPORTED_ARCHITECTURE)
 #include "sparq/kernels/xsimd/gemm_f32.hpp"
+#include "sparq/kernels/xsimd/epilogue.hpp"
 #include "sparq/kernels/xsimd/gemm_s8.hpp"
 #define SPARQ_MATMUL_XSIMD 1
 #endif
@@ -178,13 +180,18 @@ inline bool use_simd(const context& ctx) noexcept {
 }
 }  // namespace detail
 
-// Float activations; weights packed as float, float16 or bfloat16 (fp32 arithmetic throughout).
+namespace detail {
+
+// The packed float GEMM, with the float output stage when `bias` is not null (N floats or an
+// empty vector): fused into the xsimd GEMM's tiles, or the scalar reference's second pass.
 template <class W>
-status matmul(const context& ctx, const matrix_view<const float>& x, const packed_weights<W>& w,
-              const matrix_view<float>& y) noexcept {
+status matmul_packed(const context& ctx, const matrix_view<const float>& x, const packed_weights<W>& w,
+                     const matrix_view<float>& y, const std::vector<float>* bias, activation act) noexcept {
     static_assert(std::is_same_v<W, float> || std::is_same_v<W, float16> || std::is_same_v<W, bfloat16>,
                   "float activations take float, float16 or bfloat16 weights; int8 weights go through matmul_s8");
     SPARQ_TRY(detail::check_packed(x, w, y, "matmul"));
+    if (bias != nullptr && !bias->empty() && index_t(bias->size()) != w.n)
+        return status(errc::shape_mismatch, "matmul: %zu biases for %td output columns", bias->size(), w.n);
 #if defined(SPARQ_MATMUL_XSIMD)
     SPARQ_TRY(detail::pick_backend(ctx, "matmul", true));
 #else
@@ -194,15 +201,35 @@ status matmul(const context& ctx, const matrix_view<const float>& x, const packe
     using arch = ::xsimd::default_arch;
     if (detail::use_simd(ctx) && w.nr == xsimd::gemm_f32_shape<arch>::nr && x.stride(1) == 1 && y.stride(1) == 1 &&
         ctx.preferred != backend::scalar) {
+        const xsimd::f32_epilogue epi{bias != nullptr, bias != nullptr && !bias->empty() ? bias->data() : nullptr, act};
         detail::for_panels(ctx, w.panels(), std::uint64_t(x.extent(0)) * std::uint64_t(w.n) * std::uint64_t(w.k),
-                           [&](index_t b, index_t e) { xsimd::gemm_f32<arch, W>(x, w, y, b, e); });
+                           [&](index_t b, index_t e) { xsimd::gemm_f32<arch, W>(x, w, y, b, e, epi); });
     } else
 #endif
     {
         scalar::matmul_packed(x, w, y);
+        if (bias != nullptr) SPARQ_TRY(apply_bias_activation(y, *bias, act));
     }
     detail::count<W, float, float>(ctx, x.extent(0), w.n, x.extent(1));
     return status::success();
+}
+
+}  // namespace detail
+
+// Float activations; weights packed as float, float16 or bfloat16 (fp32 arithmetic throughout).
+template <class W>
+status matmul(const context& ctx, const matrix_view<const float>& x, const packed_weights<W>& w,
+              const matrix_view<float>& y) noexcept {
+    return detail::matmul_packed(ctx, x, w, y, nullptr, activation::none);
+}
+
+// The same with the layer's output stage: y = act(x * w^T + bias); bias has N entries or is
+// empty. The xsimd GEMM applies it to each tile in registers after its last K block (the same
+// bits as apply_bias_activation on its result); the scalar backend runs it as a second pass.
+template <class W>
+status matmul(const context& ctx, const matrix_view<const float>& x, const packed_weights<W>& w,
+              const std::vector<float>& bias, activation act, const matrix_view<float>& y) noexcept {
+    return detail::matmul_packed(ctx, x, w, y, &bias, act);
 }
 
 // int8 x int8, or uint8 (asymmetric activations) x int8 -> exact int32 sums.
@@ -244,11 +271,51 @@ status matmul_s8(const context& ctx, const matrix_view<const X>& x, const packed
     return status::success();
 }
 
-// An int8 fully connected layer in one call: int32 sums (scratch from the context's arena),
-// then the output stage (requantize to Q codes, or dequantize to float).
-template <class Out>
-status linear_s8(const context& ctx, const matrix_view<const std::int8_t>& x, const packed_s8& w, const requant_stage& st,
+// An int8 fully connected layer in one call: int8 or uint8 activations, the stage from
+// make_requant_stage, and Out = int8_t / uint8_t (requantized codes) or float (dequantized).
+// On the xsimd path the stage is fused into the GEMM: each tile of int32 sums is turned into
+// outputs while it is in L1 (no [M, N] int32 buffer, no arena needed), with the bits of the
+// two-pass form. The scalar backend (and weights packed for another kernel) runs the reference:
+// int32 sums in the context's arena, then apply_requant / apply_dequant.
+template <class Out, class X, class = std::enable_if_t<std::is_same_v<X, std::int8_t> || std::is_same_v<X, std::uint8_t>>>
+status linear_s8(const context& ctx, const matrix_view<const X>& x, const packed_s8& w, const requant_stage& st,
                  const matrix_view<Out>& y) noexcept {
+    static_assert(std::is_same_v<Out, std::int8_t> || std::is_same_v<Out, std::uint8_t> || std::is_same_v<Out, float>,
+                  "linear_s8 writes int8_t / uint8_t codes or float");
+    SPARQ_TRY(detail::check_packed(x, w, y, "linear_s8"));
+    SPARQ_TRY(detail::check_stage(st, w.n, "linear_s8"));
+#if defined(SPARQ_MATMUL_XSIMD)
+    if (x.extent(1) <= max_s8_reduction / 2 && detail::use_simd(ctx) && ctx.preferred != backend::scalar &&
+        x.stride(1) == 1 && y.stride(1) == 1) {
+        SPARQ_TRY(detail::pick_backend(ctx, "linear_s8", true));
+        using arch = ::xsimd::default_arch;
+        const auto epi = [&](const std::int32_t* tile, index_t ldt, index_t m0, index_t rows, index_t n0, index_t cols) {
+            Out* out = y.data() + m0 * y.stride(0) + n0;
+            if constexpr (std::is_same_v<Out, float>)
+                xsimd::dequant_tile<arch>(st, tile, ldt, rows, n0, cols, out, y.stride(0));
+            else
+                xsimd::requant_tile<arch, Out>(st, tile, ldt, rows, n0, cols, out, y.stride(0));
+        };
+        const std::uint64_t macs = std::uint64_t(x.extent(0)) * std::uint64_t(w.n) * std::uint64_t(w.k);
+        bool done = false;
+        if (w.k_group == 1 && w.nr == xsimd::gemm_s8_widen_shape<arch>::nr) {
+            detail::for_panels(ctx, w.panels(), macs,
+                               [&](index_t b, index_t e) { xsimd::gemm_s8_widen_fused<arch, X>(x, w, epi, b, e); });
+            done = true;
+        }
+#if defined(SPARQ_HAS_VNNI_GEMM)
+        else if (w.k_group == 4 && w.nr == xsimd::gemm_s8_nr) {
+            detail::for_panels(ctx, w.panels(), macs, [&](index_t b, index_t e) { xsimd::gemm_s8_fused<X>(x, w, epi, b, e); });
+            done = true;
+        }
+#endif
+        if (done) {
+            // fused: the sums never leave the tile buffer; what is written is the stage's output
+            detail::count<std::int8_t, X, Out>(ctx, x.extent(0), w.n, x.extent(1));
+            return status::success();
+        }
+    }
+#endif
     SPARQ_TRY(ctx.require_scratch(std::size_t(x.extent(0) * w.n) * sizeof(std::int32_t) + 64, "linear_s8"));
     arena::scope keep(*ctx.scratch);
     auto acc = ctx.scratch->allocate_view<std::int32_t, 2>({x.extent(0), w.n});

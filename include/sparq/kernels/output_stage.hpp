@@ -1,5 +1,7 @@
 // Output stages: what happens to a GEMM's raw sums before they leave the kernel call (gemmlowp's
-// "output pipeline"), one pass over the [M, N] result:
+// "output pipeline"). The functions here are the reference: one scalar pass over the [M, N]
+// result; the xsimd GEMMs apply the same stage to each tile as it is finished
+// (kernels/xsimd/epilogue.hpp), with the same bits.
 //   float sums:  y = act(y + bias[n])
 //   int32 sums:  real value r = s_x * s_w[n] * (acc - z_x * colsum[n]) + bias[n], then either
 //                dequantized (float, then act) or requantized to int8 / uint8 with integer
@@ -46,6 +48,7 @@ struct requant_stage {
     std::vector<float> real_scale;                        // s_x * s_w[n] (the dequantize path)
     std::vector<float> bias;                              // as given (the dequantize path)
     std::vector<std::int32_t> zx_colsum;                  // z_x * colsum[n]
+    std::vector<std::int32_t> fixed, shift;               // multiplier[n] as two arrays (SIMD loads)
     std::int32_t zero_point = 0, qmin = -128, qmax = 127;  // the output's; the activation narrows qmin / qmax
     quant::requant_rounding rounding = quant::requant_rounding::double_rounding;
     activation act = activation::none;
@@ -83,6 +86,8 @@ inline result<requant_stage> make_requant_stage(const quant::qparams& x, const q
         auto m = quant::quantize_multiplier(in_scale / double(y.scale[0]));
         if (!m) return m.error();
         st.multiplier.push_back(*m);
+        st.fixed.push_back(m->multiplier);
+        st.shift.push_back(m->shift);
         const std::int64_t zx_colsum = std::int64_t(x.zero_point[0]) * packed.col_sums(j);
         const double b = bias.empty() ? 0.0 : std::nearbyint(double(bias[std::size_t(j)]) / in_scale);
         if (std::fabs(b) > 2e9 || std::llabs(zx_colsum) > 2000000000LL)
@@ -94,6 +99,35 @@ inline result<requant_stage> make_requant_stage(const quant::qparams& x, const q
     return st;
 }
 
+namespace detail {
+
+// One element of each stage: the reference arithmetic, shared by the scalar pass and by the
+// SIMD epilogues' column tails.
+inline std::int32_t requantize_sum(const requant_stage& st, std::int32_t acc, index_t n) noexcept {
+    const std::int64_t v = std::int64_t(acc) + st.offset[std::size_t(n)];
+    const std::int32_t sat = std::int32_t(v > INT32_MAX ? INT32_MAX : (v < INT32_MIN ? INT32_MIN : v));
+    return quant::requantize(sat, st.multiplier[std::size_t(n)], st.zero_point, st.qmin, st.qmax, st.rounding);
+}
+
+inline float dequantize_sum(const requant_stage& st, std::int32_t acc, index_t n) noexcept {
+    const float centred = float(std::int64_t(acc) - st.zx_colsum[std::size_t(n)]);
+    const float b = st.bias.empty() ? 0.0f : st.bias[std::size_t(n)];
+    return activate(centred * st.real_scale[std::size_t(n)] + b, st.act);
+}
+
+// Whether a stage was prepared for n columns (by make_requant_stage).
+inline status check_stage(const requant_stage& st, index_t n, const char* op) noexcept {
+    const auto fits = [n](std::size_t size) { return index_t(size) == n; };
+    if (!fits(st.multiplier.size()) || !fits(st.offset.size()) || !fits(st.real_scale.size()) ||
+        !fits(st.zx_colsum.size()) || !fits(st.fixed.size()) || !fits(st.shift.size()) ||
+        !(st.bias.empty() || fits(st.bias.size())))
+        return status(errc::shape_mismatch, "%s: the output stage was not prepared for %td columns (make_requant_stage)",
+                      op, n);
+    return status::success();
+}
+
+}  // namespace detail
+
 // int32 sums -> int8 / uint8 codes, integer arithmetic only.
 template <class Q>
 status apply_requant(const requant_stage& st, const matrix_view<const std::int32_t>& acc, const matrix_view<Q>& y) noexcept {
@@ -101,12 +135,7 @@ status apply_requant(const requant_stage& st, const matrix_view<const std::int32
         return status(errc::shape_mismatch, "requant stage: sums [%td, %td], output [%td, %td], %zu columns prepared",
                       acc.extent(0), acc.extent(1), y.extent(0), y.extent(1), st.multiplier.size());
     for (index_t m = 0; m < acc.extent(0); ++m)
-        for (index_t n = 0; n < acc.extent(1); ++n) {
-            const std::int64_t v = std::int64_t(acc(m, n)) + st.offset[std::size_t(n)];
-            const std::int32_t sat = std::int32_t(v > INT32_MAX ? INT32_MAX : (v < INT32_MIN ? INT32_MIN : v));
-            y(m, n) = static_cast<Q>(quant::requantize(sat, st.multiplier[std::size_t(n)], st.zero_point, st.qmin, st.qmax,
-                                                       st.rounding));
-        }
+        for (index_t n = 0; n < acc.extent(1); ++n) y(m, n) = static_cast<Q>(detail::requantize_sum(st, acc(m, n), n));
     return status::success();
 }
 
@@ -117,11 +146,7 @@ inline status apply_dequant(const requant_stage& st, const matrix_view<const std
         return status(errc::shape_mismatch, "dequant stage: sums [%td, %td], output [%td, %td], %zu columns prepared",
                       acc.extent(0), acc.extent(1), y.extent(0), y.extent(1), st.real_scale.size());
     for (index_t m = 0; m < acc.extent(0); ++m)
-        for (index_t n = 0; n < acc.extent(1); ++n) {
-            const float centred = float(std::int64_t(acc(m, n)) - st.zx_colsum[std::size_t(n)]);
-            const float b = st.bias.empty() ? 0.0f : st.bias[std::size_t(n)];
-            y(m, n) = activate(centred * st.real_scale[std::size_t(n)] + b, st.act);
-        }
+        for (index_t n = 0; n < acc.extent(1); ++n) y(m, n) = detail::dequantize_sum(st, acc(m, n), n);
     return status::success();
 }
 

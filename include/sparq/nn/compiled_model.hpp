@@ -250,10 +250,10 @@ inline status compiled_model::run(const context& ctx, const matrix_view<const fl
                 out = *buf;
             }
             const context& c = counting(i);
-            if (prec_ == precision::f32) SPARQ_TRY(kernels::matmul(c, in, l.w32, out));
-            else if (prec_ == precision::f16) SPARQ_TRY(kernels::matmul(c, in, l.w16, out));
-            else SPARQ_TRY(kernels::matmul(c, in, l.wbf, out));
-            SPARQ_TRY(kernels::apply_bias_activation(out, l.bias, l.act));
+            // bias and activation fused into the GEMM's tiles (kernels/matmul.hpp)
+            if (prec_ == precision::f32) SPARQ_TRY(kernels::matmul(c, in, l.w32, l.bias, l.act, out));
+            else if (prec_ == precision::f16) SPARQ_TRY(kernels::matmul(c, in, l.w16, l.bias, l.act, out));
+            else SPARQ_TRY(kernels::matmul(c, in, l.wbf, l.bias, l.act, out));
             if (c.energy && !l.bias.empty()) c.energy->add_adds(dtype::f32, std::uint64_t(batch) * std::uint64_t(l.out));
             in = out.as_const();
         }

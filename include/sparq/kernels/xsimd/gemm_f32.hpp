@@ -13,6 +13,7 @@
 #include "sparq/core/tensor_view.hpp"
 #include "sparq/kernels/pack.hpp"
 #include "sparq/kernels/xsimd/arch/half_load.hpp"
+#include "sparq/kernels/xsimd/epilogue.hpp"
 #include "sparq/kernels/xsimd/gemm_driver.hpp"
 
 SPARQ_INTRINSICS_BEGIN  // GCC 12's AVX-512 false positives (config.hpp)
@@ -33,13 +34,23 @@ struct gemm_f32_shape {
     static constexpr index_t kc = 256;  // a 256 x nr panel block: 32 KB at nr = 32
 };
 
+// The fused float output stage: y = act(y + bias[n]) on each tile after its last K block.
+// bias: N floats or null (no bias); `on` false: plain sums.
+struct f32_epilogue {
+    bool on = false;
+    const float* bias = nullptr;
+    activation act = activation::none;
+};
+
 namespace detail {
 
 // An R x nr block of Y += X[R, kc] * panel[kc, nr]; `first` overwrites Y. R is a compile-time
 // constant so the accumulators live in registers; micro_rows picks R for the last rows.
+// `bias` (nr floats, zero past the tile's columns) and `act`: the output stage, applied to the
+// finished sums in registers when `bias` is not null (the last K block).
 template <class A, index_t R, class W>
-void micro_f32(const float* x, index_t ldx, const W* wp, index_t kc, float* y, index_t ldy, index_t cols,
-               bool first) noexcept {
+void micro_f32(const float* x, index_t ldx, const W* wp, index_t kc, float* y, index_t ldy, index_t cols, bool first,
+               const float* bias, activation act) noexcept {
     using fb = ::xsimd::batch<float, A>;
     constexpr index_t L = index_t(fb::size);
     fb acc0[R], acc1[R];
@@ -57,50 +68,75 @@ void micro_f32(const float* x, index_t ldx, const W* wp, index_t kc, float* y, i
             acc1[m] = ::xsimd::fma(a, b1, acc1[m]);
         }
     }
+    if (!first) {  // the sums of the earlier K blocks
+        SPARQ_UNROLL
+        for (index_t m = 0; m < R; ++m) {
+            const float* out = y + m * ldy;
+            if (cols == 2 * L) {
+                acc0[m] += fb::load_unaligned(out);
+                acc1[m] += fb::load_unaligned(out + L);
+            } else {
+                alignas(64) float tmp[2 * L] = {};
+                for (index_t j = 0; j < cols; ++j) tmp[j] = out[j];
+                acc0[m] += fb::load_aligned(tmp);
+                acc1[m] += fb::load_aligned(tmp + L);
+            }
+        }
+    }
+    if (bias != nullptr) {
+        const fb b0 = fb::load_unaligned(bias), b1 = fb::load_unaligned(bias + L);
+        SPARQ_UNROLL
+        for (index_t m = 0; m < R; ++m) {
+            acc0[m] = bias_activation<A>(acc0[m], b0, act);
+            acc1[m] = bias_activation<A>(acc1[m], b1, act);
+        }
+    }
     SPARQ_UNROLL
     for (index_t m = 0; m < R; ++m) {
         float* out = y + m * ldy;
         if (cols == 2 * L) {
-            if (!first) {
-                acc0[m] += fb::load_unaligned(out);
-                acc1[m] += fb::load_unaligned(out + L);
-            }
             acc0[m].store_unaligned(out);
             acc1[m].store_unaligned(out + L);
         } else {
             alignas(64) float tmp[2 * L];
             acc0[m].store_aligned(tmp);
             acc1[m].store_aligned(tmp + L);
-            for (index_t j = 0; j < cols; ++j) out[j] = first ? tmp[j] : out[j] + tmp[j];
+            for (index_t j = 0; j < cols; ++j) out[j] = tmp[j];
         }
     }
 }
 
 template <class A, class W, index_t... R>
 void micro_rows(index_t rows, std::integer_sequence<index_t, R...>, const float* x, index_t ldx, const W* wp,
-                index_t kc, float* y, index_t ldy, index_t cols, bool first) noexcept {
-    using fn = void (*)(const float*, index_t, const W*, index_t, float*, index_t, index_t, bool) noexcept;
+                index_t kc, float* y, index_t ldy, index_t cols, bool first, const float* bias, activation act) noexcept {
+    using fn = void (*)(const float*, index_t, const W*, index_t, float*, index_t, index_t, bool, const float*,
+                        activation) noexcept;
     static constexpr fn table[] = {&micro_f32<A, R + 1, W>...};
-    table[rows - 1](x, ldx, wp, kc, y, ldy, cols, first);
+    table[rows - 1](x, ldx, wp, kc, y, ldy, cols, first, bias, act);
 }
 
 }  // namespace detail
 
-// Y = X * W^T. Preconditions (checked by the public entry): X is [M, K] with unit column
-// stride, Y is [M, N] with unit column stride, w was packed with nr == gemm_f32_shape<A>::nr.
+// Y = X * W^T, then the output stage `epi` if it is on. Preconditions (checked by the public
+// entry): X is [M, K] with unit column stride, Y is [M, N] with unit column stride, w was packed
+// with nr == gemm_f32_shape<A>::nr, epi.bias null or N floats.
 // Panels [p_begin, p_end) only (threads split the panels); all of them by default.
 template <class A, class W>
 void gemm_f32(const matrix_view<const float>& x, const packed_weights<W>& w, const matrix_view<float>& y,
-              index_t p_begin = 0, index_t p_end = -1) noexcept {
+              index_t p_begin = 0, index_t p_end = -1, const f32_epilogue& epi = {}) noexcept {
     if (p_end < 0) p_end = w.panels();
     using shape = gemm_f32_shape<A>;
     constexpr index_t MR = shape::mr, NR = shape::nr, KC = shape::kc;
     const index_t M = x.extent(0), K = w.k, N = w.n;
     if (K == 0) {
         for (index_t m = 0; m < M; ++m)
-            for (index_t n = p_begin * NR; n < N && n < p_end * NR; ++n) y(m, n) = 0.0f;
+            for (index_t n = p_begin * NR; n < N && n < p_end * NR; ++n)
+                y(m, n) = epi.on ? activate(0.0f + (epi.bias ? epi.bias[n] : 0.0f), epi.act) : 0.0f;
         return;
     }
+    // The bias of the current panel, zero past N (a tile's columns); loaded into registers per tile.
+    alignas(64) float bias[NR] = {};
+    index_t bias_panel = -1;
     // Few rows (a matvec, a small batch): each panel streams once over the whole of K (X fits
     // in L1 whatever K is); otherwise K is blocked so a panel block stays in L1 / L2.
     detail::drive_panels<MR, NR, KC>(M, K, N, p_begin, p_end,
@@ -108,11 +144,17 @@ void gemm_f32(const matrix_view<const float>& x, const packed_weights<W>& w, con
         const W* panel = w.panel(p) + k0 * NR;
         const float* xs = x.data() + m0 * x.stride(0) + k0;
         float* ys = y.data() + m0 * y.stride(0) + p * NR;
+        const bool last = k0 + kc == K;
+        if (epi.on && last && bias_panel != p) {
+            for (index_t j = 0; j < NR; ++j) bias[j] = epi.bias && j < cols ? epi.bias[p * NR + j] : 0.0f;
+            bias_panel = p;
+        }
+        const float* b = epi.on && last ? bias : nullptr;
         if (rows == MR)
-            detail::micro_f32<A, MR, W>(xs, x.stride(0), panel, kc, ys, y.stride(0), cols, k0 == 0);
+            detail::micro_f32<A, MR, W>(xs, x.stride(0), panel, kc, ys, y.stride(0), cols, k0 == 0, b, epi.act);
         else
             detail::micro_rows<A>(rows, std::make_integer_sequence<index_t, MR>{}, xs, x.stride(0), panel, kc, ys,
-                                  y.stride(0), cols, k0 == 0);
+                                  y.stride(0), cols, k0 == 0, b, epi.act);
     });
 }
 

@@ -110,6 +110,27 @@ void gemm_s8_widen(const matrix_view<const X>& x, const packed_s8& w, const matr
     });
 }
 
+// The fused form (no [M, N] int32 result): each MR x NR tile takes the whole of K into an L1
+// tile buffer, then epi(tile, ldt, m0, rows, n0, cols) turns it into the layer's outputs.
+template <class A, class X, class Epi>
+void gemm_s8_widen_fused(const matrix_view<const X>& x, const packed_s8& w, Epi&& epi, index_t p_begin = 0,
+                         index_t p_end = -1) noexcept {
+    using shape = gemm_s8_widen_shape<A>;
+    constexpr index_t MR = shape::mr, NR = shape::nr;
+    if (p_end < 0) p_end = w.panels();
+    const index_t M = x.extent(0), N = w.n;
+    alignas(64) std::int32_t tile[MR * NR];
+    for (index_t p = p_begin; p < p_end; ++p) {
+        const index_t cols = N - p * NR < NR ? N - p * NR : NR;
+        for (index_t m0 = 0; m0 < M; m0 += MR) {
+            const index_t rows = M - m0 < MR ? M - m0 : MR;
+            detail::micro_s8_widen_rows<A, X>(rows, std::make_integer_sequence<index_t, MR>{}, x.data() + m0 * x.stride(0),
+                                              x.stride(0), w.panel(p), w.k, tile, NR, NR, true);
+            epi(static_cast<const std::int32_t*>(tile), NR, m0, rows, p * NR, cols);
+        }
+    }
+}
+
 #if defined(__AVX512F__) && defined(__AVX512VNNI__)
 namespace detail {
 template <index_t... R>
@@ -118,6 +139,22 @@ void micro_s8_rows(index_t rows, std::integer_sequence<index_t, R...>, const std
     using fn = void (*)(const std::uint8_t*, index_t, const std::int8_t*, index_t, std::int32_t*, index_t, index_t, bool) noexcept;
     static constexpr fn table[] = {&avx512vnni::micro_s8<R + 1>...};
     table[rows - 1](a, lda, panel, groups, y, ldy, cols, first);
+}
+
+// Rows [m0, m0 + rows) x k [k0, k0 + kc) of X into the unsigned operand block (row r at a + r * lda):
+// +128 (xor 0x80) for int8, zero past K; two plain loops the compiler vectorises.
+template <class X>
+void pack_activations(const matrix_view<const X>& x, index_t m0, index_t rows, index_t k0, index_t kc, index_t lda,
+                      std::uint8_t* a) noexcept {
+    const index_t K = x.extent(1);
+    const index_t valid = K - k0 < kc ? K - k0 : kc;
+    for (index_t r = 0; r < rows; ++r) {
+        const X* src = x.data() + (m0 + r) * x.stride(0) + k0;
+        std::uint8_t* dst = a + r * lda;
+        constexpr std::uint8_t flip = std::is_signed_v<X> ? 0x80u : 0x00u;
+        for (index_t k = 0; k < valid; ++k) dst[k] = std::uint8_t(std::uint8_t(src[k]) ^ flip);
+        for (index_t k = valid; k < kc; ++k) dst[k] = 0;
+    }
 }
 }  // namespace detail
 
@@ -139,15 +176,7 @@ void gemm_s8(const matrix_view<const X>& x, const packed_s8& w, const matrix_vie
         const index_t kc = w.k_padded - k0 < lda ? w.k_padded - k0 : lda;  // a multiple of 4
         for (index_t m0 = 0; m0 < M; m0 += MR) {
             const index_t rows = M - m0 < MR ? M - m0 : MR;
-            // pack: +128 (xor 0x80), zero past K; two plain loops the compiler vectorises
-            const index_t valid = K - k0 < kc ? K - k0 : kc;
-            for (index_t r = 0; r < rows; ++r) {
-                const X* src = x.data() + (m0 + r) * x.stride(0) + k0;
-                std::uint8_t* dst = a + r * lda;
-                constexpr std::uint8_t flip = std::is_signed_v<X> ? 0x80u : 0x00u;
-                for (index_t k = 0; k < valid; ++k) dst[k] = std::uint8_t(std::uint8_t(src[k]) ^ flip);
-                for (index_t k = valid; k < kc; ++k) dst[k] = 0;
-            }
+            detail::pack_activations(x, m0, rows, k0, kc, lda, a);
             for (index_t p = p_begin; p < p_end; ++p) {
                 const index_t cols = N - p * NR < NR ? N - p * NR : NR;
                 const std::int8_t* panel = w.panel(p) + k0 * NR;
@@ -168,6 +197,46 @@ void gemm_s8(const matrix_view<const X>& x, const packed_s8& w, const matrix_vie
         std::int32_t* row = y.data() + m * y.stride(0);
         for (index_t n = n_begin; n < n_end; ++n)
             row[n] = K == 0 ? 0 : std::int32_t(std::uint32_t(row[n]) - shift * std::uint32_t(sums[n]));
+    }
+}
+
+// The fused form (no [M, N] int32 result): per block of MR rows, the activations are packed
+// over K (at most 48 KB on the stack; longer rows are packed chunk by chunk, again for each
+// panel), each tile's sums collect over all of K in an L1 tile buffer, the +128 shift is taken
+// back there, and epi(tile, ldt, m0, rows, n0, cols) turns the tile into the layer's outputs.
+template <class X, class Epi>
+void gemm_s8_fused(const matrix_view<const X>& x, const packed_s8& w, Epi&& epi, index_t p_begin = 0,
+                   index_t p_end = -1) noexcept {
+    if (p_end < 0) p_end = w.panels();
+    constexpr index_t MR = avx512vnni::mr, NR = avx512vnni::nr, capacity = MR * 4096;
+    const index_t M = x.extent(0), K = w.k, N = w.n;
+    alignas(64) std::uint8_t a[capacity];
+    alignas(64) std::int32_t tile[MR * NR];
+    const std::uint32_t shift = std::is_signed_v<X> ? 128u : 0u;
+    for (index_t m0 = 0; m0 < M; m0 += MR) {
+        const index_t rows = M - m0 < MR ? M - m0 : MR;
+        const index_t whole = (w.k_padded + 63) / 64 * 64, fits = capacity / rows / 64 * 64;
+        const index_t lda = whole < fits ? whole : fits;  // a multiple of 4
+        const index_t chunks = w.k_padded == 0 ? 0 : (w.k_padded + lda - 1) / lda;
+        if (chunks == 1) detail::pack_activations(x, m0, rows, 0, w.k_padded, lda, a);
+        for (index_t p = p_begin; p < p_end; ++p) {
+            const index_t cols = N - p * NR < NR ? N - p * NR : NR;
+            if (chunks == 0)
+                for (index_t i = 0; i < MR * NR; ++i) tile[i] = 0;
+            for (index_t c = 0; c < chunks; ++c) {
+                const index_t k0 = c * lda, kc = w.k_padded - k0 < lda ? w.k_padded - k0 : lda;
+                if (chunks > 1) detail::pack_activations(x, m0, rows, k0, kc, lda, a);
+                detail::micro_s8_rows(rows, std::make_integer_sequence<index_t, MR>{}, a, lda, w.panel(p) + k0 * NR, kc / 4,
+                                      tile, NR, NR, c == 0);
+            }
+            if (shift != 0 && K > 0) {  // y -= 128 * sum_k w[n][k], wrapping like the hardware
+                alignas(64) std::uint32_t corr[NR] = {};
+                for (index_t j = 0; j < cols; ++j) corr[j] = shift * std::uint32_t(w.col_sums(p * NR + j));
+                for (index_t r = 0; r < rows; ++r)
+                    for (index_t j = 0; j < NR; ++j) tile[r * NR + j] = std::int32_t(std::uint32_t(tile[r * NR + j]) - corr[j]);
+            }
+            epi(static_cast<const std::int32_t*>(tile), NR, m0, rows, p * NR, cols);
+        }
     }
 }
 #endif

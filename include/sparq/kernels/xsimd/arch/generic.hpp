@@ -21,6 +21,17 @@ template <class A, class Q>
     return ::xsimd::batch<std::int32_t, A>::load_aligned(tmp);
 }
 
+// int4 codes, two per byte (the low nibble first), sign-extended into int32 lanes in k order.
+template <class A>
+::xsimd::batch<std::int32_t, A> load_nibbles(const std::uint8_t* in, ::xsimd::kernel::requires_arch<::xsimd::generic>) noexcept {
+    alignas(A::alignment()) std::int32_t tmp[::xsimd::batch<std::int32_t, A>::size];
+    for (std::size_t i = 0; i < ::xsimd::batch<std::int32_t, A>::size; ++i) {
+        const int nibble = (i % 2 ? in[i / 2] >> 4 : in[i / 2]) & 0xF;
+        tmp[i] = nibble >= 8 ? nibble - 16 : nibble;
+    }
+    return ::xsimd::batch<std::int32_t, A>::load_aligned(tmp);
+}
+
 // IEEE division, correctly rounded (x86's vdivps is).
 template <class A>
 ::xsimd::batch<float, A> divide(::xsimd::batch<float, A> a, ::xsimd::batch<float, A> b,

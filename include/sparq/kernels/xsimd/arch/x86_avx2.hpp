@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <type_traits>
 #include <xsimd/xsimd.hpp>
 
@@ -26,6 +27,19 @@ template <class A, class Q>
     const __m128i bytes = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(in));
     if constexpr (std::is_signed_v<Q>) return _mm256_cvtepi8_epi32(bytes);
     else return _mm256_cvtepu8_epi32(bytes);
+}
+
+// 2 * 4 int4 codes (two per byte, the low nibble first) as 8 sign-extended int32 lanes in k order.
+template <class A>
+::xsimd::batch<std::int32_t, A> load_nibbles(const std::uint8_t* in, ::xsimd::kernel::requires_arch<::xsimd::avx2>) noexcept {
+    std::int32_t four;
+    std::memcpy(&four, in, 4);
+    const __m128i bytes = _mm_cvtsi32_si128(four);
+    const __m256i twice = _mm256_cvtepu8_epi32(_mm_unpacklo_epi8(bytes, bytes));  // b0 b0 b1 b1 ...
+    const __m256i nibble =
+        _mm256_and_si256(_mm256_srlv_epi32(twice, _mm256_set_epi32(4, 0, 4, 0, 4, 0, 4, 0)), _mm256_set1_epi32(0xF));
+    const __m256i eight = _mm256_set1_epi32(8);
+    return _mm256_sub_epi32(_mm256_xor_si256(nibble, eight), eight);
 }
 
 }  // namespace sparq::kernels::xsimd::detail

@@ -1,0 +1,115 @@
+// Fused output stages (gemmlowp's output pipeline, oneDNN's post-ops): the GEMMs hand each
+// finished MR x NR tile of sums, still in registers or in an L1 tile buffer, to one of these,
+// which writes the layer's final outputs. Per-column parameters are loaded as batches; every
+// result has the bits of the scalar stage (kernels/output_stage.hpp): float bias + activation,
+// int32 -> float dequantization, and int32 -> int8 / uint8 requantization (vectorised on
+// AVX-512; elsewhere the exact scalar arithmetic on each lane of the tile).
+#pragma once
+
+#include "sparq/core/config.hpp"
+
+#include <cstdint>
+#include <xsimd/xsimd.hpp>
+
+#include "sparq/kernels/output_stage.hpp"
+#include "sparq/kernels/xsimd/arch/arm_neon.hpp"
+#include "sparq/kernels/xsimd/arch/generic.hpp"
+#include "sparq/kernels/xsimd/arch/x86_avx2.hpp"
+#include "sparq/kernels/xsimd/arch/x86_avx512.hpp"
+
+SPARQ_INTRINSICS_BEGIN  // GCC 12's AVX-512 false positives (config.hpp)
+
+namespace sparq::kernels::xsimd {
+
+namespace detail {
+
+// activate() on a batch: the same comparisons, so NaN and -0 come out as in the scalar stage.
+template <class A>
+::xsimd::batch<float, A> activate(::xsimd::batch<float, A> v, activation a) noexcept {
+    using fb = ::xsimd::batch<float, A>;
+    if (a == activation::none) return v;
+    const fb zero(0.0f);
+    if (a == activation::relu6) v = ::xsimd::select(v < fb(6.0f), v, fb(6.0f));
+    return ::xsimd::select(v > zero, v, zero);
+}
+
+// The portable requantization: the scalar arithmetic on each lane (exact).
+template <class A>
+::xsimd::batch<std::int32_t, A> requantize(::xsimd::batch<std::int32_t, A> acc, ::xsimd::batch<std::int32_t, A> offset,
+                                           ::xsimd::batch<std::int32_t, A> fixed, ::xsimd::batch<std::int32_t, A> shift,
+                                           std::int32_t zero_point, std::int32_t qmin, std::int32_t qmax,
+                                           quant::requant_rounding r, ::xsimd::kernel::requires_arch<::xsimd::generic>) noexcept {
+    using ib = ::xsimd::batch<std::int32_t, A>;
+    alignas(A::alignment()) std::int32_t a[ib::size], o[ib::size], f[ib::size], s[ib::size];
+    acc.store_aligned(a), offset.store_aligned(o), fixed.store_aligned(f), shift.store_aligned(s);
+    for (std::size_t i = 0; i < ib::size; ++i) {
+        const std::int64_t v = std::int64_t(a[i]) + o[i];
+        const std::int32_t sat = std::int32_t(v > INT32_MAX ? INT32_MAX : (v < INT32_MIN ? INT32_MIN : v));
+        a[i] = quant::requantize(sat, quant::quantized_multiplier{f[i], s[i]}, zero_point, qmin, qmax, r);
+    }
+    return ib::load_aligned(a);
+}
+
+}  // namespace detail
+
+// The float stage on one batch of finished sums: act(sum + bias), as apply_bias_activation.
+template <class A>
+::xsimd::batch<float, A> bias_activation(::xsimd::batch<float, A> sum, ::xsimd::batch<float, A> bias, activation a) noexcept {
+    return detail::activate<A>(sum + bias, a);
+}
+
+// Requantize rows [0, rows) x columns [n0, n0 + cols) of a tile of int32 sums (row r at
+// tile + r * ldt) into Q codes; y + r * ldy is row r's output at column n0.
+template <class A, class Q>
+void requant_tile(const requant_stage& st, const std::int32_t* tile, index_t ldt, index_t rows, index_t n0, index_t cols,
+                  Q* y, index_t ldy) noexcept {
+    using ib = ::xsimd::batch<std::int32_t, A>;
+    constexpr index_t L = index_t(ib::size);
+    index_t j = 0;
+    for (; j + L <= cols; j += L) {
+        const std::size_t n = std::size_t(n0 + j);
+        const ib offset = ib::load_unaligned(st.offset.data() + n), fixed = ib::load_unaligned(st.fixed.data() + n),
+                 shift = ib::load_unaligned(st.shift.data() + n);
+        for (index_t r = 0; r < rows; ++r) {
+            const ib v = detail::requantize<A>(ib::load_unaligned(tile + r * ldt + j), offset, fixed, shift, st.zero_point,
+                                               st.qmin, st.qmax, st.rounding, A{});
+            detail::store_narrow<Q>(v, y + r * ldy + j, A{});
+        }
+    }
+    for (; j < cols; ++j)
+        for (index_t r = 0; r < rows; ++r) y[r * ldy + j] = static_cast<Q>(kernels::detail::requantize_sum(st, tile[r * ldt + j], n0 + j));
+}
+
+// Dequantize a tile of int32 sums: s_x s_w[n] (acc - z_x colsum[n]) + bias[n], then the activation.
+template <class A>
+void dequant_tile(const requant_stage& st, const std::int32_t* tile, index_t ldt, index_t rows, index_t n0, index_t cols,
+                  float* y, index_t ldy) noexcept {
+    using ib = ::xsimd::batch<std::int32_t, A>;
+    using fb = ::xsimd::batch<float, A>;
+    constexpr index_t L = index_t(ib::size);
+    index_t j = 0;
+    for (; j + L <= cols; j += L) {
+        const std::size_t n = std::size_t(n0 + j);
+        const ib zx = ib::load_unaligned(st.zx_colsum.data() + n);
+        const fb scale = fb::load_unaligned(st.real_scale.data() + n);
+        const fb bias = st.bias.empty() ? fb(0.0f) : fb::load_unaligned(st.bias.data() + n);
+        for (index_t r = 0; r < rows; ++r) {
+            const ib acc = ib::load_unaligned(tile + r * ldt + j);
+            const ib centred = acc - zx;
+            // acc - zx overflowed int32 where the operands' signs differ and the result's is not acc's:
+            // those lanes take the reference's 64-bit difference
+            if (::xsimd::any(((acc ^ zx) & (acc ^ centred)) < ib(0))) {
+                for (index_t i = 0; i < L; ++i)
+                    y[r * ldy + j + i] = kernels::detail::dequantize_sum(st, tile[r * ldt + j + i], n0 + j + i);
+                continue;
+            }
+            bias_activation<A>(::xsimd::batch_cast<float>(centred) * scale, bias, st.act).store_unaligned(y + r * ldy + j);
+        }
+    }
+    for (; j < cols; ++j)
+        for (index_t r = 0; r < rows; ++r) y[r * ldy + j] = kernels::detail::dequantize_sum(st, tile[r * ldt + j], n0 + j);
+}
+
+}  // namespace sparq::kernels::xsimd
+
+SPARQ_INTRINSICS_END
