@@ -4,6 +4,8 @@
 // Shape names: NxCxHxW (the output channels equal C in these stages).
 #include <benchmark/benchmark.h>
 
+#include "energy_probe.hpp"
+
 #include <cstdint>
 #include <type_traits>
 #include <random>
@@ -26,10 +28,10 @@ struct stage {
 };
 const stage stages[] = {{64, 56}, {128, 28}, {256, 14}, {512, 7}};
 
-void set_conv_counters(benchmark::State& state, stage s, double joules) {
+void set_conv_counters(benchmark::State& state, stage s, double joules, const sparq_bench::energy_probe& probe) {
     const double ops = 2.0 * double(s.c) * double(s.c) * 9.0 * double(s.hw * s.hw);
     state.counters["GOP"] = benchmark::Counter(ops * double(state.iterations()) * 1e-9, benchmark::Counter::kIsRate);
-    state.counters["est_J"] = joules;
+    probe.report(state, joules);
 }
 
 template <class T, class Y>
@@ -49,6 +51,7 @@ void conv(benchmark::State& state, stage s) {
     sparq::energy::counter count;
     sparq::context ctx;
     ctx.with_scratch(*scratch).with_energy(count);
+    const sparq_bench::energy_probe probe;
     for (auto _ : state) {
         sparq::status st;
         if constexpr (std::is_same_v<T, float>) st = sparq::kernels::conv2d(ctx, x->cview(), *packed, p, y->view());
@@ -56,7 +59,7 @@ void conv(benchmark::State& state, stage s) {
         if (!st) return state.SkipWithError(st.message());
         benchmark::DoNotOptimize(y->data());
     }
-    set_conv_counters(state, s, sparq::energy::estimate_energy(count).total_j() / double(state.iterations()));
+    set_conv_counters(state, s, sparq::energy::estimate_energy(count).total_j() / double(state.iterations()), probe);
 }
 
 #if defined(SPARQ_WITH_DNNL)
@@ -83,11 +86,12 @@ void conv_onednn_direct(benchmark::State& state, stage s) {
     for (long i = 0; i < s.c * s.c * 9; ++i) wp[i] = T(int(rng() % 200) - 100);
     reorder(wei_user, wei).execute(str, wei_user, wei);
     convolution_forward prim(pd);
+    const sparq_bench::energy_probe probe;
     for (auto _ : state) {
         prim.execute(str, {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, wei}, {DNNL_ARG_DST, dst}});
         str.wait();
     }
-    set_conv_counters(state, s, 0);
+    set_conv_counters(state, s, 0, probe);
     state.SetLabel(pd.impl_info_str());
 }
 
@@ -105,11 +109,12 @@ void conv_sparq_onednn(benchmark::State& state, stage s) {
     sparq::energy::counter count;
     sparq::context ctx;
     ctx.with_energy(count);
+    const sparq_bench::energy_probe probe;
     for (auto _ : state) {
         if (!conv->run(ctx, x->cview(), y->view()).ok()) return state.SkipWithError("oneDNN conv2d failed");
         benchmark::DoNotOptimize(y->data());
     }
-    set_conv_counters(state, s, sparq::energy::estimate_energy(count).total_j() / double(state.iterations()));
+    set_conv_counters(state, s, sparq::energy::estimate_energy(count).total_j() / double(state.iterations()), probe);
     state.SetLabel(conv->implementation(x->extents()));
 }
 #endif

@@ -4,6 +4,8 @@
 // sparq does not count). Single thread: run with OMP_NUM_THREADS=1 (bench/run.sh does).
 #include <benchmark/benchmark.h>
 
+#include "energy_probe.hpp"
+
 #include <Eigen/Core>
 #include <array>
 #include <type_traits>
@@ -40,10 +42,10 @@ const shape shapes[] = {{64, 128, 64, "digits MLP"},      {16, 1024, 1024, "MLP 
 // (16 MB) fits the last-level cache.
 const shape matvecs[] = {{1, 1024, 1024, "matvec"}, {1, 4096, 4096, "matvec"}};
 
-void set_counters(benchmark::State& state, const shape& s, double joules_per_iter) {
+void set_counters(benchmark::State& state, const shape& s, double joules_per_iter, const sparq_bench::energy_probe& probe) {
     state.counters["GOP"] = benchmark::Counter(2.0 * double(s.m) * double(s.n) * double(s.k) * double(state.iterations()) * 1e-9,
                                                benchmark::Counter::kIsRate);
-    state.counters["est_J"] = joules_per_iter;
+    probe.report(state, joules_per_iter);
 }
 
 template <class T>
@@ -59,11 +61,12 @@ std::vector<T> random_values(long count, unsigned seed) {
 
 void f32_eigen(benchmark::State& state, shape s) {
     Eigen::MatrixXf x = Eigen::MatrixXf::Random(s.m, s.k), w = Eigen::MatrixXf::Random(s.n, s.k), y(s.m, s.n);
+    const sparq_bench::energy_probe probe;
     for (auto _ : state) {
         y.noalias() = x * w.transpose();
         benchmark::DoNotOptimize(y.data());
     }
-    set_counters(state, s, 0);
+    set_counters(state, s, 0, probe);
 }
 
 template <bool Scalar, class W = float>
@@ -75,13 +78,14 @@ void f32_sparq(benchmark::State& state, shape s) {
     sparq::energy::counter count;
     sparq::context ctx;
     ctx.with_energy(count).with_backend(Scalar ? sparq::backend::scalar : sparq::backend::xsimd, false);
+    const sparq_bench::energy_probe probe;
     for (auto _ : state) {
         if (!sparq::kernels::matmul(ctx, sparq::matrix_view<const float>(x.data(), {s.m, s.k}), *packed,
                                     sparq::matrix_view<float>(y.data(), {s.m, s.n})).ok())
             return state.SkipWithError("matmul failed");
         benchmark::DoNotOptimize(y.data());
     }
-    set_counters(state, s, sparq::energy::estimate_energy(count).total_j() / double(state.iterations()));
+    set_counters(state, s, sparq::energy::estimate_energy(count).total_j() / double(state.iterations()), probe);
 }
 
 void s8_sparq(benchmark::State& state, shape s) {
@@ -92,13 +96,14 @@ void s8_sparq(benchmark::State& state, shape s) {
     sparq::energy::counter count;
     sparq::context ctx;
     ctx.with_energy(count).with_backend(sparq::backend::xsimd, false);
+    const sparq_bench::energy_probe probe;
     for (auto _ : state) {
         if (!sparq::kernels::matmul_s8(ctx, sparq::matrix_view<const std::int8_t>(x.data(), {s.m, s.k}), *packed,
                                        sparq::matrix_view<std::int32_t>(y.data(), {s.m, s.n})).ok())
             return state.SkipWithError("matmul_s8 failed");
         benchmark::DoNotOptimize(y.data());
     }
-    set_counters(state, s, sparq::energy::estimate_energy(count).total_j() / double(state.iterations()));
+    set_counters(state, s, sparq::energy::estimate_energy(count).total_j() / double(state.iterations()), probe);
 }
 
 // An int8 linear layer: int8 activations, per-channel int8 weights, bias, ReLU, requantized int8
@@ -125,6 +130,7 @@ void linear_s8_sparq(benchmark::State& state, shape s) {
     ctx.with_energy(count).with_backend(sparq::backend::xsimd, false);
     const sparq::matrix_view<const std::int8_t> xv(x.data(), {s.m, s.k});
     const sparq::matrix_view<std::int8_t> yv(y.data(), {s.m, s.n});
+    const sparq_bench::energy_probe probe;
     for (auto _ : state) {
         if constexpr (Fused) {
             if (!sparq::kernels::linear_s8(ctx, xv, *packed, *st, yv).ok()) return state.SkipWithError("linear_s8 failed");
@@ -135,7 +141,7 @@ void linear_s8_sparq(benchmark::State& state, shape s) {
         }
         benchmark::DoNotOptimize(y.data());
     }
-    set_counters(state, s, sparq::energy::estimate_energy(count).total_j() / double(state.iterations()));
+    set_counters(state, s, sparq::energy::estimate_energy(count).total_j() / double(state.iterations()), probe);
 }
 
 // int4 weight-only (groups of 32 along K), float activations: the xsimd path or the reference.
@@ -152,13 +158,14 @@ void s4_sparq(benchmark::State& state, shape s) {
     sparq::energy::counter count;
     sparq::context ctx;
     ctx.with_energy(count).with_backend(Scalar ? sparq::backend::scalar : sparq::backend::xsimd, false);
+    const sparq_bench::energy_probe probe;
     for (auto _ : state) {
         if (!sparq::kernels::matmul_int4(ctx, sparq::matrix_view<const float>(x.data(), {s.m, s.k}), pv.as_const(), *p,
                                          sparq::matrix_view<float>(y.data(), {s.m, s.n})).ok())
             return state.SkipWithError("matmul_int4 failed");
         benchmark::DoNotOptimize(y.data());
     }
-    set_counters(state, s, sparq::energy::estimate_energy(count).total_j() / double(state.iterations()));
+    set_counters(state, s, sparq::energy::estimate_energy(count).total_j() / double(state.iterations()), probe);
 }
 
 #if defined(SPARQ_WITH_DNNL)
@@ -208,11 +215,12 @@ void onednn(benchmark::State& state, shape s) {
     matmul prim(pd);
     std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, wei}, {DNNL_ARG_DST, dst}};
     if (Layer) args.emplace(DNNL_ARG_BIAS, bias);
+    const sparq_bench::energy_probe probe;
     for (auto _ : state) {
         prim.execute(str, args);
         str.wait();
     }
-    set_counters(state, s, 0);
+    set_counters(state, s, 0, probe);
     state.SetLabel(pd.impl_info_str());
 }
 #endif
@@ -230,12 +238,13 @@ void sparq_onednn(benchmark::State& state, shape s) {
     sparq::energy::counter count;
     sparq::context ctx;
     ctx.with_energy(count);
+    const sparq_bench::energy_probe probe;
     for (auto _ : state) {
         if (!mm->run(ctx, sparq::matrix_view<const X>(x.data(), {s.m, s.k}), sparq::matrix_view<Y>(y.data(), {s.m, s.n})).ok())
             return state.SkipWithError("oneDNN matmul failed");
         benchmark::DoNotOptimize(y.data());
     }
-    set_counters(state, s, sparq::energy::estimate_energy(count).total_j() / double(state.iterations()));
+    set_counters(state, s, sparq::energy::estimate_energy(count).total_j() / double(state.iterations()), probe);
     state.SetLabel(mm->implementation(s.m));
 }
 #endif
