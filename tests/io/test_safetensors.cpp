@@ -55,20 +55,23 @@ TEST_CASE("safetensors: the digits MLP written by Python") {
 TEST_CASE("safetensors: a model saved and loaded is the same model") {
     auto m = io::load_model_safetensors(data_path("mlp.safetensors").c_str());
     REQUIRE(m.ok());
-    REQUIRE(m->layers.size() == 2);
-    CHECK(m->layers[0].act == kernels::activation::relu);
-    CHECK(m->layers[1].act == kernels::activation::none);
+    REQUIRE(m->nodes.size() == 2);
+    CHECK(m->nodes[0].kind == nn::op::linear);
+    CHECK(m->nodes[0].linear.act == kernels::activation::relu);
+    CHECK(m->nodes[1].linear.act == kernels::activation::none);
+    CHECK(m->input == nn::sample_shape{64, 1, 1});
     CHECK(m->parameters() == 128 * 64 + 128 + 10 * 128 + 10);
     const std::string path = "/tmp/sparq_test_model.safetensors";
     REQUIRE(io::save_model_safetensors(path.c_str(), *m).ok());
     auto back = io::load_model_safetensors(path.c_str());
     REQUIRE(back.ok());
-    REQUIRE(back->layers.size() == 2);
+    REQUIRE(back->nodes.size() == 2);
     for (std::size_t i = 0; i < 2; ++i) {
-        CHECK(back->layers[i].name == m->layers[i].name);
-        CHECK(back->layers[i].act == m->layers[i].act);
-        CHECK(back->layers[i].bias == m->layers[i].bias);
-        CHECK(std::memcmp(back->layers[i].weight.data(), m->layers[i].weight.data(), std::size_t(m->layers[i].weight.size()) * 4) == 0);
+        const nn::linear_layer &a = back->nodes[i].linear, &b = m->nodes[i].linear;
+        CHECK(back->nodes[i].name == m->nodes[i].name);
+        CHECK(a.act == b.act);
+        CHECK(a.bias == b.bias);
+        CHECK(std::memcmp(a.weight.data(), b.weight.data(), std::size_t(b.weight.size()) * 4) == 0);
     }
     std::remove(path.c_str());
 }
@@ -111,13 +114,13 @@ TEST_CASE("safetensors models: a graph must say the layer order, and shapes must
     REQUIRE(write(path, {{"sparq.graph", "a relu b"}}, 4).ok());
     m = io::load_model_safetensors(path);
     REQUIRE_FALSE(m.ok());
-    CHECK(std::string(m.error().message()).find("layer 'a' gives 3 values, layer 'b' takes 4") != std::string::npos);
+    CHECK(std::string(m.error().message()).find("linear 'b' takes 4 features, its input has 3") != std::string::npos);
     REQUIRE(write(path, {{"sparq.graph", "relu a b"}}, 3).ok());
     CHECK_FALSE(io::load_model_safetensors(path).ok());
     REQUIRE(write(path, {{"sparq.graph", "a relu b"}}, 3).ok());
     m = io::load_model_safetensors(path);
     REQUIRE(m.ok());
-    CHECK(m->layers.size() == 2);
-    CHECK(m->layers[0].bias.empty());
+    CHECK(m->nodes.size() == 2);
+    CHECK(m->nodes[0].linear.bias.empty());
     std::remove(path);
 }

@@ -162,17 +162,24 @@ status run_all(const nn::compiled_model& c, const tensor<float, 2>& x, tensor<fl
 int inspect(const options& o) {
     auto m = load_any_model(o.model.c_str());
     if (failed(o.cmd, m.error(), "loading the model")) return 1;
-    std::printf("%s: %zu layers, %td -> %td features, %td parameters\n\n", o.model.c_str(), m->layers.size(), m->in_features(),
-                m->out_features(), m->parameters());
-    std::printf("%-20s %-8s %14s %-10s %12s %12s %14s\n", "layer", "op", "in -> out", "activation", "parameters", "fp32 bytes",
-                "MACs / input");
-    for (const nn::linear_layer& l : m->layers) {
-        const index_t params = l.weight.size() + index_t(l.bias.size());
-        char shape[40];
-        std::snprintf(shape, sizeof shape, "%td -> %td", l.in_features(), l.out_features());
-        const char* act = l.act == kernels::activation::relu ? "relu" : l.act == kernels::activation::relu6 ? "relu6" : "-";
-        std::printf("%-20.20s %-8s %14s %-10s %12td %12td %14td\n", l.name.c_str(), "linear", shape, act, params, params * 4,
-                    l.weight.size());
+    auto shapes = nn::infer_shapes(*m);
+    auto macs = m->macs_per_sample();
+    if (failed(o.cmd, shapes.error(), "checking the model") || failed(o.cmd, macs.error(), "checking the model")) return 1;
+    std::printf("%s: %zu nodes, input (%td, %td, %td) -> %td outputs, %td parameters, %td MACs per input\n\n", o.model.c_str(),
+                m->nodes.size(), m->input[0], m->input[1], m->input[2], m->out_features(), m->parameters(), *macs);
+    std::printf("%-20s %-16s %-16s %-7s %10s %11s %12s\n", "node", "op", "output (C,H,W)", "act", "params", "fp32 bytes", "MACs/input");
+    for (std::size_t i = 0; i < m->nodes.size(); ++i) {
+        const nn::node& n = m->nodes[i];
+        const nn::sample_shape& y = (*shapes)[i + 1];
+        const index_t params = n.linear.weight.size() + index_t(n.linear.bias.size()) + n.conv.weight.size() + index_t(n.conv.bias.size());
+        index_t node_macs = n.linear.weight.size();
+        if (n.kind == nn::op::conv2d) node_macs = y[0] * y[1] * y[2] * n.conv.weight.extent(1) * n.conv.weight.extent(2) * n.conv.weight.extent(3);
+        const kernels::activation a = n.kind == nn::op::conv2d ? n.conv.act : n.linear.act;
+        const char* act = a == kernels::activation::relu ? "relu" : a == kernels::activation::relu6 ? "relu6" : "-";
+        char shape[48];
+        std::snprintf(shape, sizeof shape, "(%td, %td, %td)", y[0], y[1], y[2]);
+        std::printf("%-20.20s %-16s %-16s %-7s %10td %11td %12td\n", n.name.c_str(), nn::to_string(n.kind), shape, act, params, params * 4,
+                    node_macs);
     }
     return 0;
 }

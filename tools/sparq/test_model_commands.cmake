@@ -29,7 +29,7 @@ else()
   sparq_fails("built without ONNX import" inspect ${DATA}/mlp.onnx)
 endif()
 foreach(m IN LISTS models)
-  sparq_ok("2 layers, 64 -> 10 features, 9610 parameters" inspect ${m})
+  sparq_ok("2 nodes, input \\(64, 1, 1\\) -> 10 outputs, 9610 parameters, 9472 MACs" inspect ${m})
   sparq_ok("accuracy: 0.9667 \\(348 of 360, fp32\\)" eval ${m} --data ${DATA}/test_x.npy --labels ${DATA}/test_y.npy)
   sparq_ok("accuracy: 0.9[5-9][0-9][0-9] .*int8" eval ${m} --data ${DATA}/test_x.npy --labels ${DATA}/test_y.npy
            --precision int8 --calib ${DATA}/train_x.npy)

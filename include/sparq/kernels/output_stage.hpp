@@ -57,13 +57,15 @@ struct requant_stage {
 // x: per-tensor qparams of the input; w: per-tensor or per-channel (axis 0) qparams of the
 // [N, K] weights, symmetric (zero point 0); packed: the packed int8 weights (their column
 // sums); y: per-tensor qparams of the output; bias: N floats or empty.
-inline result<requant_stage> make_requant_stage(const quant::qparams& x, const quant::qparams& w, const packed_s8& packed,
-                                                const quant::qparams& y, const std::vector<float>& bias, activation act,
+// col_sums: each output channel's weight sum (a convolution's over C / groups x KH x KW).
+inline result<requant_stage> make_requant_stage(const quant::qparams& x, const quant::qparams& w,
+                                                const tensor_view<const std::int32_t, 1>& col_sums, const quant::qparams& y,
+                                                const std::vector<float>& bias, activation act,
                                                 quant::requant_rounding r = quant::requant_rounding::double_rounding) {
     SPARQ_TRY(x.validate());
     SPARQ_TRY(w.validate());
     SPARQ_TRY(y.validate());
-    const index_t n = packed.n;
+    const index_t n = col_sums.extent(0);
     if (x.gran != quant::granularity::per_tensor || y.gran != quant::granularity::per_tensor)
         return status(errc::unsupported, "requant stage: input and output need per-tensor qparams");
     if (!(w.gran == quant::granularity::per_tensor || (w.gran == quant::granularity::per_channel && w.axis == 0 && w.count() == n)))
@@ -88,7 +90,7 @@ inline result<requant_stage> make_requant_stage(const quant::qparams& x, const q
         st.multiplier.push_back(*m);
         st.fixed.push_back(m->multiplier);
         st.shift.push_back(m->shift);
-        const std::int64_t zx_colsum = std::int64_t(x.zero_point[0]) * packed.col_sums(j);
+        const std::int64_t zx_colsum = std::int64_t(x.zero_point[0]) * col_sums(j);
         const double b = bias.empty() ? 0.0 : std::nearbyint(double(bias[std::size_t(j)]) / in_scale);
         if (std::fabs(b) > 2e9 || std::llabs(zx_colsum) > 2000000000LL)
             return status(errc::overflow, "requant stage: bias or zero-point term of column %td does not fit int32", j);
@@ -97,6 +99,13 @@ inline result<requant_stage> make_requant_stage(const quant::qparams& x, const q
         st.real_scale.push_back(float(in_scale));
     }
     return st;
+}
+
+// The stage of a packed int8 GEMM (its column sums are in the packing).
+inline result<requant_stage> make_requant_stage(const quant::qparams& x, const quant::qparams& w, const packed_s8& packed,
+                                                const quant::qparams& y, const std::vector<float>& bias, activation act,
+                                                quant::requant_rounding r = quant::requant_rounding::double_rounding) {
+    return make_requant_stage(x, w, packed.col_sums.cview(), y, bias, act, r);
 }
 
 namespace detail {

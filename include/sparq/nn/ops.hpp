@@ -1,0 +1,136 @@
+// The graph's small ops on contiguous NCHW batches: activations, pooling, add, concat,
+// softmax, in float; max pooling and ReLU also on int8 codes (quantization is monotonic, so
+// both commute with it). Plain loops: these move little data next to the layers around them.
+// Each counts its traffic (and additions) into the context's energy counter.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+#include "sparq/core/context.hpp"
+#include "sparq/energy/counter.hpp"
+#include "sparq/nn/model.hpp"
+
+namespace sparq::nn::ops {
+
+inline float gelu(float v) noexcept { return 0.5f * v * (1.0f + std::erf(v * 0.70710678118654752f)); }  // PyTorch's default (erf)
+inline float sigmoid(float v) noexcept { return 1.0f / (1.0f + std::exp(-v)); }
+
+// y = f(x) elementwise, n values.
+inline void activation(const context& ctx, op kind, const float* x, float* y, index_t n) noexcept {
+    for (index_t i = 0; i < n; ++i) {
+        const float v = x[i];
+        switch (kind) {
+            case op::relu: y[i] = v > 0.0f ? v : 0.0f; break;
+            case op::relu6: y[i] = v > 0.0f ? (v < 6.0f ? v : 6.0f) : 0.0f; break;
+            case op::sigmoid: y[i] = sigmoid(v); break;
+            case op::tanh: y[i] = std::tanh(v); break;
+            case op::gelu: y[i] = gelu(v); break;
+            default: y[i] = v; break;
+        }
+    }
+    energy::count_elementwise(ctx.energy, dtype::f32, dtype::f32, std::uint64_t(n));
+}
+
+// ReLU / ReLU6 on int8 codes with zero point z: a clamp at z (and at the code of 6).
+inline void activation_s8(const context& ctx, op kind, const std::int8_t* x, std::int8_t* y, index_t n, std::int32_t z,
+                          float scale) noexcept {
+    const std::int32_t six = kind == op::relu6 ? std::int32_t(std::lround(6.0f / scale)) + z : 127;
+    const std::int32_t hi = six < 127 ? six : 127;
+    for (index_t i = 0; i < n; ++i) {
+        const std::int32_t v = x[i];
+        y[i] = std::int8_t(v < z ? z : (v > hi ? hi : v));
+    }
+    energy::count_elementwise(ctx.energy, dtype::s8, dtype::s8, std::uint64_t(n));
+}
+
+// Max or average pooling of [batch, C, H, W] into [batch, C, OH, OW]; T float or int8_t (max only).
+template <class T>
+void pool(const context& ctx, op kind, const pool_params& p, const T* x, const sample_shape& in, T* y, const sample_shape& out,
+          index_t batch) noexcept {
+    const index_t planes = batch * in[0];
+    for (index_t c = 0; c < planes; ++c) {
+        const T* xp = x + c * in[1] * in[2];
+        T* yp = y + c * out[1] * out[2];
+        for (index_t oh = 0; oh < out[1]; ++oh)
+            for (index_t ow = 0; ow < out[2]; ++ow) {
+                const index_t h0 = oh * p.stride_h - p.pad_top, w0 = ow * p.stride_w - p.pad_left;
+                double sum = 0;
+                T best = std::numeric_limits<T>::lowest();
+                index_t valid = 0;
+                for (index_t kh = 0; kh < p.kh; ++kh)
+                    for (index_t kw = 0; kw < p.kw; ++kw) {
+                        const index_t h = h0 + kh, w = w0 + kw;
+                        if (h < 0 || w < 0 || h >= in[1] || w >= in[2]) continue;
+                        const T v = xp[h * in[2] + w];
+                        best = v > best ? v : best;
+                        sum += double(v);
+                        ++valid;
+                    }
+                if (kind == op::max_pool) yp[oh * out[2] + ow] = best;
+                else if constexpr (std::is_floating_point_v<T>)
+                    yp[oh * out[2] + ow] = T(sum / double(p.count_include_pad ? p.kh * p.kw : (valid ? valid : 1)));
+            }
+    }
+    const std::uint64_t n_in = std::uint64_t(planes * in[1] * in[2]), n_out = std::uint64_t(planes * out[1] * out[2]);
+    if (ctx.energy) {
+        ctx.energy->add_activations(dtype_of_v<T>, n_in);
+        ctx.energy->add_activations(dtype_of_v<T>, n_out);
+        if (kind == op::avg_pool) ctx.energy->add_adds(dtype::f32, n_out * std::uint64_t(p.kh * p.kw));
+    }
+}
+
+inline void global_avg_pool(const context& ctx, const float* x, const sample_shape& in, float* y, index_t batch) noexcept {
+    const index_t hw = in[1] * in[2];
+    for (index_t c = 0; c < batch * in[0]; ++c) {
+        double sum = 0;
+        for (index_t i = 0; i < hw; ++i) sum += x[c * hw + i];
+        y[c] = float(sum / double(hw));
+    }
+    if (ctx.energy) {
+        ctx.energy->add_activations(dtype::f32, std::uint64_t(batch * in[0] * hw));
+        ctx.energy->add_activations(dtype::f32, std::uint64_t(batch * in[0]));
+        ctx.energy->add_adds(dtype::f32, std::uint64_t(batch * in[0] * hw));
+    }
+}
+
+inline void add(const context& ctx, const float* a, const float* b, float* y, index_t n) noexcept {
+    for (index_t i = 0; i < n; ++i) y[i] = a[i] + b[i];
+    if (ctx.energy) {
+        ctx.energy->add_activations(dtype::f32, 3 * std::uint64_t(n));
+        ctx.energy->add_adds(dtype::f32, std::uint64_t(n));
+    }
+}
+
+// Concatenation along channels of per-sample blocks: parts[i] holds batch x sizes[i] values.
+inline void concat(const context& ctx, const std::vector<const float*>& parts, const std::vector<index_t>& sizes, float* y,
+                   index_t batch) noexcept {
+    index_t total = 0;
+    for (index_t s : sizes) total += s;
+    for (index_t b = 0; b < batch; ++b) {
+        float* out = y + b * total;
+        for (std::size_t i = 0; i < parts.size(); ++i) {
+            const float* in = parts[i] + b * sizes[i];
+            for (index_t j = 0; j < sizes[i]; ++j) *out++ = in[j];
+        }
+    }
+    energy::count_elementwise(ctx.energy, dtype::f32, dtype::f32, std::uint64_t(batch * total));
+}
+
+// Softmax over each sample's n values, max-subtracted.
+inline void softmax(const context& ctx, const float* x, float* y, index_t batch, index_t n) noexcept {
+    for (index_t b = 0; b < batch; ++b) {
+        const float* xs = x + b * n;
+        float* ys = y + b * n;
+        float top = -std::numeric_limits<float>::infinity();
+        for (index_t i = 0; i < n; ++i) top = xs[i] > top ? xs[i] : top;
+        double sum = 0;
+        for (index_t i = 0; i < n; ++i) sum += double(ys[i] = std::exp(xs[i] - top));
+        for (index_t i = 0; i < n; ++i) ys[i] = float(double(ys[i]) / sum);
+    }
+    energy::count_elementwise(ctx.energy, dtype::f32, dtype::f32, std::uint64_t(batch * n));
+}
+
+}  // namespace sparq::nn::ops
