@@ -143,3 +143,95 @@ TEST_CASE("compile and run refuse what does not fit") {
     CHECK(s.code() == errc::invalid_argument);  // no arena on the context
     CHECK(c32->run(ctx.with_scratch(*scratch), x64->cview(), y->view()).ok());
 }
+
+TEST_CASE("digits CNN: convolutions, pooling and flatten match PyTorch; int8 keeps the accuracy") {
+    auto m = io::load_model_safetensors(data_path("cnn.safetensors").c_str());
+    REQUIRE(m.ok());
+    CHECK(m->input == nn::sample_shape{1, 8, 8});
+    REQUIRE(m->nodes.size() == 6);
+    CHECK(m->nodes[0].kind == nn::op::conv2d);
+    CHECK(m->nodes[0].conv.act == kernels::activation::relu);
+    auto macs = m->macs_per_sample();
+    REQUIRE(macs.ok());
+    CHECK(*macs == 8 * 64 * 9 + 16 * 16 * 8 * 9 + 64 * 10);
+    const auto x = load_f32("test_x.npy");
+    const auto ref = load_f32("cnn_test_logits.npy");
+    const auto calib = load_f32("train_x.npy");
+    auto labels_npy = io::read_npy(data_path("test_y.npy").c_str());
+    REQUIRE(labels_npy.ok());
+    const auto labels = labels_npy->to_labels("test_y");
+    REQUIRE(labels.ok());
+    for (auto p : {nn::precision::f32, nn::precision::int8}) {
+        CAPTURE(nn::to_string(p));
+        nn::compile_options o;
+        o.prec = p;
+        o.calibration = calib.cview();
+        auto c = nn::compiled_model::compile(*m, o);
+        REQUIRE(c.ok());
+        auto scratch = arena::with_capacity(c->scratch_bytes(x.extent(0)));
+        REQUIRE(scratch.ok());
+        context ctx;
+        ctx.with_scratch(*scratch);
+        auto y = tensor<float, 2>::make({x.extent(0), 10});
+        REQUIRE(y.ok());
+        auto counts = c->make_counters();
+        REQUIRE(c->run(ctx, x.cview(), y->view(), &counts).ok());
+        if (p == nn::precision::f32) {
+            double worst = 0;
+            for (index_t i = 0; i < y->size(); ++i)
+                worst = std::max(worst, std::fabs(double(y->data()[i]) - ref.data()[i]) / std::max(1.0, std::fabs(double(ref.data()[i]))));
+            CHECK(worst < 1e-4);
+            CHECK(accuracy(*y, *labels) == doctest::Approx(0.988889).epsilon(1e-4));  // reference.json
+        } else {
+            CHECK(accuracy(*y, *labels) >= 0.988889 - 0.01);
+            CHECK(counts[0].counts.macs(dtype::s8) == std::uint64_t(x.extent(0)) * 8 * 64 * 9);
+        }
+        std::uint64_t total = 0;
+        for (const auto& l : counts) total += l.counts.total_macs();
+        CHECK(total == std::uint64_t(x.extent(0)) * std::uint64_t(*macs));
+    }
+}
+
+TEST_CASE("graphs: shape inference refuses what does not fit, naming the node") {
+    nn::model m;
+    m.input = {1, 8, 8};
+    nn::node conv;
+    conv.name = "c";
+    conv.kind = nn::op::conv2d;
+    conv.inputs = {0};
+    auto w = tensor<float, 4>::make({4, 2, 3, 3});  // takes 2 channels; the input has 1
+    REQUIRE(w.ok());
+    conv.conv.weight = std::move(*w);
+    m.nodes.push_back(std::move(conv));
+    auto s = m.validate();
+    REQUIRE_FALSE(s.ok());
+    CHECK(std::string(s.message()).find("conv2d 'c'") != std::string::npos);
+
+    nn::model a;
+    a.input = {4, 1, 1};
+    nn::node add;
+    add.name = "sum";
+    add.kind = nn::op::add;
+    add.inputs = {0, 2};  // reads a value made later
+    a.nodes.push_back(std::move(add));
+    CHECK(std::string(a.validate().message()).find("reads value 2, not yet made") != std::string::npos);
+    a.nodes[0].inputs = {0, 0};  // x + x
+    nn::node soft;
+    soft.kind = nn::op::softmax;
+    soft.inputs = {1};
+    a.nodes.push_back(std::move(soft));
+    REQUIRE(a.validate().ok());
+    auto c = nn::compiled_model::compile(a, {});
+    REQUIRE(c.ok());
+    float xin[8] = {1, 2, 3, 4, 0, 0, 0, 0}, yout[8];
+    auto scratch = arena::with_capacity(c->scratch_bytes(2));
+    REQUIRE(scratch.ok());
+    context ctx;
+    ctx.with_scratch(*scratch);
+    REQUIRE(c->run(ctx, matrix_view<const float>(xin, {2, 4}), matrix_view<float>(yout, {2, 4})).ok());
+    double sum = 0;
+    for (int i = 0; i < 4; ++i) sum += yout[i];
+    CHECK(sum == doctest::Approx(1.0));
+    CHECK(yout[3] > yout[2]);
+    CHECK(yout[4] == doctest::Approx(0.25));  // softmax of equal values
+}

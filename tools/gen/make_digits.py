@@ -10,6 +10,9 @@ trained on it with PyTorch. Writes, under data/digits/:
   mlp.safetensors                   fc1.weight [128, 64], fc1.bias, fc2.weight [10, 128], fc2.bias (F32)
   mlp.onnx                          the same model exported by PyTorch's ONNX exporter (opset 13)
   mlp_test_logits.npy float32 [360, 10]  PyTorch's fp32 outputs on test_x (the golden reference)
+  cnn.onnx, cnn.safetensors         a small CNN (1x8x8 -> conv 8 3x3 + BN + ReLU -> max pool 2 -> conv 16 3x3 + ReLU
+                                    -> max pool 2 -> flatten -> linear 64 -> 10), BN folded for safetensors
+  cnn_test_logits.npy float32 [360, 10]
   reference.json                    PyTorch's fp32 accuracy and its own int8 PTQ accuracy
 
 Run: /usr/bin/python3 tools/gen/make_digits.py   (Debian: python3-torch python3-sklearn python3-numpy)
@@ -86,11 +89,52 @@ with open(out + "mlp.safetensors", "wb") as f:
 torch.onnx.export(model, x[test][:1], out + "mlp.onnx", opset_version=13, input_names=["image"], output_names=["logits"],
                   dynamic_axes={"image": {0: "batch"}, "logits": {0: "batch"}})
 
+# A small CNN on the same split (images as 1 x 8 x 8).
+torch.manual_seed(1)
+cnn = torch.nn.Sequential(
+    torch.nn.Conv2d(1, 8, 3, padding=1), torch.nn.BatchNorm2d(8), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+    torch.nn.Conv2d(8, 16, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+    torch.nn.Flatten(), torch.nn.Linear(64, 10))
+img = x.reshape(-1, 1, 8, 8)
+opt = torch.optim.Adam(cnn.parameters(), lr=1e-2)
+for epoch in range(80):
+    opt.zero_grad()
+    loss = torch.nn.functional.cross_entropy(cnn(img[train]), y[train])
+    loss.backward()
+    opt.step()
+cnn.eval()
+with torch.no_grad():
+    cnn_logits = cnn(img[test])
+cnn_acc = (cnn_logits.argmax(1) == y[test]).float().mean().item()
+np.save(out + "cnn_test_logits.npy", cnn_logits.numpy().astype("<f4"))
+torch.onnx.export(cnn, img[test][:1], out + "cnn.onnx", opset_version=13, input_names=["image"], output_names=["logits"],
+                  dynamic_axes={"image": {0: "batch"}, "logits": {0: "batch"}}, do_constant_folding=False,
+                  training=torch.onnx.TrainingMode.PRESERVE)
+# safetensors: BatchNorm folded into the first convolution, as sparq's ONNX import does.
+bn = cnn[1]
+f = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+conv1_w = cnn[0].weight * f.reshape(-1, 1, 1, 1)
+conv1_b = (cnn[0].bias - bn.running_mean) * f + bn.bias
+ctensors = {"conv1.weight": conv1_w, "conv1.bias": conv1_b, "conv2.weight": cnn[4].weight, "conv2.bias": cnn[4].bias,
+            "fc.weight": cnn[8].weight, "fc.bias": cnn[8].bias}
+cheader, cblobs, at = {"__metadata__": {"format": "pt", "model": "digits_cnn", "sparq.input": "1 8 8",
+                                        "sparq.graph": "conv1@1,1 relu maxpool:2 conv2@1,1 relu maxpool:2 flatten fc"}}, [], 0
+for name, t in ctensors.items():
+    b = t.detach().numpy().astype("<f4").tobytes()
+    cheader[name] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [at, at + len(b)]}
+    cblobs.append(b)
+    at += len(b)
+h = json.dumps(cheader, separators=(",", ":")).encode()
+h += b" " * (-len(h) % 8)
+with open(out + "cnn.safetensors", "wb") as f:
+    f.write(struct.pack("<Q", len(h)) + h + b"".join(cblobs))
+
 json.dump({"split": "torch.randperm(1797, seed 0): first 1437 train, last 360 test",
            "torch_fp32_test_accuracy": round(acc, 6),
            "torch_int8_ptq_test_accuracy": round(acc_q, 6),
            "torch_int8_ptq": "eager mode, fbgemm qconfig (per-channel weights, histogram-observed activations), "
                              "Linear+ReLU fused, calibrated on train_x",
+           "torch_cnn_fp32_test_accuracy": round(cnn_acc, 6),
            "torch_version": torch.__version__},
           open(out + "reference.json", "w"), indent=1)
-print(f"fp32 test accuracy {acc:.4f}; PyTorch int8 PTQ {acc_q:.4f}")
+print(f"MLP fp32 test accuracy {acc:.4f}; PyTorch int8 PTQ {acc_q:.4f}; CNN fp32 {cnn_acc:.4f}")

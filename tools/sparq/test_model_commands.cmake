@@ -36,6 +36,17 @@ foreach(m IN LISTS models)
   sparq_ok("wrote ${WORK}/digits_y.npy: \\(360, 10\\)" run ${m} --input ${DATA}/test_x.npy --output ${WORK}/digits_y.npy)
   sparq_ok("\"total\": {\"macs\": 3409920, .*\"fp32_joules\"" energy ${m} --input ${DATA}/test_x.npy --precision fp16 --json)
 endforeach()
+set(cnns ${DATA}/cnn.safetensors)
+if(ONNX)
+  list(APPEND cnns ${DATA}/cnn.onnx)
+endif()
+foreach(m IN LISTS cnns)
+  sparq_ok("6 nodes, input \\(1, 8, 8\\) -> 10 outputs, 1898 parameters, 23680 MACs" inspect ${m})
+  sparq_ok("accuracy: 0.9889 \\(356 of 360, fp32\\)" eval ${m} --data ${DATA}/test_x.npy --labels ${DATA}/test_y.npy)
+  sparq_ok("accuracy: 0.9[89][0-9][0-9] .*int8" eval ${m} --data ${DATA}/test_x.npy --labels ${DATA}/test_y.npy
+           --precision int8 --calib ${DATA}/train_x.npy)
+endforeach()
+
 # The outputs written are the model's outputs: eval of the written file's rows would be circular,
 # so check its size: a 128-byte header and 360 x 10 float32.
 file(SIZE ${WORK}/digits_y.npy size)

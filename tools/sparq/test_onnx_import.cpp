@@ -62,6 +62,33 @@ TEST_CASE("the digits MLP from ONNX is the model PyTorch exported") {
     CHECK(worst < 1e-4);
 }
 
+TEST_CASE("the digits CNN from ONNX (Conv, BatchNormalization, MaxPool, Flatten, Gemm) runs as PyTorch does") {
+    if (!sparq_cli::onnx_available()) return;
+    auto m = sparq_cli::import_onnx(data_path("cnn.onnx").c_str());
+    REQUIRE(m.ok());
+    REQUIRE(m->nodes.size() == 6);  // BatchNormalization and ReLUs folded into the convolutions
+    CHECK(m->nodes[0].conv.act == kernels::activation::relu);
+    CHECK(m->nodes[0].conv.params.pad_top == 1);
+    CHECK(m->nodes[1].kind == nn::op::max_pool);
+    auto x = io::read_npy(data_path("test_x.npy").c_str());
+    auto ref = io::read_npy(data_path("cnn_test_logits.npy").c_str());
+    REQUIRE((x.ok() && ref.ok()));
+    auto xt = x->to_f32<2>("x");
+    auto rt = ref->to_f32<2>("ref");
+    REQUIRE((xt.ok() && rt.ok()));
+    auto c = nn::compiled_model::compile(*m, {});
+    REQUIRE(c.ok());
+    auto y = tensor<float, 2>::make(rt->extents());
+    auto scratch = arena::with_capacity(c->scratch_bytes(xt->extent(0)));
+    REQUIRE((y.ok() && scratch.ok()));
+    context ctx;
+    REQUIRE(c->run(ctx.with_scratch(*scratch), xt->cview(), y->view()).ok());
+    double worst = 0;
+    for (index_t i = 0; i < y->size(); ++i)
+        worst = std::max(worst, std::fabs(double(y->data()[i]) - rt->data()[i]) / std::max(1.0, std::fabs(double(rt->data()[i]))));
+    CHECK(worst < 1e-4);
+}
+
 #if defined(SPARQ_CLI_WITH_ONNX)
 namespace {
 // A one-layer graph x -> Gemm(W [3, 2], transB) -> op -> y, for breaking on purpose.
