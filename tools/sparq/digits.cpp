@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -175,6 +176,16 @@ int digits(int argc, char** argv) {
         results.push_back(std::move(r));
     }
 
+    // PyTorch's own figures on the same split (data/digits/reference.json, from make_digits.py).
+    auto reference = [&](const char* key) -> double {
+        auto bytes = io::read_file((dir + "reference.json").c_str(), 1 << 16);
+        if (!bytes) return -1;
+        const std::string text(bytes->begin(), bytes->end());
+        const auto at = text.find(std::string("\"") + key + "\":");
+        return at == std::string::npos ? -1 : std::atof(text.c_str() + at + std::strlen(key) + 3);
+    };
+    const double torch_fp32 = reference("torch_fp32_test_accuracy"), torch_int8 = reference("torch_int8_ptq_test_accuracy");
+
     const variant_result& base = results.front();
     std::string table;
     energy::detail::appendf(table, "| variant | accuracy | size | latency / image | est. energy / inference | saved vs fp32 |\n"
@@ -187,6 +198,9 @@ int digits(int argc, char** argv) {
                                 j > 0 ? j32 / j : 0.0);
     }
     std::printf("%s\n", table.c_str());
+    if (torch_fp32 >= 0 && torch_int8 >= 0)
+        std::printf("PyTorch on the same split: fp32 %.2f%%, its own int8 post-training quantization (fbgemm) %.2f%%.\n\n",
+                    100.0 * torch_fp32, 100.0 * torch_int8);
     const std::string per_layer = energy::to_table(results.back().energy);
     std::printf("%s\n", per_layer.c_str());
     std::printf("Energy is an estimate, not a measurement: exact counts x the %s cost model, each tensor priced\n"
