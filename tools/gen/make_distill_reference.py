@@ -10,8 +10,11 @@
 
 Inputs are float32 (written as bit patterns, so the C++ side sees PyTorch's exact numbers); the
 reference arithmetic is float64 (the float32 inputs widened), written with 17 significant digits.
-Cases include logits of +-1000 (a naive exp overflows), T = 1 with teacher probabilities that
+Labels of -1 are unlabelled rows (ignore_index=-1: CE over the labelled rows). Cases include logits of +-1000 (a naive exp overflows), T = 1 with teacher probabilities that
 underflow to 0, alpha = 0 (cross-entropy alone) and alpha = 1 (soft targets only).
+
+Also three optimizer steps of a tiny MLP in float32 (SGD with momentum and weight decay, Adam),
+for the training pass and the optimizers' update rules.
 
 Writes tests/data/distill_reference.inc.  Run: /usr/bin/python3 tools/gen/make_distill_reference.py
 """
@@ -45,16 +48,19 @@ kd_specs = [  # n, classes, T, alpha, logit scale
     (2, 5, 1.0, 0.7, 1000.0),  # huge logits: exp overflows without log-sum-exp, p_t underflows to 0
     (1, 2, 20.0, 0.3, 0.1),
     (16, 10, 3.0, 0.25, 8.0),
+    (6, 4, 2.0, 0.6, 3.0),     # rows 1 and 4 unlabelled (-1): CE over the labelled rows (ignore_index)
 ]
 for i, (n, c, T, alpha, scale) in enumerate(kd_specs):
     s = f32(rng.standard_normal((n, c)) * scale)
     t = f32(rng.standard_normal((n, c)) * scale)
     y = rng.integers(0, c, n)
+    if i == 8:
+        y[1] = y[4] = -1
     st = torch.tensor(s, dtype=torch.float64, requires_grad=True)
     tt = torch.tensor(t, dtype=torch.float64)
     yt = torch.tensor(y, dtype=torch.int64)
     kl = F.kl_div(F.log_softmax(st / T, 1), F.softmax(tt / T, 1), reduction="batchmean")
-    ce = F.cross_entropy(st, yt)
+    ce = F.cross_entropy(st, yt, ignore_index=-1)
     loss = alpha * T * T * kl + (1 - alpha) * ce
     loss.backward()
     out.append(f"inline constexpr std::uint32_t kd{i}_s[] = {{{bits(s)}}};")
@@ -100,6 +106,34 @@ out.append("struct hint_case {\n    int n, student_dim, teacher_dim;\n    const 
            "    const std::uint32_t *weight, *bias;  // the adapter [teacher_dim, student_dim] and [teacher_dim], or null\n"
            "    const double *grad_weight, *grad_bias;\n    double loss;\n    const double* grad_student;\n};")
 out.append("inline constexpr hint_case hint_cases[] = {\n" + "\n".join(hint_rows) + "\n};")
+
+# Training steps: a 6 -> 5 -> ReLU(6) -> 3 MLP (float32, as PyTorch trains) on one batch of 4
+# with cross-entropy, three steps of SGD (momentum 0.9, weight decay 0.01) and of Adam (lr 0.01,
+# defaults otherwise): the weights after each optimizer, and the first step's gradients.
+x = f32(rng.standard_normal((4, 6)))
+y = rng.integers(0, 3, 4)
+w1, b1 = f32(rng.uniform(-0.4, 0.4, (5, 6))), f32(rng.uniform(-0.4, 0.4, 5))
+w2, b2 = f32(rng.uniform(-0.45, 0.45, (3, 5))), f32(rng.uniform(-0.45, 0.45, 3))
+out.append(f"inline constexpr std::uint32_t step_x[] = {{{bits(x)}}};")
+out.append(f"inline constexpr std::int64_t step_y[] = {{{', '.join(str(int(v)) for v in y)}}};")
+for name, a in (("w1", w1), ("b1", b1), ("w2", w2), ("b2", b2)):
+    out.append(f"inline constexpr std::uint32_t step_{name}[] = {{{bits(a)}}};")
+for oname, make in (("sgd", lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9, weight_decay=0.01)),
+                    ("adam", lambda p: torch.optim.Adam(p, lr=0.01))):
+    net = torch.nn.Sequential(torch.nn.Linear(6, 5), torch.nn.ReLU6(), torch.nn.Linear(5, 3))
+    with torch.no_grad():
+        for param, a in zip(net.parameters(), (w1, b1, w2, b2)):
+            param.copy_(torch.tensor(a))
+    opt = make(net.parameters())
+    for step in range(3):
+        opt.zero_grad()
+        F.cross_entropy(net(torch.tensor(x)), torch.tensor(y)).backward()
+        if step == 0 and oname == "sgd":
+            for gname, param in zip(("w1", "b1", "w2", "b2"), net.parameters()):
+                out.append(f"inline constexpr std::uint32_t step_grad_{gname}[] = {{{bits(param.grad.numpy())}}};")
+        opt.step()
+    for pname, param in zip(("w1", "b1", "w2", "b2"), net.parameters()):
+        out.append(f"inline constexpr std::uint32_t {oname}_{pname}[] = {{{bits(param.detach().numpy())}}};")
 
 with open("tests/data/distill_reference.inc", "w") as f:
     f.write("\n".join(out) + "\n")

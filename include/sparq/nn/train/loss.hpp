@@ -35,13 +35,17 @@ inline status check_finite(const matrix_view<const float>& m, const char* what) 
     return status::success();
 }
 
-// One label per row, each in [0, classes).
+// The label of a row without one (distillation on a transfer set: the teacher's soft targets
+// on every row, cross-entropy on the labelled rows only; PyTorch's ignore_index).
+inline constexpr std::int64_t unlabelled = -1;
+
+// One label per row, each in [0, classes) (or unlabelled, where allowed).
 inline status check_labels(const vector_view<const std::int64_t>& labels, index_t rows, index_t classes,
-                           const char* what) noexcept {
+                           const char* what, bool allow_unlabelled = false) noexcept {
     if (labels.extent(0) != rows)
         return status(errc::shape_mismatch, "%s: %td labels for a batch of %td", what, labels.extent(0), rows);
     for (index_t i = 0; i < rows; ++i)
-        if (labels(i) < 0 || labels(i) >= classes)
+        if ((labels(i) < 0 || labels(i) >= classes) && !(allow_unlabelled && labels(i) == unlabelled))
             return status(errc::out_of_range, "%s: label %td is %lld, outside [0, %td)", what, i, static_cast<long long>(labels(i)),
                           classes);
     return status::success();
