@@ -8,22 +8,15 @@
 #include <cstring>
 #include <vector>
 
+#include "distill/reference.hpp"
 #include "sparq/distill/hint_loss.hpp"
 #include "sparq/distill/kd_loss.hpp"
 #include "sparq/nn/train/loss.hpp"
 
 using namespace sparq;
+using namespace distill_test;
 
 namespace {
-#include "data/distill_reference.inc"
-
-tensor<float, 2> from_bits(const std::uint32_t* bits, index_t rows, index_t cols) {
-    auto t = tensor<float, 2>::make({rows, cols});
-    REQUIRE(t.ok());
-    std::memcpy(t->data(), bits, std::size_t(rows * cols) * 4);
-    return std::move(*t);
-}
-
 // |got - want| <= 1e-6 |want|, with an absolute floor of 1e-6 x the largest reference entry (a
 // float gradient cannot hold a tiny entry of a large vector to 1e-6 of itself).
 void check_close(const float* got, const double* want, index_t n, const char* what) {

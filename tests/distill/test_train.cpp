@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "distill/reference.hpp"
 #include "sparq/distill/pipeline.hpp"
 #include "sparq/io/npy.hpp"
 #include "sparq/nn/train/data.hpp"
@@ -16,17 +17,10 @@
 #include "sparq/nn/train/trainer.hpp"
 
 using namespace sparq;
+using namespace distill_test;
 namespace tr = sparq::nn::train;
 
 namespace {
-#include "data/distill_reference.inc"
-
-tensor<float, 2> from_bits(const std::uint32_t* bits, index_t rows, index_t cols) {
-    auto t = tensor<float, 2>::make({rows, cols});
-    REQUIRE(t.ok());
-    std::memcpy(t->data(), bits, std::size_t(rows * cols) * 4);
-    return std::move(*t);
-}
 std::vector<float> vec_bits(const std::uint32_t* bits, std::size_t n) {
     std::vector<float> v(n);
     std::memcpy(v.data(), bits, n * 4);
