@@ -23,6 +23,8 @@ void usage(std::FILE* out) {
                  "            error, time and estimated energy against fp32\n"
                  "  quant-report  SQNR of each quantization scheme and observer on sample weights\n"
                  "            (and on a weight file of yours)\n"
+                 "  distill   train a student (smaller, pruned or int8) against a teacher's logits (KD)\n"
+                 "  finetune  train a model further: pruned and kept sparse, or quantization-aware\n"
                  "  measure   run a layer for a while: estimated energy beside the package energy\n"
                  "            measured by RAPL / perf (or why this machine cannot measure)\n"
                  "\n"
@@ -52,6 +54,8 @@ int main(int argc, char** argv) {
         if (!std::strcmp(cmd, m)) return sparq_cli::model_command(m, argc - 1, argv + 1);
     if (!std::strcmp(cmd, "digits")) return sparq_cli::digits(argc - 1, argv + 1);
     if (!std::strcmp(cmd, "measure")) return sparq_cli::measure(argc - 1, argv + 1);
+    if (!std::strcmp(cmd, "distill")) return sparq_cli::distill(argc - 1, argv + 1);
+    if (!std::strcmp(cmd, "finetune")) return sparq_cli::finetune(argc - 1, argv + 1);
     std::fprintf(stderr, "sparq: unknown command '%s' (sparq --help lists them)\n", cmd);
     return 2;
 }

@@ -2,25 +2,7 @@
 # and read back, energy as JSON, and bad inputs refused with one clear line.
 string(REPLACE "|" ";" EMULATOR "${EMULATOR}")
 
-function(sparq_ok expected)
-  execute_process(COMMAND ${EMULATOR} ${SPARQ} ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-  if(NOT rc EQUAL 0)
-    message(FATAL_ERROR "sparq ${ARGN}: exit ${rc}: ${err}")
-  endif()
-  if(NOT out MATCHES "${expected}")
-    message(FATAL_ERROR "sparq ${ARGN}: output '${out}' does not match '${expected}'")
-  endif()
-endfunction()
-
-function(sparq_fails expected)
-  execute_process(COMMAND ${EMULATOR} ${SPARQ} ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-  if(rc EQUAL 0 OR NOT rc MATCHES "^[0-9]+$")
-    message(FATAL_ERROR "sparq ${ARGN}: expected a clean non-zero exit, got '${rc}'")
-  endif()
-  if(NOT err MATCHES "${expected}")
-    message(FATAL_ERROR "sparq ${ARGN}: stderr '${err}' does not say '${expected}'")
-  endif()
-endfunction()
+include(${CMAKE_CURRENT_LIST_DIR}/cli_test_helpers.cmake)  # sparq_ok, sparq_fails
 
 set(models ${DATA}/mlp.safetensors)
 if(ONNX)
