@@ -70,7 +70,7 @@ tr::train_options recipe(std::uint64_t seed, int n_epochs = -1) {
 double test_acc(const layers_t& m, const digits& d) { return must(tr::accuracy(m, d.tx.cview(), d.ty), "accuracy"); }
 
 double int8_acc(const layers_t& m, const digits& d) {
-    nn::model mm{must(tr::clone_layers(m), "copy")};
+    nn::model mm = nn::model::sequential(must(tr::clone_layers(m), "copy"));
     nn::compile_options co;
     co.prec = nn::precision::int8;
     co.observer = nn::observer_kind::minmax;

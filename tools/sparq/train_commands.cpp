@@ -159,7 +159,7 @@ result<measured> measure(const std::vector<nn::linear_layer>& layers, nn::precis
                          const tensor<float, 2>& test_x, const std::vector<std::int64_t>& test_y, const energy::cost_model& cost) {
     auto copy = tr::clone_layers(layers);
     if (!copy) return copy.error();
-    nn::model m{std::move(*copy)};
+    nn::model m = nn::model::sequential(std::move(*copy));
     nn::compile_options co;
     co.prec = p;
     co.observer = nn::observer_kind::minmax;
@@ -215,9 +215,13 @@ int train_command(const char* cmd, int argc, char** argv) {
     if (!o.distill && !o.teacher.empty()) {
         auto t = io::load_model_safetensors(o.teacher.c_str());
         if (failed(cmd, t.error(), "loading the teacher")) return 1;
-        teacher = std::move(t->layers);
+        auto layers = nn::mlp_layers(*t);
+        if (failed(cmd, layers.error(), "loading the teacher")) return 1;
+        teacher = std::move(*layers);
     }
-    const std::vector<nn::linear_layer>& source = before->layers;
+    auto source_layers = nn::mlp_layers(*before);
+    if (failed(cmd, source_layers.error(), o.distill ? "loading the teacher" : "loading the model")) return 1;
+    const std::vector<nn::linear_layer>& source = *source_layers;
     if (o.distill) teacher = tr::clone_layers(source).value();
 
     // The model that trains.
@@ -264,7 +268,7 @@ int train_command(const char* cmd, int argc, char** argv) {
     }
     const bool kd = o.distill || !teacher.empty();
     std::printf("sparq %s: %td -> %td parameters, %zu layers, %td training rows (%s), %lld epochs, batch %lld, Adam lr %g, seed %lld%s%s\n",
-                cmd, before->parameters(), nn::model{tr::clone_layers(net).value()}.parameters(), net.size(), x->extent(0),
+                cmd, before->parameters(), nn::model::sequential(tr::clone_layers(net).value()).parameters(), net.size(), x->extent(0),
                 o.per_class > 0 ? "labels on the first rows of each class" : "all labelled", o.epochs, o.batch, o.lr, o.seed,
                 o.prune > 0 ? ", pruned" : "", o.qat ? ", QAT int8" : "");
     if (kd) std::printf("KD loss: T %g, alpha %g\n", o.temperature, o.alpha);
@@ -278,7 +282,7 @@ int train_command(const char* cmd, int argc, char** argv) {
     if (failed(cmd, r.error(), "training")) return 1;
 
     const std::string out = o.out.empty() ? (o.distill ? "distilled.safetensors" : "finetuned.safetensors") : o.out;
-    nn::model trained{tr::clone_layers(net).value()};
+    nn::model trained = nn::model::sequential(tr::clone_layers(net).value());
     if (failed(cmd, io::save_model_safetensors(out.c_str(), trained), "writing the model")) return 1;
 
     const nn::precision after_p = o.qat ? nn::precision::int8 : nn::precision::f32;

@@ -212,4 +212,25 @@ inline status model::validate() const {
     return s ? status::success() : s.error();
 }
 
+// A copy of the layers of an MLP (a chain of linear nodes with their activations folded), what
+// the trainer (nn/train) takes; a status naming the first node that is not such a link.
+inline result<std::vector<linear_layer>> mlp_layers(const model& m) {
+    std::vector<linear_layer> out;
+    for (std::size_t i = 0; i < m.nodes.size(); ++i) {
+        const node& n = m.nodes[i];
+        if (n.kind != op::linear || n.inputs.size() != 1 || n.inputs[0] != int(i))
+            return status(errc::unsupported, "model: node '%.60s' (%s) is not a linear layer of a chain: training handles MLPs",
+                          n.name.c_str(), to_string(n.kind));
+        linear_layer l;
+        l.name = n.linear.name.empty() ? n.name : n.linear.name;
+        auto w = n.linear.weight.clone();
+        if (!w) return w.error();
+        l.weight = std::move(*w);
+        l.bias = n.linear.bias;
+        l.act = n.linear.act;
+        out.push_back(std::move(l));
+    }
+    return out;
+}
+
 }  // namespace sparq::nn

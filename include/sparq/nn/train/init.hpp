@@ -1,6 +1,6 @@
-// Making and copying trainable MLPs (std::vector<nn::linear_layer>, what nn::model holds as its
-// layers): torch.nn.Linear's default initialisation from a seed, and deep copies (tensors are
-// move-only). An nn::model is {layers}; its .layers are what the trainer takes.
+// Making and copying trainable MLPs (std::vector<nn::linear_layer>: nn::mlp_layers(model) gives
+// them, nn::model::sequential(layers) makes a model of them): torch.nn.Linear's default
+// initialisation from a seed, and deep copies (tensors are move-only).
 #pragma once
 
 #include <cmath>

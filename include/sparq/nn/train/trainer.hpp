@@ -1,4 +1,4 @@
-// The training loop for an MLP (std::vector<nn::linear_layer>, an nn::model's layers): epochs of
+// The training loop for an MLP (std::vector<nn::linear_layer>, nn::mlp_layers of a model): epochs of
 // shuffled mini-batches (the last one smaller, as PyTorch's DataLoader with shuffle=True), a
 // loss callback that gives the loss and d loss / d logits of each batch (cross-entropy by
 // default, the KD loss for distillation: distill/pipeline.hpp), the backward pass, an optimizer
