@@ -88,4 +88,16 @@ inline result<packed_s8> pack_s8(const matrix_view<const std::int8_t>& w, index_
     return p;
 }
 
+// The [N, K] matrix back out of its panels, row-major into out (N * K elements): what a file
+// stores (packed layouts depend on the CPU that packed them).
+template <class T>
+void unpack_weights(const packed_weights<T>& p, T* out) noexcept {
+    const index_t g = p.k_group;
+    for (index_t n = 0; n < p.n; ++n) {
+        const T* panel = p.panel(n / p.nr);
+        const index_t j = n % p.nr;
+        for (index_t k = 0; k < p.k; ++k) out[n * p.k + k] = panel[((k / g) * p.nr + j) * g + k % g];
+    }
+}
+
 }  // namespace sparq::kernels
