@@ -110,18 +110,28 @@ inline result<requant_stage> make_requant_stage(const quant::qparams& x, const q
 
 namespace detail {
 
-// One element of each stage: the reference arithmetic, shared by the scalar pass and by the
-// SIMD epilogues' column tails.
-inline std::int32_t requantize_sum(const requant_stage& st, std::int32_t acc, index_t n) noexcept {
-    const std::int64_t v = std::int64_t(acc) + st.offset[std::size_t(n)];
+// One element of each stage: the reference arithmetic, shared by the scalar pass, the SIMD
+// epilogues' column tails and the firmware runtime (nn/firmware.hpp), which holds the stage
+// as plain arrays.
+inline std::int32_t requantize_sum(std::int32_t acc, std::int32_t offset, quant::quantized_multiplier m, std::int32_t zero_point,
+                                   std::int32_t qmin, std::int32_t qmax, quant::requant_rounding r) noexcept {
+    const std::int64_t v = std::int64_t(acc) + offset;
     const std::int32_t sat = std::int32_t(v > INT32_MAX ? INT32_MAX : (v < INT32_MIN ? INT32_MIN : v));
-    return quant::requantize(sat, st.multiplier[std::size_t(n)], st.zero_point, st.qmin, st.qmax, st.rounding);
+    return quant::requantize(sat, m, zero_point, qmin, qmax, r);
+}
+
+inline float dequantize_sum(std::int32_t acc, std::int32_t zx_colsum, float real_scale, float bias, activation act) noexcept {
+    const float centred = float(std::int64_t(acc) - zx_colsum);
+    return activate(centred * real_scale + bias, act);
+}
+
+inline std::int32_t requantize_sum(const requant_stage& st, std::int32_t acc, index_t n) noexcept {
+    return requantize_sum(acc, st.offset[std::size_t(n)], st.multiplier[std::size_t(n)], st.zero_point, st.qmin, st.qmax, st.rounding);
 }
 
 inline float dequantize_sum(const requant_stage& st, std::int32_t acc, index_t n) noexcept {
-    const float centred = float(std::int64_t(acc) - st.zx_colsum[std::size_t(n)]);
-    const float b = st.bias.empty() ? 0.0f : st.bias[std::size_t(n)];
-    return activate(centred * st.real_scale[std::size_t(n)] + b, st.act);
+    return dequantize_sum(acc, st.zx_colsum[std::size_t(n)], st.real_scale[std::size_t(n)], st.bias.empty() ? 0.0f : st.bias[std::size_t(n)],
+                          st.act);
 }
 
 // Whether a stage was prepared for n columns (by make_requant_stage).
