@@ -73,6 +73,10 @@ struct compile_options {
     observer_kind observer = observer_kind::minmax;
     // int8: sample inputs [samples, in_features] whose activations set the ranges.
     matrix_view<const float> calibration;
+    // Called as int8 calibration advances (done of total steps: the fp32 run, then each value
+    // observed), e.g. to draw a progress bar; null: not called.
+    void (*progress)(void* user, std::size_t done, std::size_t total) = nullptr;
+    void* progress_user = nullptr;
 };
 
 // One node of a compiled model as data.
@@ -248,12 +252,18 @@ inline result<compiled_model> compiled_model::compile(const model& m, const comp
         context ctx;
         ctx.with_scratch(*scratch);
         std::vector<void*> vals(values, nullptr);
+        auto progress = [&](std::size_t done) {
+            if (o.progress) o.progress(o.progress_user, done, values + 1);
+        };
+        progress(0);
         SPARQ_TRY(ref->run_steps(ctx, o.calibration, vals, nullptr));
+        progress(1);
         for (std::size_t v = 0; v < values; ++v) {
             const float* data = v == 0 ? o.calibration.data() : static_cast<const float*>(vals[v]);
             auto q = detail::observe_activations(o.observer, matrix_view<const float>(data, {n, size_of(v)}));
             if (!q) return q.error();
             c.q.push_back(*q);
+            progress(v + 2);
         }
         // Which values stay int8: a linear / conv output whose every consumer takes codes (and
         // which is not the model's output); codes flow on through max pooling, flatten, ReLU.
