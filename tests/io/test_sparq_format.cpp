@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -186,4 +187,12 @@ TEST_CASE("compiled_parts: from_parts refuses parts that do not describe a model
     bad([](nn::compiled_parts& p) { p.s8[0] = 1; }, "value 0 cannot be held as int8 codes");
     bad([](nn::compiled_parts& p) { p.shapes[0] = {1 << 20, 1 << 20, 1}; }, "each sample at most");
     bad([](nn::compiled_parts& p) { p.steps.clear(); }, "3 values for 0 nodes");
+    bad([](nn::compiled_parts& p) { p.steps[0].bias[3] = std::numeric_limits<float>::quiet_NaN(); }, "column 3 does not fit int32");
+    // fp16 weights keep their bits through from_parts, signalling NaN payloads included
+    const nn::compiled_model h = compiled("mlp.safetensors", nn::precision::f16);
+    nn::compiled_parts p = h.parts();
+    p.steps[1].weight_f16[7] = float16::from_bits(0x7C01);
+    auto back = nn::compiled_model::from_parts(p);
+    REQUIRE(back.ok());
+    CHECK(back->parts().steps[1].weight_f16[7].bits == 0x7C01);
 }

@@ -291,7 +291,7 @@ inline result<nn::compiled_parts> decode_sparq(const unsigned char* data, std::s
         const std::string t(tag);
         if (t == "MODL" && seen == 0) {
             const std::uint32_t prec = s.u8("precision");
-            s.u8("reserved"), s.u16("reserved");
+            if ((s.u8("reserved") | s.u16("reserved")) != 0) s.fail(errc::parse_error, "reserved bytes are not zero");
             if (s.error.ok() && prec > std::uint32_t(nn::precision::int8)) s.fail(errc::parse_error, "unknown precision code");
             p.prec = nn::precision(prec);
             values = s.u32("value count"), nodes = s.u32("node count");
@@ -341,7 +341,7 @@ inline result<nn::compiled_parts> decode_sparq(const unsigned char* data, std::s
             }
             if (d.kind == nn::op::linear || d.kind == nn::op::conv2d) {
                 const std::uint32_t code = s.u8("weight dtype");
-                s.u8("reserved"), s.u16("reserved");
+                if ((s.u8("reserved") | s.u16("reserved")) != 0) s.fail(errc::parse_error, "reserved bytes are not zero");
                 if (s.error.ok() && code > detail::weight_s8) s.fail(errc::parse_error, "unknown weight dtype code");
                 for (index_t& e : d.weight_shape) e = s.dim("weight extent");
                 const std::size_t elt = code == detail::weight_f32 ? 4 : code == detail::weight_s8 ? 1 : 2;

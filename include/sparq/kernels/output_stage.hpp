@@ -92,7 +92,8 @@ inline result<requant_stage> make_requant_stage(const quant::qparams& x, const q
         st.shift.push_back(m->shift);
         const std::int64_t zx_colsum = std::int64_t(x.zero_point[0]) * col_sums(j);
         const double b = bias.empty() ? 0.0 : std::nearbyint(double(bias[std::size_t(j)]) / in_scale);
-        if (std::fabs(b) > 2e9 || std::llabs(zx_colsum) > 2000000000LL)
+        // (a NaN bias fails the first test too: it has no integer form)
+        if (!(std::fabs(b) <= 2e9) || std::llabs(zx_colsum) > 2000000000LL || std::llabs(std::int64_t(b) - zx_colsum) > INT32_MAX)
             return status(errc::overflow, "requant stage: bias or zero-point term of column %td does not fit int32", j);
         st.offset.push_back(std::int32_t(std::int64_t(b) - zx_colsum));
         st.zx_colsum.push_back(std::int32_t(zx_colsum));

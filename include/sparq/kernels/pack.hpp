@@ -37,9 +37,10 @@ using packed_f16 = packed_weights<float16>;    // fp16 storage, fp32 compute
 using packed_bf16 = packed_weights<bfloat16>;  // bf16 storage, fp32 compute
 using packed_s8 = packed_weights<std::int8_t>;
 
-// Float weights packed as T (float, float16 or bfloat16: rounded to nearest even once, here).
-template <class T>
-result<packed_weights<T>> pack_float(const matrix_view<const float>& w, index_t nr) noexcept {
+// Float weights packed as T (float, float16 or bfloat16: rounded to nearest even once, here);
+// weights already in T (S = T) are copied bit for bit (NaN payloads too).
+template <class T, class S = float>
+result<packed_weights<T>> pack_float(const matrix_view<const S>& w, index_t nr) noexcept {
     if (nr <= 0) return status(errc::invalid_argument, "pack: panel width %td", nr);
     packed_weights<T> p;
     p.n = w.extent(0), p.k = w.extent(1), p.nr = nr, p.k_padded = w.extent(1);
@@ -51,7 +52,7 @@ result<packed_weights<T>> pack_float(const matrix_view<const float>& w, index_t 
         for (index_t k = 0; k < p.k; ++k)
             for (index_t j = 0; j < nr; ++j) {
                 const index_t n = panel * nr + j;
-                out[k * nr + j] = T(n < p.n ? w(n, k) : 0.0f);
+                out[k * nr + j] = n < p.n ? T(w(n, k)) : T(0.0f);
             }
     }
     return p;

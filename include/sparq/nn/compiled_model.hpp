@@ -362,6 +362,9 @@ inline status check_parts(const compiled_parts& p) {
         const sample_shape x = p.shapes[in_v];
         sample_shape y = x;
         const bool weighted = d.kind == op::linear || d.kind == op::conv2d;
+        if (!weighted && d.act != kernels::activation::none)
+            return status(errc::invalid_argument, "model parts: %s '%.60s' has a folded activation (only linear and conv2d have one)",
+                          to_string(d.kind), name);
         const extents_t<4>& ws = d.weight_shape;
         if (weighted) {
             for (index_t e : ws)
@@ -509,16 +512,13 @@ inline result<compiled_model> compiled_model::from_parts(compiled_parts p) {
                 s.w32 = std::move(*pk);
                 c.stored_bytes_ += count * 4;
             } else {
-                // widened exactly, so packing narrows each weight back to the same bits
-                std::vector<float> wide(count);
-                for (std::size_t k = 0; k < count; ++k) wide[k] = c.prec_ == precision::f16 ? float(d.weight_f16[k]) : float(d.weight_bf16[k]);
-                const matrix_view<const float> wv(wide.data(), {ws[0], ws[1]});
+                // the stored bits, as they are (the layout pack_weights_as makes)
                 if (c.prec_ == precision::f16) {
-                    auto pk = kernels::pack_weights_as<float16>(wv);
+                    auto pk = kernels::pack_float<float16, float16>({d.weight_f16.data(), {ws[0], ws[1]}}, kernels::panel_width_f32());
                     if (!pk) return pk.error();
                     s.w16 = std::move(*pk);
                 } else {
-                    auto pk = kernels::pack_weights_as<bfloat16>(wv);
+                    auto pk = kernels::pack_float<bfloat16, bfloat16>({d.weight_bf16.data(), {ws[0], ws[1]}}, kernels::panel_width_f32());
                     if (!pk) return pk.error();
                     s.wbf = std::move(*pk);
                 }
