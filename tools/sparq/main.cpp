@@ -15,10 +15,13 @@ void usage(std::FILE* out) {
                  "commands:\n"
                  "  digits    the main job: the built-in digits MLP compressed to fp16, bf16 and int8;\n"
                  "            accuracy, size, latency and estimated energy against fp32\n"
-                 "  inspect   a model's layers, shapes, parameters and MACs (.onnx or .safetensors)\n"
-                 "  run       run a model on inputs from a .npy file, write its outputs as .npy\n"
+                 "  inspect   a model's layers, shapes, parameters and MACs (.onnx, .safetensors, .sparq)\n"
+                 "  run       run a model (.onnx, .safetensors, .sparq) on inputs from a .npy file,\n"
+                 "            write its outputs as .npy\n"
                  "  eval      a model's accuracy on inputs and labels from .npy files\n"
                  "  energy    estimated joules per layer of running a model, against fp32 dense\n"
+                 "  compress  compile a model to fp32 / fp16 / bf16 / int8 and save it as a .sparq file\n"
+                 "  export-c  a .sparq model as a C++ header for firmware (no heap, integer-only int8)\n"
                  "  demo      quantize a built-in sample layer to int8 and fp16, run it, and print\n"
                  "            error, time and estimated energy against fp32\n"
                  "  quant-report  SQNR of each quantization scheme and observer on sample weights\n"
@@ -50,7 +53,7 @@ int main(int argc, char** argv) {
     }
     if (!std::strcmp(cmd, "demo")) return sparq_cli::demo(argc - 1, argv + 1);
     if (!std::strcmp(cmd, "quant-report")) return sparq_cli::quant_report(argc - 1, argv + 1);
-    for (const char* m : {"inspect", "run", "eval", "energy"})
+    for (const char* m : {"inspect", "run", "eval", "energy", "compress", "export-c"})
         if (!std::strcmp(cmd, m)) return sparq_cli::model_command(m, argc - 1, argv + 1);
     if (!std::strcmp(cmd, "digits")) return sparq_cli::digits(argc - 1, argv + 1);
     if (!std::strcmp(cmd, "measure")) return sparq_cli::measure(argc - 1, argv + 1);

@@ -1,10 +1,16 @@
-// The commands that take a model file (.onnx or .safetensors):
+// The commands that take a model file (.onnx, .safetensors, or .sparq: compiled already):
 //   sparq inspect MODEL                                  layers, shapes, parameters, bytes, MACs
 //   sparq run MODEL --input X.npy --output Y.npy         outputs as .npy
 //   sparq eval MODEL --data X.npy --labels y.npy         accuracy
 //   sparq energy MODEL --input X.npy [--json]            estimated joules per layer vs fp32
-// run / eval / energy take --precision fp32|fp16|bf16|int8 (int8 needs --calib C.npy) and
-// --observer; inputs are taken as given: a shape that does not fit is an error naming both.
+//   sparq compress MODEL -o OUT.sparq --quant ...        the compiled model as a .sparq file
+//   sparq export-c MODEL.sparq -o model.h [--name NS]    a C++ header for firmware
+// run / eval / energy / compress take --precision (--quant) fp32|fp16|bf16|int8 (int8 needs
+// --calib C.npy) and --observer; a .sparq file is run as it was compressed, and those options
+// are refused for it (they would silently do nothing). Inputs are taken as given: a shape that
+// does not fit is an error naming both.
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -15,7 +21,9 @@
 #include "onnx_import.hpp"
 #include "sparq/core.hpp"
 #include "sparq/energy/report.hpp"
+#include "sparq/io/export_c.hpp"
 #include "sparq/io/npy.hpp"
+#include "sparq/io/sparq_format.hpp"
 #include "sparq/nn/compiled_model.hpp"
 
 namespace sparq_cli {
@@ -25,11 +33,17 @@ using namespace sparq;
 
 struct options {
     const char* cmd = "";
-    std::string model, input, output, data, labels, calib, cost = "horowitz_45nm";
+    std::string model, input, output, data, labels, calib, cost = "horowitz_45nm", name = "sparq_model";
     nn::precision prec = nn::precision::f32;
     nn::observer_kind observer = nn::observer_kind::histogram;
     bool json = false;
+    bool prec_given = false, observer_given = false;
 };
+
+bool ends_with(const std::string& s, const char* tail) {
+    const std::size_t n = std::strlen(tail);
+    return s.size() >= n && s.compare(s.size() - n, n, tail) == 0;
+}
 
 bool failed(const char* cmd, const status& s, const char* what) {
     if (s.ok()) return false;
@@ -39,13 +53,26 @@ bool failed(const char* cmd, const status& s, const char* what) {
 }
 
 const char* usage_of(const std::string& cmd) {
-    if (cmd == "inspect") return "usage: sparq inspect MODEL\n  Layers, shapes, activations, parameters, fp32 bytes and MACs per input of a .onnx or .safetensors model.\n";
+    if (cmd == "inspect")
+        return "usage: sparq inspect MODEL\n  Layers, shapes, activations, parameters, fp32 bytes and MACs per input of a .onnx or .safetensors model;\n"
+               "  the precision, layers and stored bytes of a .sparq file.\n";
     if (cmd == "run")
         return "usage: sparq run MODEL --input X.npy --output Y.npy [--precision fp32|fp16|bf16|int8 --calib C.npy]\n"
                "  Runs the model on X [batch, features] (float32) and writes its outputs [batch, classes] as float32 .npy.\n";
     if (cmd == "eval")
         return "usage: sparq eval MODEL --data X.npy --labels y.npy [--precision ... --calib C.npy --observer ...]\n"
                "  Prints 'accuracy: 0.xxxx': the share of rows of X whose largest output is the label.\n";
+    if (cmd == "compress")
+        return "usage: sparq compress MODEL -o OUT.sparq [--quant fp32|fp16|bf16|int8] [--calib X.npy] [--observer minmax|histogram|percentile|mse|entropy]\n"
+               "                        [--per-channel]\n"
+               "  Compiles a .onnx or .safetensors model for one precision and saves it as a .sparq file (docs/formats.md) that\n"
+               "  loads and runs bit for bit as compiled, with no calibration. int8 (per-channel weights, the default) needs --calib:\n"
+               "  sample inputs whose activations set the ranges. --quant int4 and --prune are not supported yet.\n";
+    if (cmd == "export-c")
+        return "usage: sparq export-c MODEL.sparq -o model.h [--name NAMESPACE]\n"
+               "  Writes the compressed model as a C++17 header for firmware: constexpr weight and requantization tables and\n"
+               "  NAMESPACE::run(x, y, buffer, bytes) for one sample over a static buffer (no heap, exceptions, RTTI or OS calls;\n"
+               "  int8 models give sparq run's outputs bit for bit). NAMESPACE defaults to sparq_model.\n";
     return "usage: sparq energy MODEL --input X.npy [--precision ... --calib C.npy] [--cost 45nm|7nm|FILE] [--json]\n"
            "  Estimated joules per layer and in total for running the model on X, beside the same work at fp32 dense.\n";
 }
@@ -69,29 +96,39 @@ int parse(int argc, char** argv, options& o) {
             o.json = true;
             continue;
         }
+        if (!std::strcmp(a, "--per-channel")) continue;  // int8 weights are per output channel (the only choice so far)
         if (i + 1 >= argc) {
             std::fprintf(stderr, "sparq %s: %s needs a value (sparq %s --help)\n", o.cmd, a, o.cmd);
             return 2;
         }
         const char* v = argv[++i];
-        std::string* target = !std::strcmp(a, "--input") ? &o.input : !std::strcmp(a, "--output") ? &o.output
+        std::string* target = !std::strcmp(a, "--input") ? &o.input : !std::strcmp(a, "--output") || !std::strcmp(a, "-o") ? &o.output
+                            : !std::strcmp(a, "--name") ? &o.name
                             : !std::strcmp(a, "--data") ? &o.data : !std::strcmp(a, "--labels") ? &o.labels
                             : !std::strcmp(a, "--calib") ? &o.calib : !std::strcmp(a, "--cost") ? &o.cost : nullptr;
         if (target) {
             *target = v;
-        } else if (!std::strcmp(a, "--precision")) {
+        } else if (!std::strcmp(a, "--precision") || !std::strcmp(a, "--quant")) {
             bool known = false;
             for (auto p : {nn::precision::f32, nn::precision::f16, nn::precision::bf16, nn::precision::int8})
                 if (!std::strcmp(v, nn::to_string(p))) o.prec = p, known = true;
-            if (!known) {
-                std::fprintf(stderr, "sparq %s: --precision is fp32, fp16, bf16 or int8, not '%s'\n", o.cmd, v);
+            if (!std::strcmp(v, "int4")) {
+                std::fprintf(stderr, "sparq %s: %s int4 is not supported yet (int4 weight-only kernels exist; the model path does not)\n", o.cmd, a);
                 return 2;
             }
+            if (!known) {
+                std::fprintf(stderr, "sparq %s: %s is fp32, fp16, bf16 or int8, not '%s'\n", o.cmd, a, v);
+                return 2;
+            }
+            o.prec_given = true;
+        } else if (!std::strcmp(a, "--prune")) {
+            std::fprintf(stderr, "sparq %s: --prune is not supported yet (pruning is not in this build)\n", o.cmd);
+            return 2;
         } else if (!std::strcmp(a, "--observer")) {
             bool known = false;
             for (auto k : {nn::observer_kind::minmax, nn::observer_kind::histogram, nn::observer_kind::percentile,
                            nn::observer_kind::mse, nn::observer_kind::entropy})
-                if (!std::strcmp(v, nn::to_string(k))) o.observer = k, known = true;
+                if (!std::strcmp(v, nn::to_string(k))) o.observer = k, known = true, o.observer_given = true;
             if (!known) {
                 std::fprintf(stderr, "sparq %s: --observer is minmax, histogram, percentile, mse or entropy, not '%s'\n", o.cmd, v);
                 return 2;
@@ -125,12 +162,32 @@ struct prepared {
     nn::compiled_model compiled;
 };
 
+// A progress bar on stderr while int8 calibration runs, when stderr is a terminal.
+void draw_progress(void* what, std::size_t done, std::size_t total) {
+    if (!isatty(fileno(stderr)) || total == 0) return;
+    const int width = 30, filled = int(done * std::size_t(width) / total);
+    std::fprintf(stderr, "\r%s [%.*s%*s] %zu/%zu", static_cast<const char*>(what), filled, "##############################",
+                 width - filled, "", done, total);
+    if (done == total) std::fprintf(stderr, "\n");
+    std::fflush(stderr);
+}
+
 result<prepared> prepare(const options& o) {
+    if (ends_with(o.model, ".sparq")) {
+        if (o.prec_given || !o.calib.empty() || o.observer_given)
+            return status(errc::invalid_argument, "%s is compressed already: --precision, --calib and --observer do not apply "
+                          "(compress the .onnx / .safetensors again to change them)", o.model.c_str());
+        auto c = io::load_sparq(o.model.c_str());
+        if (!c) return c.error();
+        return prepared{nn::model{}, std::move(*c)};
+    }
     auto m = load_any_model(o.model.c_str());
     if (!m) return m.error();
     nn::compile_options co;
     co.prec = o.prec;
     co.observer = o.observer;
+    co.progress = draw_progress;
+    co.progress_user = const_cast<char*>("calibrating");
     tensor<float, 2> calib;
     if (o.prec == nn::precision::int8) {
         if (o.calib.empty()) return status(errc::invalid_argument, "--precision int8 needs --calib C.npy (sample inputs for the activation ranges)");
@@ -159,7 +216,68 @@ status run_all(const nn::compiled_model& c, const tensor<float, 2>& x, tensor<fl
     return status::success();
 }
 
+// A .sparq file: its precision, values and layers as stored.
+int inspect_sparq(const options& o) {
+    auto c = io::load_sparq(o.model.c_str());
+    if (failed(o.cmd, c.error(), "loading the model")) return 1;
+    const nn::compiled_parts p = c->parts();
+    std::printf("%s: %s, %zu nodes, %td -> %td features, %zu bytes stored\n\n", o.model.c_str(), nn::to_string(p.prec), p.steps.size(),
+                c->in_features(), c->out_features(), c->stored_bytes());
+    std::printf("%-20s %-16s %-16s %-7s %-6s %10s\n", "node", "op", "output (C,H,W)", "act", "codes", "weights");
+    for (std::size_t i = 0; i < p.steps.size(); ++i) {
+        const nn::compiled_step_parts& d = p.steps[i];
+        const nn::sample_shape& y = p.shapes[i + 1];
+        const char* act = d.act == kernels::activation::relu ? "relu" : d.act == kernels::activation::relu6 ? "relu6" : "-";
+        const std::size_t w = d.weight_f32.size() + d.weight_f16.size() + d.weight_bf16.size() + d.weight_s8.size();
+        const char* type = !d.weight_s8.empty() ? "int8" : !d.weight_f16.empty() ? "fp16" : !d.weight_bf16.empty() ? "bf16" : w ? "fp32" : "";
+        char shape[48], weights[48];
+        std::snprintf(shape, sizeof shape, "(%td, %td, %td)", y[0], y[1], y[2]);
+        std::snprintf(weights, sizeof weights, "%zu %s", w, type);
+        std::printf("%-20.20s %-16s %-16s %-7s %-6s %10s\n", d.name.c_str(), nn::to_string(d.kind), shape, act, p.s8[i + 1] ? "int8" : "float",
+                    w ? weights : "-");
+    }
+    return 0;
+}
+
+int compress(const options& o) {
+    if (o.output.empty()) {
+        std::fprintf(stderr, "sparq compress: -o OUT.sparq is needed (sparq compress --help)\n");
+        return 2;
+    }
+    if (ends_with(o.model, ".sparq")) {
+        std::fprintf(stderr, "sparq compress: %s is compressed already (compress the .onnx or .safetensors model)\n", o.model.c_str());
+        return 2;
+    }
+    auto p = prepare(o);
+    if (failed(o.cmd, p.error(), "preparing the model")) return 1;
+    if (failed(o.cmd, io::save_sparq(o.output.c_str(), p->compiled), "writing the model")) return 1;
+    std::printf("wrote %s: %s, %zu layers, %zu bytes stored (fp32: %td)\n", o.output.c_str(), nn::to_string(p->compiled.prec()),
+                p->compiled.layer_count(), p->compiled.stored_bytes(), p->model.parameters() * 4);
+    return 0;
+}
+
+int export_c(const options& o) {
+    if (o.output.empty()) {
+        std::fprintf(stderr, "sparq export-c: -o model.h is needed (sparq export-c --help)\n");
+        return 2;
+    }
+    if (!ends_with(o.model, ".sparq")) {
+        std::fprintf(stderr, "sparq export-c: %s is not a .sparq file (sparq compress makes one)\n", o.model.c_str());
+        return 2;
+    }
+    auto c = io::load_sparq(o.model.c_str());
+    if (failed(o.cmd, c.error(), "loading the model")) return 1;
+    std::string base = o.model;
+    if (const auto slash = base.find_last_of('/'); slash != std::string::npos) base = base.substr(slash + 1);
+    auto text = io::export_c(c->parts(), o.name, base);
+    if (failed(o.cmd, text.error(), "exporting")) return 1;
+    if (failed(o.cmd, io::write_file(o.output.c_str(), *text), "writing the header")) return 1;
+    std::printf("wrote %s: namespace %s, %s, %zu layers\n", o.output.c_str(), o.name.c_str(), nn::to_string(c->prec()), c->layer_count());
+    return 0;
+}
+
 int inspect(const options& o) {
+    if (ends_with(o.model, ".sparq")) return inspect_sparq(o);
     auto m = load_any_model(o.model.c_str());
     if (failed(o.cmd, m.error(), "loading the model")) return 1;
     auto shapes = nn::infer_shapes(*m);
@@ -191,6 +309,8 @@ int model_command(const char* cmd, int argc, char** argv) {
     o.cmd = cmd;
     if (int rc = parse(argc, argv, o); rc >= 0) return rc;
     if (!std::strcmp(cmd, "inspect")) return inspect(o);
+    if (!std::strcmp(cmd, "compress")) return compress(o);
+    if (!std::strcmp(cmd, "export-c")) return export_c(o);
 
     const std::string& in_path = !std::strcmp(cmd, "eval") ? o.data : o.input;
     if (in_path.empty()) {
@@ -231,7 +351,7 @@ int model_command(const char* cmd, int argc, char** argv) {
 
     if (!std::strcmp(cmd, "run")) {
         if (failed(cmd, io::write_npy(o.output.c_str(), y->data(), {y->extent(0), y->extent(1)}), "writing the outputs")) return 1;
-        std::printf("wrote %s: (%td, %td) float32 (%s)\n", o.output.c_str(), y->extent(0), y->extent(1), nn::to_string(o.prec));
+        std::printf("wrote %s: (%td, %td) float32 (%s)\n", o.output.c_str(), y->extent(0), y->extent(1), nn::to_string(p->compiled.prec()));
         return 0;
     }
     if (!std::strcmp(cmd, "eval")) {
@@ -243,10 +363,10 @@ int model_command(const char* cmd, int argc, char** argv) {
             right += top == labels[std::size_t(i)];
         }
         std::printf("accuracy: %.4f (%td of %td, %s)\n", y->extent(0) ? double(right) / double(y->extent(0)) : 0.0, right,
-                    y->extent(0), nn::to_string(o.prec));
+                    y->extent(0), nn::to_string(p->compiled.prec()));
         return 0;
     }
-    const auto r = energy::make_report(nn::to_string(o.prec), counts, std::uint64_t(x->extent(0)), *cost);
+    const auto r = energy::make_report(nn::to_string(p->compiled.prec()), counts, std::uint64_t(x->extent(0)), *cost);
     if (o.json) std::printf("%s\n", energy::to_json(r).c_str());
     else std::printf("%s", energy::to_table(r).c_str());
     return 0;

@@ -388,6 +388,8 @@ result<nn::model> load_any_model(const char* path) {
     const std::string p = path;
     if (ends_with(p, ".onnx")) return import_onnx(path);
     if (ends_with(p, ".safetensors")) return io::load_model_safetensors(path);
+    if (ends_with(p, ".sparq"))
+        return status(errc::unsupported, "%s: a compressed .sparq model has no fp32 graph to load here (run, eval, energy, inspect and export-c take it)", path);
     return status(errc::unsupported, "%s: unknown model format (.onnx or .safetensors)", path);
 }
 

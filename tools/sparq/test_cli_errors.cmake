@@ -26,3 +26,6 @@ expect_failure("loading the model: .*/nonexistent/mlp.safetensors: cannot open" 
 expect_failure("--precision is fp32, fp16 or int8, not 'int3'" measure --precision int3)
 expect_failure("--seconds needs seconds in \\[0, 3600\\], got '-1'" measure --seconds -1)
 expect_failure("--cost: .*nonexistent.cost: cannot open" measure --cost /nonexistent.cost)
+expect_failure("usage: sparq compress MODEL -o OUT.sparq" compress)
+expect_failure("usage: sparq export-c MODEL.sparq -o model.h" export-c)
+expect_failure("cannot open" export-c /nonexistent.sparq -o /tmp/z.h)

@@ -45,3 +45,42 @@ sparq_fails("not a .npy file" run ${DATA}/mlp.safetensors --input ${DATA}/mlp.sa
 sparq_fails("--labels y.npy is needed" eval ${DATA}/mlp.safetensors --data ${DATA}/test_x.npy)
 sparq_fails("which model" eval --data ${DATA}/test_x.npy)
 sparq_fails("has 1437 labels for the 360 rows" eval ${DATA}/mlp.safetensors --data ${DATA}/test_x.npy --labels ${DATA}/train_y.npy)
+
+# compress: .sparq files that run, evaluate and inspect as compiled, with no calibration.
+sparq_ok("wrote ${WORK}/mlp_int8.sparq: int8, 2 layers, 10600 bytes stored \\(fp32: 38440\\)"
+         compress ${DATA}/mlp.safetensors -o ${WORK}/mlp_int8.sparq --quant int8 --calib ${DATA}/train_x.npy --per-channel)
+sparq_ok("wrote ${WORK}/cnn_fp16.sparq: fp16, 6 layers" compress ${DATA}/cnn.safetensors -o ${WORK}/cnn_fp16.sparq --quant fp16)
+sparq_ok("accuracy: 0.9[5-9][0-9][0-9] \\([0-9]+ of 360, int8\\)" eval ${WORK}/mlp_int8.sparq --data ${DATA}/test_x.npy --labels ${DATA}/test_y.npy)
+sparq_ok("accuracy: 0.98[0-9][0-9] \\([0-9]+ of 360, fp16\\)" eval ${WORK}/cnn_fp16.sparq --data ${DATA}/test_x.npy --labels ${DATA}/test_y.npy)
+sparq_ok("mlp_int8.sparq: int8, 2 nodes, 64 -> 10 features, 10600 bytes stored.*fc1 +linear +\\(128, 1, 1\\) +relu +int8 +8192 int8"
+         inspect ${WORK}/mlp_int8.sparq)
+sparq_ok("\"total\": {\"macs\": 3409920," energy ${WORK}/mlp_int8.sparq --input ${DATA}/test_x.npy --json)
+# The .sparq file's outputs are those of the model compiled in memory with the same options.
+sparq_ok("wrote ${WORK}/y_mem.npy" run ${DATA}/mlp.safetensors --precision int8 --calib ${DATA}/train_x.npy --input ${DATA}/test_x.npy
+         --output ${WORK}/y_mem.npy)
+sparq_ok("wrote ${WORK}/y_file.npy: \\(360, 10\\) float32 \\(int8\\)" run ${WORK}/mlp_int8.sparq --input ${DATA}/test_x.npy --output ${WORK}/y_file.npy)
+execute_process(COMMAND ${CMAKE_COMMAND} -E compare_files ${WORK}/y_mem.npy ${WORK}/y_file.npy RESULT_VARIABLE same)
+if(NOT same EQUAL 0)
+  message(FATAL_ERROR "sparq run of mlp_int8.sparq differs from the same model compiled in memory")
+endif()
+sparq_ok("wrote ${WORK}/mlp_int8.h: namespace digits, int8, 2 layers" export-c ${WORK}/mlp_int8.sparq -o ${WORK}/mlp_int8.h --name digits)
+
+sparq_fails("--precision int8 needs --calib" compress ${DATA}/mlp.safetensors -o ${WORK}/z.sparq --quant int8)
+sparq_fails("-o OUT.sparq is needed" compress ${DATA}/mlp.safetensors --quant fp16)
+sparq_fails("--quant int4 is not supported yet" compress ${DATA}/mlp.safetensors -o ${WORK}/z.sparq --quant int4)
+sparq_fails("--prune is not supported yet" compress ${DATA}/mlp.safetensors -o ${WORK}/z.sparq --prune 50%)
+sparq_fails("--quant is fp32, fp16, bf16 or int8, not 'int3'" compress ${DATA}/mlp.safetensors -o ${WORK}/z.sparq --quant int3)
+sparq_fails("mlp_int8.sparq is compressed already" compress ${WORK}/mlp_int8.sparq -o ${WORK}/z.sparq)
+sparq_fails("mlp_int8.sparq is compressed already: --precision, --calib and --observer do not apply"
+            run ${WORK}/mlp_int8.sparq --precision int8 --calib ${DATA}/train_x.npy --input ${DATA}/test_x.npy --output ${WORK}/z.npy)
+sparq_fails("is not a .sparq file \\(sparq compress makes one\\)" export-c ${DATA}/mlp.safetensors -o ${WORK}/z.h)
+sparq_fails("'9lives' is not a C\\+\\+ identifier" export-c ${WORK}/mlp_int8.sparq -o ${WORK}/z.h --name 9lives)
+# Damaged .sparq files: one line naming the file and the damage, a non-zero exit.
+execute_process(COMMAND head -c 1000 ${WORK}/mlp_int8.sparq OUTPUT_FILE ${WORK}/truncated.sparq)
+sparq_fails("truncated.sparq: offset 16: the header says [0-9]+ payload bytes, the file has 968 \\(truncated or extended\\)"
+            run ${WORK}/truncated.sparq --input ${DATA}/test_x.npy --output ${WORK}/z.npy)
+file(COPY_FILE ${WORK}/mlp_int8.sparq ${WORK}/corrupted.sparq)
+execute_process(COMMAND sh -c "printf 'X' | dd of=${WORK}/corrupted.sparq bs=1 seek=5000 conv=notrunc 2>/dev/null")
+sparq_fails("corrupted.sparq: payload checksum mismatch \\(the file is corrupted\\)" inspect ${WORK}/corrupted.sparq)
+file(COPY_FILE ${WORK}/digits_y.npy ${WORK}/not_a_model.sparq)
+sparq_fails("not_a_model.sparq: not a .sparq file" eval ${WORK}/not_a_model.sparq --data ${DATA}/test_x.npy --labels ${DATA}/test_y.npy)

@@ -92,7 +92,8 @@ inline result<requant_stage> make_requant_stage(const quant::qparams& x, const q
         st.shift.push_back(m->shift);
         const std::int64_t zx_colsum = std::int64_t(x.zero_point[0]) * col_sums(j);
         const double b = bias.empty() ? 0.0 : std::nearbyint(double(bias[std::size_t(j)]) / in_scale);
-        if (std::fabs(b) > 2e9 || std::llabs(zx_colsum) > 2000000000LL)
+        // (a NaN bias fails the first test too: it has no integer form)
+        if (!(std::fabs(b) <= 2e9) || std::llabs(zx_colsum) > 2000000000LL || std::llabs(std::int64_t(b) - zx_colsum) > INT32_MAX)
             return status(errc::overflow, "requant stage: bias or zero-point term of column %td does not fit int32", j);
         st.offset.push_back(std::int32_t(std::int64_t(b) - zx_colsum));
         st.zx_colsum.push_back(std::int32_t(zx_colsum));
@@ -110,18 +111,28 @@ inline result<requant_stage> make_requant_stage(const quant::qparams& x, const q
 
 namespace detail {
 
-// One element of each stage: the reference arithmetic, shared by the scalar pass and by the
-// SIMD epilogues' column tails.
-inline std::int32_t requantize_sum(const requant_stage& st, std::int32_t acc, index_t n) noexcept {
-    const std::int64_t v = std::int64_t(acc) + st.offset[std::size_t(n)];
+// One element of each stage: the reference arithmetic, shared by the scalar pass, the SIMD
+// epilogues' column tails and the firmware runtime (nn/firmware.hpp), which holds the stage
+// as plain arrays.
+inline std::int32_t requantize_sum(std::int32_t acc, std::int32_t offset, quant::quantized_multiplier m, std::int32_t zero_point,
+                                   std::int32_t qmin, std::int32_t qmax, quant::requant_rounding r) noexcept {
+    const std::int64_t v = std::int64_t(acc) + offset;
     const std::int32_t sat = std::int32_t(v > INT32_MAX ? INT32_MAX : (v < INT32_MIN ? INT32_MIN : v));
-    return quant::requantize(sat, st.multiplier[std::size_t(n)], st.zero_point, st.qmin, st.qmax, st.rounding);
+    return quant::requantize(sat, m, zero_point, qmin, qmax, r);
+}
+
+inline float dequantize_sum(std::int32_t acc, std::int32_t zx_colsum, float real_scale, float bias, activation act) noexcept {
+    const float centred = float(std::int64_t(acc) - zx_colsum);
+    return activate(centred * real_scale + bias, act);
+}
+
+inline std::int32_t requantize_sum(const requant_stage& st, std::int32_t acc, index_t n) noexcept {
+    return requantize_sum(acc, st.offset[std::size_t(n)], st.multiplier[std::size_t(n)], st.zero_point, st.qmin, st.qmax, st.rounding);
 }
 
 inline float dequantize_sum(const requant_stage& st, std::int32_t acc, index_t n) noexcept {
-    const float centred = float(std::int64_t(acc) - st.zx_colsum[std::size_t(n)]);
-    const float b = st.bias.empty() ? 0.0f : st.bias[std::size_t(n)];
-    return activate(centred * st.real_scale[std::size_t(n)] + b, st.act);
+    return dequantize_sum(acc, st.zx_colsum[std::size_t(n)], st.real_scale[std::size_t(n)], st.bias.empty() ? 0.0f : st.bias[std::size_t(n)],
+                          st.act);
 }
 
 // Whether a stage was prepared for n columns (by make_requant_stage).

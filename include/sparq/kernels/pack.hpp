@@ -37,9 +37,10 @@ using packed_f16 = packed_weights<float16>;    // fp16 storage, fp32 compute
 using packed_bf16 = packed_weights<bfloat16>;  // bf16 storage, fp32 compute
 using packed_s8 = packed_weights<std::int8_t>;
 
-// Float weights packed as T (float, float16 or bfloat16: rounded to nearest even once, here).
-template <class T>
-result<packed_weights<T>> pack_float(const matrix_view<const float>& w, index_t nr) noexcept {
+// Float weights packed as T (float, float16 or bfloat16: rounded to nearest even once, here);
+// weights already in T (S = T) are copied bit for bit (NaN payloads too).
+template <class T, class S = float>
+result<packed_weights<T>> pack_float(const matrix_view<const S>& w, index_t nr) noexcept {
     if (nr <= 0) return status(errc::invalid_argument, "pack: panel width %td", nr);
     packed_weights<T> p;
     p.n = w.extent(0), p.k = w.extent(1), p.nr = nr, p.k_padded = w.extent(1);
@@ -51,7 +52,7 @@ result<packed_weights<T>> pack_float(const matrix_view<const float>& w, index_t 
         for (index_t k = 0; k < p.k; ++k)
             for (index_t j = 0; j < nr; ++j) {
                 const index_t n = panel * nr + j;
-                out[k * nr + j] = T(n < p.n ? w(n, k) : 0.0f);
+                out[k * nr + j] = n < p.n ? T(w(n, k)) : T(0.0f);
             }
     }
     return p;
@@ -86,6 +87,18 @@ inline result<packed_s8> pack_s8(const matrix_view<const std::int8_t>& w, index_
         p.col_sums(n) = s;
     }
     return p;
+}
+
+// The [N, K] matrix back out of its panels, row-major into out (N * K elements): what a file
+// stores (packed layouts depend on the CPU that packed them).
+template <class T>
+void unpack_weights(const packed_weights<T>& p, T* out) noexcept {
+    const index_t g = p.k_group;
+    for (index_t n = 0; n < p.n; ++n) {
+        const T* panel = p.panel(n / p.nr);
+        const index_t j = n % p.nr;
+        for (index_t k = 0; k < p.k; ++k) out[n * p.k + k] = panel[((k / g) * p.nr + j) * g + k % g];
+    }
 }
 
 }  // namespace sparq::kernels

@@ -13,6 +13,11 @@
 // Packing, quantizing weights and preparing requantization happen in compile(); run() only
 // runs kernels, takes its buffers from the context's arena, and counts each node's work into
 // its own energy counter when the caller asks for them.
+//
+// compiled_parts is the same model as plain data (weights unpacked, in their stored precision,
+// with the int8 scales and every value's qparams): parts() gives it, from_parts() packs it back
+// into the model that gives the same bits without calibrating or quantizing again. It is what
+// sparq's own file format stores (io/sparq_format.hpp) and what export-c writes out.
 #pragma once
 
 #include <algorithm>
@@ -68,11 +73,51 @@ struct compile_options {
     observer_kind observer = observer_kind::minmax;
     // int8: sample inputs [samples, in_features] whose activations set the ranges.
     matrix_view<const float> calibration;
+    // Called as int8 calibration advances (done of total steps: the fp32 run, then each value
+    // observed), e.g. to draw a progress bar; null: not called.
+    void (*progress)(void* user, std::size_t done, std::size_t total) = nullptr;
+    void* progress_user = nullptr;
 };
+
+// One node of a compiled model as data.
+struct compiled_step_parts {
+    std::string name;
+    op kind = op::linear;
+    std::vector<int> inputs;
+    // linear ([N, K, 1, 1]) and conv2d ([O, C / groups, KH, KW]) nodes: the weights, in exactly one of
+    extents_t<4> weight_shape{0, 0, 0, 0};
+    std::vector<float> weight_f32;        // fp32 models; conv2d weights of fp16 / bf16 models (fp32 convolutions)
+    std::vector<float16> weight_f16;      // fp16 models' linear weights
+    std::vector<bfloat16> weight_bf16;    // bf16 models' linear weights
+    std::vector<std::int8_t> weight_s8;   // int8 models: symmetric codes (zero point 0, [-127, 127])
+    std::vector<float> weight_scale;      // int8 models: one scale per output channel
+    std::vector<float> bias;              // N / O values or empty
+    kernels::activation act = kernels::activation::none;
+    kernels::conv2d_params conv;          // conv2d
+    pool_params pool;                     // max_pool, avg_pool
+};
+
+struct compiled_parts {
+    precision prec = precision::f32;
+    std::vector<sample_shape> shapes;     // per value (0: the input; i + 1: node i's output)
+    std::vector<std::uint8_t> s8;         // per value: 1 if held as int8 codes (int8 models only)
+    std::vector<quant::qparams> q;        // per value: per-tensor int8 parameters (int8 models; else empty)
+    std::vector<compiled_step_parts> steps;
+};
+
+// Bounds from_parts enforces on any parts (they may come from a file).
+inline constexpr index_t max_value_elements = index_t(1) << 26;  // C * H * W of one sample
+inline constexpr index_t max_dimension = index_t(1) << 24;      // any extent, stride, padding, ...
+inline constexpr index_t max_weight_elements = index_t(1) << 31;  // one node's weights
 
 class compiled_model {
 public:
     static result<compiled_model> compile(const model& m, const compile_options& o);
+    // The model parts describe, checked (shapes, counts, qparams, which values hold codes) and
+    // packed for this CPU; int8 requantization rebuilt from the stored codes and scales.
+    static result<compiled_model> from_parts(compiled_parts p);
+    // This model as data: from_parts(parts()) runs bit for bit as this model does.
+    compiled_parts parts() const;
 
     // y [batch, out_features] = the model on x [batch, in_features] (each row a sample's C*H*W
     // values in NCHW order). Needs an arena on ctx of scratch_bytes(batch). per_layer, if given,
@@ -112,6 +157,7 @@ private:
         kernels::conv2d_params conv;
         pool_params pool;
         kernels::requant_stage stage;  // int8 linear / conv: to the output's codes, or to float
+        std::vector<float> w_scale;    // int8 linear / conv: the weights' per-channel scales
         bool int8 = false;             // runs on int8 codes
     };
 
@@ -182,12 +228,13 @@ inline result<tensor<std::int32_t, 1>> channel_sums(const tensor<std::int8_t, 4>
 inline result<compiled_model> compiled_model::compile(const model& m, const compile_options& o) {
     auto shapes = infer_shapes(m);
     if (!shapes) return shapes.error();
-    compiled_model c;
-    c.prec_ = o.prec;
-    c.shapes_ = std::move(*shapes);
-    const std::size_t values = c.shapes_.size();
-    c.s8_.assign(values, 0);
+    compiled_parts c;
+    c.prec = o.prec;
+    c.shapes = std::move(*shapes);
+    const std::size_t values = c.shapes.size();
+    c.s8.assign(values, 0);
     const bool int8 = o.prec == precision::int8;
+    auto size_of = [&](std::size_t v) { return c.shapes[v][0] * c.shapes[v][1] * c.shapes[v][2]; };
 
     // int8: every value observed on the calibration set, run through the fp32 form.
     if (int8) {
@@ -205,12 +252,18 @@ inline result<compiled_model> compiled_model::compile(const model& m, const comp
         context ctx;
         ctx.with_scratch(*scratch);
         std::vector<void*> vals(values, nullptr);
+        auto progress = [&](std::size_t done) {
+            if (o.progress) o.progress(o.progress_user, done, values + 1);
+        };
+        progress(0);
         SPARQ_TRY(ref->run_steps(ctx, o.calibration, vals, nullptr));
+        progress(1);
         for (std::size_t v = 0; v < values; ++v) {
             const float* data = v == 0 ? o.calibration.data() : static_cast<const float*>(vals[v]);
-            auto q = detail::observe_activations(o.observer, matrix_view<const float>(data, {n, c.size_of(v)}));
+            auto q = detail::observe_activations(o.observer, matrix_view<const float>(data, {n, size_of(v)}));
             if (!q) return q.error();
-            c.q_.push_back(*q);
+            c.q.push_back(*q);
+            progress(v + 2);
         }
         // Which values stay int8: a linear / conv output whose every consumer takes codes (and
         // which is not the model's output); codes flow on through max pooling, flatten, ReLU.
@@ -221,86 +274,259 @@ inline result<compiled_model> compiled_model::compile(const model& m, const comp
             for (const node& e : m.nodes)
                 for (int in : e.inputs)
                     if (std::size_t(in) == v && !detail::takes_s8(e.kind)) consumers_take_s8 = false;
-            if (d.kind == op::linear || d.kind == op::conv2d) c.s8_[v] = consumers_take_s8;
-            else if (detail::takes_s8(d.kind) && c.s8_[std::size_t(d.inputs[0])]) {
-                c.s8_[v] = 1;
-                c.q_[v] = c.q_[std::size_t(d.inputs[0])];  // the same codes, the same meaning
+            if (d.kind == op::linear || d.kind == op::conv2d) c.s8[v] = consumers_take_s8;
+            else if (detail::takes_s8(d.kind) && c.s8[std::size_t(d.inputs[0])]) {
+                c.s8[v] = 1;
+                c.q[v] = c.q[std::size_t(d.inputs[0])];  // the same codes, the same meaning
             }
         }
-        c.stored_bytes_ += 2 * sizeof(float) * values;  // a scale and a zero point per value
     }
 
+    // Each node's weights in the precision they are stored in (int8: quantized per channel).
     for (std::size_t i = 0; i < m.nodes.size(); ++i) {
         const node& d = m.nodes[i];
-        step s;
+        compiled_step_parts s;
         s.name = d.name.empty() ? std::string(to_string(d.kind)) + std::to_string(i) : d.name;
         s.kind = d.kind;
         s.inputs = d.inputs;
         s.pool = d.pool;
-        const std::size_t in_v = std::size_t(d.inputs[0]), out_v = i + 1;
         if (d.kind == op::linear || d.kind == op::conv2d) {
             const bool is_conv = d.kind == op::conv2d;
-            const std::vector<float>& bias = is_conv ? d.conv.bias : d.linear.bias;
-            s.bias = bias;
+            s.bias = is_conv ? d.conv.bias : d.linear.bias;
             s.act = is_conv ? d.conv.act : d.linear.act;
             s.conv = d.conv.params;
-            c.stored_bytes_ += bias.size() * sizeof(float);
-            const index_t outs = is_conv ? d.conv.weight.extent(0) : d.linear.out_features();
+            s.weight_shape = is_conv ? d.conv.weight.extents()
+                                     : extents_t<4>{d.linear.weight.extent(0), d.linear.weight.extent(1), 1, 1};
+            const float* w = is_conv ? d.conv.weight.data() : d.linear.weight.data();
             const std::size_t count = std::size_t(is_conv ? d.conv.weight.size() : d.linear.weight.size());
             if (int8) {
-                s.int8 = true;
                 const quant::qscheme scheme = quant::qscheme::weights_s8_per_channel(0);
                 auto wq = is_conv ? quant::calibrate_weights(d.conv.weight.cview(), scheme) : quant::calibrate_weights(d.linear.weight.cview(), scheme);
                 if (!wq) return wq.error();
+                s.weight_s8.resize(count);
+                if (is_conv) SPARQ_TRY(kernels::quantize(context(), d.conv.weight.cview(), *wq, tensor_view<std::int8_t, 4>(s.weight_s8.data(), s.weight_shape)));
+                else SPARQ_TRY(kernels::quantize(context(), d.linear.weight.cview(), *wq, matrix_view<std::int8_t>(s.weight_s8.data(), d.linear.weight.extents())));
+                s.weight_scale = wq->scale;
+            } else if (is_conv || o.prec == precision::f32) {
+                s.weight_f32.assign(w, w + count);
+            } else if (o.prec == precision::f16) {
+                for (std::size_t k = 0; k < count; ++k) s.weight_f16.push_back(float16(w[k]));
+            } else {
+                for (std::size_t k = 0; k < count; ++k) s.weight_bf16.push_back(bfloat16(w[k]));
+            }
+        }
+        c.steps.push_back(std::move(s));
+    }
+    return from_parts(std::move(c));
+}
+
+namespace detail {
+
+// Whether parts describe a model run() can run: every count, shape and flag consistent.
+inline status check_parts(const compiled_parts& p) {
+    const std::size_t values = p.shapes.size();
+    if (p.steps.empty() || values != p.steps.size() + 1)
+        return status(errc::invalid_argument, "model parts: %zu values for %zu nodes (one more value than nodes)", values, p.steps.size());
+    if (std::uint8_t(p.prec) > std::uint8_t(precision::int8)) return status(errc::invalid_argument, "model parts: unknown precision");
+    const bool int8 = p.prec == precision::int8;
+    if (p.s8.size() != values || p.q.size() != (int8 ? values : 0))
+        return status(errc::invalid_argument, "model parts: %zu int8 flags and %zu qparams for %zu values (%s)", p.s8.size(), p.q.size(),
+                      values, to_string(p.prec));
+    for (std::size_t v = 0; v < values; ++v) {
+        const sample_shape& s = p.shapes[v];
+        if (s[0] < 1 || s[1] < 1 || s[2] < 1 || s[0] > max_dimension || s[1] > max_dimension || s[2] > max_dimension ||
+            s[0] * s[1] > max_value_elements || s[0] * s[1] * s[2] > max_value_elements)
+            return status(errc::out_of_range, "model parts: value %zu has shape (%td, %td, %td) (each sample at most %td values)", v, s[0],
+                          s[1], s[2], max_value_elements);
+        if (p.s8[v] > 1 || (p.s8[v] && (!int8 || v == 0)))
+            return status(errc::invalid_argument, "model parts: value %zu cannot be held as int8 codes", v);
+        if (int8) {
+            const quant::qparams& q = p.q[v];
+            SPARQ_TRY(q.validate());
+            if (q.type != dtype::s8 || q.gran != quant::granularity::per_tensor)
+                return status(errc::unsupported, "model parts: value %zu needs per-tensor s8 qparams", v);
+        }
+    }
+    for (std::size_t i = 0; i < p.steps.size(); ++i) {
+        const compiled_step_parts& d = p.steps[i];
+        const char* name = d.name.c_str();
+        if (std::uint8_t(d.kind) > std::uint8_t(op::softmax) || std::uint8_t(d.act) > std::uint8_t(kernels::activation::relu6))
+            return status(errc::invalid_argument, "model parts: node %zu has an unknown op or activation", i);
+        const std::size_t want = d.kind == op::add ? 2 : d.kind == op::concat ? d.inputs.size() : 1;
+        if (d.inputs.size() != want || (d.kind == op::concat && want < 2))
+            return status(errc::invalid_argument, "model parts: node '%.60s' (%s) has %zu inputs", name, to_string(d.kind), d.inputs.size());
+        for (int in : d.inputs)
+            if (in < 0 || std::size_t(in) > i)
+                return status(errc::invalid_argument, "model parts: node '%.60s' reads value %d, not yet made", name, in);
+        const std::size_t in_v = std::size_t(d.inputs[0]), out_v = i + 1;
+        const sample_shape x = p.shapes[in_v];
+        sample_shape y = x;
+        const bool weighted = d.kind == op::linear || d.kind == op::conv2d;
+        if (!weighted && d.act != kernels::activation::none)
+            return status(errc::invalid_argument, "model parts: %s '%.60s' has a folded activation (only linear and conv2d have one)",
+                          to_string(d.kind), name);
+        const extents_t<4>& ws = d.weight_shape;
+        if (weighted) {
+            for (index_t e : ws)
+                if (e < 1 || e > max_dimension)
+                    return status(errc::out_of_range, "model parts: %s '%.60s' has weights [%td, %td, %td, %td]", to_string(d.kind), name,
+                                  ws[0], ws[1], ws[2], ws[3]);
+            if (ws[0] * ws[1] > max_weight_elements || ws[0] * ws[1] * ws[2] > max_weight_elements ||
+                ws[0] * ws[1] * ws[2] * ws[3] > max_weight_elements)
+                return status(errc::out_of_range, "model parts: %s '%.60s' has more than %td weights", to_string(d.kind), name,
+                              max_weight_elements);
+            const kernels::conv2d_params& c = d.conv;
+            for (index_t e : {c.stride_h, c.stride_w, c.pad_top, c.pad_left, c.pad_bottom, c.pad_right, c.dilation_h, c.dilation_w, c.groups})
+                if (e < 0 || e > max_dimension) return status(errc::out_of_range, "model parts: conv2d '%.60s' has a parameter %td", name, e);
+        }
+        switch (d.kind) {
+            case op::linear:
+                if (ws[2] != 1 || ws[3] != 1 || ws[1] != x[0] * x[1] * x[2])
+                    return status(errc::shape_mismatch, "model parts: linear '%.60s' takes %td features, its input has %td", name, ws[1],
+                                  x[0] * x[1] * x[2]);
+                y = {ws[0], 1, 1};
+                break;
+            case op::conv2d: {
+                auto out = kernels::conv2d_output({1, x[0], x[1], x[2]}, ws, d.conv);
+                if (!out) return status(out.error().code(), "model parts: conv2d '%.60s': %s", name, out.error().message());
+                y = {(*out)[1], (*out)[2], (*out)[3]};
+                break;
+            }
+            case op::max_pool: case op::avg_pool: {
+                const pool_params& q = d.pool;
+                for (index_t e : {q.kh, q.kw, q.stride_h, q.stride_w, q.pad_top, q.pad_left, q.pad_bottom, q.pad_right})
+                    if (e < 0 || e > max_dimension) return status(errc::out_of_range, "model parts: pooling '%.60s' has a parameter %td", name, e);
+                if (!pool_output(q, x, y))
+                    return status(errc::shape_mismatch, "model parts: %s '%.60s': the window does not fit the input", to_string(d.kind), name);
+                break;
+            }
+            case op::global_avg_pool: y = {x[0], 1, 1}; break;
+            case op::flatten: y = {x[0] * x[1] * x[2], 1, 1}; break;
+            case op::add:
+                if (p.shapes[std::size_t(d.inputs[1])] != x) return status(errc::shape_mismatch, "model parts: add '%.60s' of different shapes", name);
+                break;
+            case op::concat:
+                for (std::size_t k = 1; k < d.inputs.size(); ++k) {
+                    const sample_shape& s = p.shapes[std::size_t(d.inputs[k])];
+                    if (s[1] != x[1] || s[2] != x[2])
+                        return status(errc::shape_mismatch, "model parts: concat '%.60s': inputs differ in height or width", name);
+                    y[0] += s[0];
+                }
+                break;
+            default: break;
+        }
+        if (y != p.shapes[out_v])
+            return status(errc::shape_mismatch, "model parts: %s '%.60s' makes (%td, %td, %td), value %zu is (%td, %td, %td)", to_string(d.kind),
+                          name, y[0], y[1], y[2], out_v, p.shapes[out_v][0], p.shapes[out_v][1], p.shapes[out_v][2]);
+        // Codes flow only where run() reads them as codes.
+        if (p.s8[out_v] && !weighted && !(takes_s8(d.kind) && p.s8[in_v]))
+            return status(errc::invalid_argument, "model parts: %s '%.60s' cannot make int8 codes here", to_string(d.kind), name);
+        // The weights: exactly the storage of the precision, of the shape's size.
+        const std::size_t count = weighted ? std::size_t(ws[0] * ws[1] * ws[2] * ws[3]) : 0;
+        const std::size_t outs = weighted ? std::size_t(ws[0]) : 0;
+        const bool half = weighted && !int8 && d.kind == op::linear && p.prec != precision::f32;
+        const std::size_t f32 = weighted && !int8 && !half ? count : 0;
+        const std::size_t f16 = half && p.prec == precision::f16 ? count : 0, bf16 = half && p.prec == precision::bf16 ? count : 0;
+        if (d.weight_f32.size() != f32 || d.weight_f16.size() != f16 || d.weight_bf16.size() != bf16 ||
+            d.weight_s8.size() != (int8 ? count : 0) || d.weight_scale.size() != (int8 ? outs : 0) ||
+            !(d.bias.empty() || d.bias.size() == outs))
+            return status(errc::shape_mismatch, "model parts: %s '%.60s' (%s) has %zu f32, %zu f16, %zu bf16, %zu s8 weights, %zu scales and "
+                          "%zu biases for %zu weights and %zu outputs", to_string(d.kind), name, to_string(p.prec), d.weight_f32.size(),
+                          d.weight_f16.size(), d.weight_bf16.size(), d.weight_s8.size(), d.weight_scale.size(), d.bias.size(), count, outs);
+    }
+    return status::success();
+}
+
+// The per-channel weight qparams a step's stored scales stand for.
+inline quant::qparams weight_qparams(const std::vector<float>& scales) {
+    quant::qparams q;
+    q.type = dtype::s8;
+    q.gran = quant::granularity::per_channel;
+    q.axis = 0;
+    q.qmin = -127;
+    q.qmax = 127;
+    q.scale = scales;
+    q.zero_point.assign(scales.size(), 0);
+    return q;
+}
+
+}  // namespace detail
+
+inline result<compiled_model> compiled_model::from_parts(compiled_parts p) {
+    SPARQ_TRY(detail::check_parts(p));
+    compiled_model c;
+    c.prec_ = p.prec;
+    c.shapes_ = std::move(p.shapes);
+    c.s8_ = std::move(p.s8);
+    c.q_ = std::move(p.q);
+    const bool int8 = c.prec_ == precision::int8;
+    if (int8) c.stored_bytes_ += 2 * sizeof(float) * c.shapes_.size();  // a scale and a zero point per value
+    for (std::size_t i = 0; i < p.steps.size(); ++i) {
+        compiled_step_parts& d = p.steps[i];
+        step s;
+        s.name = std::move(d.name);
+        s.kind = d.kind;
+        s.inputs = std::move(d.inputs);
+        s.pool = d.pool;
+        const std::size_t in_v = std::size_t(s.inputs[0]), out_v = i + 1;
+        if (d.kind == op::linear || d.kind == op::conv2d) {
+            const bool is_conv = d.kind == op::conv2d;
+            s.bias = std::move(d.bias);
+            s.act = d.act;
+            s.conv = d.conv;
+            const extents_t<4> ws = d.weight_shape;
+            const std::size_t count = std::size_t(ws[0] * ws[1] * ws[2] * ws[3]);
+            c.stored_bytes_ += s.bias.size() * sizeof(float);
+            if (int8) {
+                s.int8 = true;
+                s.w_scale = std::move(d.weight_scale);
+                const quant::qparams wq = detail::weight_qparams(s.w_scale);
                 const quant::qparams& out_q = c.q_[out_v];
                 if (is_conv) {
-                    auto codes = tensor<std::int8_t, 4>::make(d.conv.weight.extents());
-                    if (!codes) return codes.error();
-                    SPARQ_TRY(kernels::quantize(context(), d.conv.weight.cview(), *wq, codes->view()));
-                    auto sums = detail::channel_sums(*codes);
+                    const tensor_view<const std::int8_t, 4> codes(d.weight_s8.data(), ws);
+                    auto pk = kernels::pack_conv_weights(codes, s.conv.groups);
+                    if (!pk) return pk.error();
+                    s.c8 = std::move(*pk);
+                    auto sums = detail::channel_sums(s.c8.original);
                     if (!sums) return sums.error();
-                    auto st = kernels::make_requant_stage(c.q_[in_v], *wq, sums->cview(), out_q, bias, s.act);
+                    auto st = kernels::make_requant_stage(c.q_[in_v], wq, sums->cview(), out_q, s.bias, s.act);
                     if (!st) return st.error();
                     s.stage = std::move(*st);
-                    auto p = kernels::pack_conv_weights(codes->cview(), s.conv.groups);
-                    if (!p) return p.error();
-                    s.c8 = std::move(*p);
                 } else {
-                    auto codes = tensor<std::int8_t, 2>::make(d.linear.weight.extents());
-                    if (!codes) return codes.error();
-                    SPARQ_TRY(kernels::quantize(context(), d.linear.weight.cview(), *wq, codes->view()));
-                    auto p = kernels::pack_weights(codes->cview());
-                    if (!p) return p.error();
-                    s.w8 = std::move(*p);
-                    auto st = kernels::make_requant_stage(c.q_[in_v], *wq, s.w8, out_q, bias, s.act);
+                    auto pk = kernels::pack_weights(matrix_view<const std::int8_t>(d.weight_s8.data(), {ws[0], ws[1]}));
+                    if (!pk) return pk.error();
+                    s.w8 = std::move(*pk);
+                    auto st = kernels::make_requant_stage(c.q_[in_v], wq, s.w8, out_q, s.bias, s.act);
                     if (!st) return st.error();
                     s.stage = std::move(*st);
                 }
-                c.stored_bytes_ += count + std::size_t(outs) * sizeof(float);
+                c.stored_bytes_ += count + std::size_t(ws[0]) * sizeof(float);
             } else if (is_conv) {
-                auto p = kernels::pack_conv_weights(d.conv.weight.cview(), s.conv.groups);
-                if (!p) return p.error();
-                s.c32 = std::move(*p);
+                auto pk = kernels::pack_conv_weights(tensor_view<const float, 4>(d.weight_f32.data(), ws), s.conv.groups);
+                if (!pk) return pk.error();
+                s.c32 = std::move(*pk);
                 c.stored_bytes_ += count * 4;
-            } else if (o.prec == precision::f32) {
-                auto p = kernels::pack_weights(d.linear.weight.cview());
-                if (!p) return p.error();
-                s.w32 = std::move(*p);
+            } else if (c.prec_ == precision::f32) {
+                auto pk = kernels::pack_weights(matrix_view<const float>(d.weight_f32.data(), {ws[0], ws[1]}));
+                if (!pk) return pk.error();
+                s.w32 = std::move(*pk);
                 c.stored_bytes_ += count * 4;
-            } else if (o.prec == precision::f16) {
-                auto p = kernels::pack_weights_as<float16>(d.linear.weight.cview());
-                if (!p) return p.error();
-                s.w16 = std::move(*p);
-                c.stored_bytes_ += count * 2;
             } else {
-                auto p = kernels::pack_weights_as<bfloat16>(d.linear.weight.cview());
-                if (!p) return p.error();
-                s.wbf = std::move(*p);
+                // the stored bits, as they are (the layout pack_weights_as makes)
+                if (c.prec_ == precision::f16) {
+                    auto pk = kernels::pack_float<float16, float16>({d.weight_f16.data(), {ws[0], ws[1]}}, kernels::panel_width_f32());
+                    if (!pk) return pk.error();
+                    s.w16 = std::move(*pk);
+                } else {
+                    auto pk = kernels::pack_float<bfloat16, bfloat16>({d.weight_bf16.data(), {ws[0], ws[1]}}, kernels::panel_width_f32());
+                    if (!pk) return pk.error();
+                    s.wbf = std::move(*pk);
+                }
                 c.stored_bytes_ += count * 2;
             }
             if (is_conv) {
                 const sample_shape& y = c.shapes_[out_v];
-                const index_t kg = d.conv.weight.extent(1) * d.conv.weight.extent(2) * d.conv.weight.extent(3);
+                const index_t kg = ws[1] * ws[2] * ws[3];
                 const index_t pixels = y[1] * y[2], og = y[0] / s.conv.groups;
                 c.conv_scratch_ = std::max(c.conv_scratch_, pixels * kg * 4 + pixels * og * 4 + 256);
             }
@@ -310,6 +536,45 @@ inline result<compiled_model> compiled_model::compile(const model& m, const comp
         c.steps_.push_back(std::move(s));
     }
     return c;
+}
+
+inline compiled_parts compiled_model::parts() const {
+    compiled_parts p;
+    p.prec = prec_;
+    p.shapes = shapes_;
+    p.s8 = s8_;
+    p.q = q_;
+    for (const step& s : steps_) {
+        compiled_step_parts d;
+        d.name = s.name;
+        d.kind = s.kind;
+        d.inputs = s.inputs;
+        d.pool = s.pool;
+        if (s.kind == op::linear || s.kind == op::conv2d) {
+            d.bias = s.bias;
+            d.act = s.act;
+            d.conv = s.conv;
+            d.weight_scale = s.w_scale;
+            auto unpack = [&](const auto& packed, auto& out) {
+                out.resize(std::size_t(packed.n * packed.k));
+                kernels::unpack_weights(packed, out.data());
+                d.weight_shape = {packed.n, packed.k, 1, 1};
+            };
+            auto original = [&](const auto& conv, auto& out) {
+                out.assign(conv.original.data(), conv.original.data() + conv.original.size());
+                d.weight_shape = conv.extents;
+            };
+            if (s.kind == op::conv2d) {
+                if (s.int8) original(s.c8, d.weight_s8);
+                else original(s.c32, d.weight_f32);
+            } else if (s.int8) unpack(s.w8, d.weight_s8);
+            else if (prec_ == precision::f16) unpack(s.w16, d.weight_f16);
+            else if (prec_ == precision::bf16) unpack(s.wbf, d.weight_bf16);
+            else unpack(s.w32, d.weight_f32);
+        }
+        p.steps.push_back(std::move(d));
+    }
+    return p;
 }
 
 inline std::size_t compiled_model::scratch_bytes(index_t batch) const noexcept {

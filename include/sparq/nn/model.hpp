@@ -115,6 +115,16 @@ struct model {
     status validate() const;
 };
 
+// The output shape of max / average pooling over x, or false when the window does not fit.
+inline bool pool_output(const pool_params& p, const sample_shape& x, sample_shape& y) noexcept {
+    const index_t h = x[1] + p.pad_top + p.pad_bottom, w = x[2] + p.pad_left + p.pad_right;
+    if (p.kh < 1 || p.kw < 1 || p.stride_h < 1 || p.stride_w < 1 || p.kh > h || p.kw > w || p.pad_top < 0 || p.pad_left < 0 ||
+        p.pad_bottom < 0 || p.pad_right < 0 || p.pad_top >= p.kh || p.pad_left >= p.kw)
+        return false;
+    y = {x[0], (h - p.kh) / p.stride_h + 1, (w - p.kw) / p.stride_w + 1};
+    return true;
+}
+
 // Each value's per-sample shape (values.size() == nodes.size() + 1), or a status naming the
 // node whose inputs do not fit.
 inline result<std::vector<sample_shape>> infer_shapes(const model& m) {
@@ -154,16 +164,11 @@ inline result<std::vector<sample_shape>> infer_shapes(const model& m) {
                 y = {(*out)[1], (*out)[2], (*out)[3]};
                 break;
             }
-            case op::max_pool: case op::avg_pool: {
-                const pool_params& p = d.pool;
-                const index_t h = x[1] + p.pad_top + p.pad_bottom, w = x[2] + p.pad_left + p.pad_right;
-                if (p.kh < 1 || p.kw < 1 || p.stride_h < 1 || p.stride_w < 1 || p.kh > h || p.kw > w || p.pad_top < 0 || p.pad_left < 0 ||
-                    p.pad_bottom < 0 || p.pad_right < 0 || p.pad_top >= p.kh || p.pad_left >= p.kw)
+            case op::max_pool: case op::avg_pool:
+                if (!pool_output(d.pool, x, y))
                     return status(errc::shape_mismatch, "model: %s '%.60s': a %tdx%td window (stride %td) does not fit a %tdx%td input",
-                                  to_string(d.kind), name, p.kh, p.kw, p.stride_h, x[1], x[2]);
-                y = {x[0], (h - p.kh) / p.stride_h + 1, (w - p.kw) / p.stride_w + 1};
+                                  to_string(d.kind), name, d.pool.kh, d.pool.kw, d.pool.stride_h, x[1], x[2]);
                 break;
-            }
             case op::global_avg_pool: y = {x[0], 1, 1}; break;
             case op::flatten: y = {x[0] * x[1] * x[2], 1, 1}; break;
             case op::add:

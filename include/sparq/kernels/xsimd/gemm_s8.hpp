@@ -63,7 +63,7 @@ void micro_s8_widen(const X* x, index_t ldx, const std::int8_t* wp, index_t kc, 
         const ib b1 = load_widen<A>(wp + k * 2 * L + L, A{});
         SPARQ_UNROLL
         for (index_t m = 0; m < R; ++m) {
-            const ib a(std::int32_t(x[m * ldx + k]));
+            const ib a = ib(std::int32_t(x[m * ldx + k]));
             acc0[m] += a * b0;
             acc1[m] += a * b1;
         }
