@@ -78,6 +78,14 @@ TEST_CASE("conv2d f32 and int8 match the reference loops") {
         int bad8 = 0;
         for (index_t i = 0; i < yq->size(); ++i) bad8 += yq->data()[i] != rq->data()[i];
         CHECK(bad8 == 0);
+        // Asymmetric activations: padding holds the zero point on every path (im2col and the
+        // direct depthwise loops alike), as the requantization's z_x * colsum term assumes.
+        const std::int8_t zp = -37;
+        REQUIRE(kernels::conv2d_s8(ctx, xq->cview(), *packed8, c.p, yq->view(), zp).ok());
+        kernels::scalar::conv2d(xq->cview(), wq->cview(), c.p, rq->view(), zp);
+        int bad_zp = 0;
+        for (index_t i = 0; i < yq->size(); ++i) bad_zp += yq->data()[i] != rq->data()[i];
+        CHECK(bad_zp == 0);
     }
 }
 

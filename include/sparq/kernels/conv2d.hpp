@@ -90,7 +90,7 @@ status conv2d_impl(const context& ctx, const tensor_view<const X, 4>& x, const p
     const index_t pixels = y.extent(2) * y.extent(3), kg = cg * kh * kw;
     const bool depthwise = cg == 1 && og == 1;
     if (depthwise || pixels == 0) {
-        scalar::conv2d(x, w.original.cview(), p, y);
+        scalar::conv2d(x, w.original.cview(), p, y, pad);  // padded with the zero point, as im2col does
     } else {
         const std::size_t bytes = std::size_t(pixels * kg) * sizeof(X) + std::size_t(pixels * og) * sizeof(Y) + 128;
         SPARQ_TRY(ctx.require_scratch(bytes, "conv2d (im2col)"));
