@@ -78,7 +78,7 @@ energy::counter check_backends(const tensor<X, 2>& x, const tensor<V, 2>& w, con
     return count;
 }
 
-const mnk shapes[] = {{1, 1, 1}, {1, 7, 13}, {3, 17, 31}, {1, 64, 96}, {5, 33, 160}, {13, 40, 64}, {1, 96, 4099}};
+const mnk shapes[] = {{1, 1, 1}, {1, 7, 13}, {3, 17, 31}, {1, 64, 96}, {5, 33, 160}, {13, 40, 64}, {1, 96, 4099}, {2, 16, 32}};
 
 }  // namespace
 
@@ -96,6 +96,13 @@ TEST_CASE("spmm / spmv CSR fp32 and int8 (int8 and uint8 activations) against th
             REQUIRE(c.ok());
             auto count = check_backends(x, w, mk, [&](const context& ctx, auto y) { return kernels::spmm(ctx, x.cview(), *c, y); });
             const auto nnz = std::uint64_t(prune::count_kept(mk.cview()));
+            auto packed = kernels::pack_csr(*c);
+            REQUIRE(packed.ok());
+            CHECK(packed->nnz == index_t(nnz));
+            CHECK(packed->stored() >= index_t(nnz));
+            auto pcount = check_backends(x, w, mk, [&](const context& ctx, auto y) { return kernels::spmm(ctx, x.cview(), *packed, y); });
+            CHECK(pcount.sparse_macs(dtype::f32) == std::uint64_t(packed->stored() * s.m));
+            CHECK(pcount.bytes(energy::traffic::indices) == packed->index_bytes());
             CHECK(count.sparse_macs(dtype::f32) == nnz * std::uint64_t(s.m));
             CHECK(count.baseline_macs() == std::uint64_t(s.m * s.n * s.k));
             CHECK(count.bytes(energy::traffic::weights) == nnz * 4);

@@ -17,6 +17,7 @@
 #include "sparq/core/tensor_view.hpp"
 #include "sparq/energy/counter.hpp"
 #include "sparq/kernels/matmul.hpp"
+#include "sparq/kernels/pack_csr.hpp"
 #include "sparq/kernels/pack_nm.hpp"
 #include "sparq/kernels/scalar/spmm.hpp"
 #include "sparq/sparse/block.hpp"
@@ -96,6 +97,27 @@ status spmm(const context& ctx, const matrix_view<const X>& x, const sparse::csr
 #endif
     if (!done) scalar::spmm(x, w, y);
     detail::count_sparse<V, X, detail::spmm_out_t<V, X>>(ctx, x.extent(0), w.rows, w.cols, w.nnz(), w.index_bytes());
+    return status::success();
+}
+
+// The repacked CSR (pack_csr): the fast fp32 path. The counter sees what the kernel does: the
+// stored values including padding lanes, and the layout's column and step bytes.
+inline status spmm(const context& ctx, const matrix_view<const float>& x, const csr_packed& w, const matrix_view<float>& y) noexcept {
+    SPARQ_TRY(detail::check_spmm(x, w.rows, w.cols, y, "spmm (csr packed)"));
+    if (w.steps.size() != w.slices() * w.tiles() || w.column.size() != w.values.size() || w.values.size() % csr_packed::slice != 0)
+        return status(errc::invalid_argument, "spmm (csr packed): the weights are not a packed layout (made by pack_csr?)");
+#if defined(SPARQ_SPMM_XSIMD) && defined(SPARQ_HAS_CSR_PACKED_KERNEL)
+    SPARQ_TRY(detail::pick_backend(ctx, "spmm (csr packed)", true));
+    if (detail::sparse_simd(ctx, x, y) && x.stride(1) == 1) {
+        xsimd::spmm_csr_packed_f32(x, w, y);
+    } else
+#else
+    SPARQ_TRY(detail::pick_backend(ctx, "spmm (csr packed)"));
+#endif
+    {
+        scalar::spmm(x, w, y);
+    }
+    detail::count_sparse<float, float, float>(ctx, x.extent(0), w.rows, w.cols, w.stored(), w.index_bytes());
     return status::success();
 }
 

@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "sparq/core/tensor_view.hpp"
+#include "sparq/kernels/pack_csr.hpp"
 #include "sparq/kernels/pack_nm.hpp"
 #include "sparq/sparse/block.hpp"
 #include "sparq/sparse/csr.hpp"
@@ -77,6 +78,24 @@ inline void spmm(const matrix_view<const float>& x, const nm_packed& w, const ma
                 }
             y(m, r) = acc;
         }
+}
+
+// The repacked CSR (builds without its SIMD kernel): lane by lane, step by step.
+inline void spmm(const matrix_view<const float>& x, const csr_packed& w, const matrix_view<float>& y) noexcept {
+    const index_t tiles = w.tiles(), lanes = csr_packed::slice;
+    for (index_t m = 0; m < x.extent(0); ++m) {
+        index_t at = 0;  // current step
+        for (index_t s = 0; s < w.slices(); ++s) {
+            float acc[csr_packed::slice] = {};
+            for (index_t t = 0; t < tiles; ++t)
+                for (index_t j = 0; j < w.steps(s * tiles + t); ++j, ++at)
+                    for (index_t i = 0; i < lanes; ++i) {
+                        const index_t c = t * csr_packed::tile + w.column(at * lanes + i);
+                        if (c < w.cols) acc[i] += w.values(at * lanes + i) * x(m, c);
+                    }
+            for (index_t i = 0; i < lanes && s * lanes + i < w.rows; ++i) y(m, s * lanes + i) = acc[i];
+        }
+    }
 }
 
 }  // namespace sparq::kernels::scalar

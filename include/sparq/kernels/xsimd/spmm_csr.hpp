@@ -1,13 +1,15 @@
-// CSR x dense with SIMD: each output is one row's dot product with the activations read at
-// the stored column indices. On AVX-512 the activations are gathered 16 at a time
-// (arch/x86_avx512_sparse.hpp); elsewhere four independent scalar sums keep the loads, not the
-// add latency, the limit. int8 values multiply activations widened once per row of X into a
+// CSR x dense with SIMD. The fast fp32 path runs the repacked layout (pack_csr.hpp: slices of
+// 16 rows, activations picked from registers by permutation). On the plain CSR each output is
+// one row's dot product with the activations read at the stored column indices: gathered 16 at
+// a time on AVX-512 (arch/x86_avx512_sparse.hpp), elsewhere four independent scalar sums so
+// the loads, not the add latency, are the limit. int8 values multiply activations widened once per row of X into a
 // stack buffer (csr_s8_max_k of them), so the gathers read int32 lanes.
 #pragma once
 
 #include <cstdint>
 
 #include "sparq/core/tensor_view.hpp"
+#include "sparq/kernels/pack_csr.hpp"
 #include "sparq/kernels/xsimd/arch/x86_avx512_sparse.hpp"
 #include "sparq/sparse/csr.hpp"
 
@@ -71,5 +73,22 @@ void spmm_csr_s8(const matrix_view<const X>& x, const sparse::csr<std::int8_t, I
         }
     }
 }
+
+#if defined(SPARQ_HAS_AVX512_SPARSE)
+#define SPARQ_HAS_CSR_PACKED_KERNEL 1
+// The repacked CSR (AVX-512): x with unit stride along K, y along N.
+inline void spmm_csr_packed_f32(const matrix_view<const float>& x, const csr_packed& w, const matrix_view<float>& y) noexcept {
+    const index_t tiles = w.tiles();
+    for (index_t m = 0; m < x.extent(0); ++m) {
+        const float* v = w.values.data();
+        const std::uint8_t* col = w.column.data();
+        for (index_t s = 0; s < w.slices(); ++s) {
+            const index_t r0 = s * csr_packed::slice;
+            avx512_sparse::sell_slice_f32(&x(m, 0), w.cols, w.steps.data() + s * tiles, tiles, v, col, &y(m, r0),
+                                          w.rows - r0 < csr_packed::slice ? w.rows - r0 : csr_packed::slice);
+        }
+    }
+}
+#endif
 
 }  // namespace sparq::kernels::xsimd

@@ -23,11 +23,11 @@ inline constexpr index_t nm_group_block = 64;  // groups per block of K: a 2:4 p
 
 namespace detail {
 
-template <bool M4, index_t... R>
+template <bool M4, index_t NS, index_t... R>
 void nm_micro_rows(index_t rows, std::integer_sequence<index_t, R...>, const float* x, index_t ldx, const float* v,
                    const std::uint8_t* p, index_t groups, index_t n, index_t m, float* y, index_t ldy, index_t cols,
                    bool first) noexcept {
-    ((rows == R + 1 ? avx512_sparse::nm_micro_f32<R + 1, M4>(x, ldx, v, p, groups, n, m, y, ldy, cols, first) : void()), ...);
+    ((rows == R + 1 ? avx512_sparse::nm_micro_f32<R + 1, M4, NS>(x, ldx, v, p, groups, n, m, y, ldy, cols, first) : void()), ...);
 }
 
 }  // namespace detail
@@ -42,12 +42,13 @@ inline void spmm_nm_f32(const matrix_view<const float>& x, const nm_packed& w, c
             const float* v = w.panel_values(p) + g0 * n * nm_nr;
             const std::uint8_t* pos = w.panel_position(p) + g0 * n * nm_nr;
             float* ys = y.data() + m0 * ldy + p * nm_nr;
-            if (m == 4)
-                detail::nm_micro_rows<true>(rows, std::make_integer_sequence<index_t, nm_mr>{}, xs, ldx, v, pos, gc, n, m, ys, ldy,
-                                            cols, g0 == 0);
+            const auto seq = std::make_integer_sequence<index_t, nm_mr>{};
+            if (m == 4 && n == 2)  // 2:4, the pattern sparse tensor cores run: slots in registers
+                detail::nm_micro_rows<true, 2>(rows, seq, xs, ldx, v, pos, gc, n, m, ys, ldy, cols, g0 == 0);
+            else if (m == 4)
+                detail::nm_micro_rows<true, 0>(rows, seq, xs, ldx, v, pos, gc, n, m, ys, ldy, cols, g0 == 0);
             else
-                detail::nm_micro_rows<false>(rows, std::make_integer_sequence<index_t, nm_mr>{}, xs, ldx, v, pos, gc, n, m, ys,
-                                             ldy, cols, g0 == 0);
+                detail::nm_micro_rows<false, 0>(rows, seq, xs, ldx, v, pos, gc, n, m, ys, ldy, cols, g0 == 0);
         });
 }
 

@@ -70,6 +70,44 @@ std::int32_t csr_dot_s8(const std::int8_t* v, const I* idx, index_t count, const
     return _mm512_reduce_add_epi32(_mm512_add_epi32(a0, a1));
 }
 
+// ---- CSR repacked in slices of 16 rows x tiles of 32 columns (pack_csr.hpp) -----------------
+// One slice of 16 output rows times one activation row: per tile the 32 activations sit in two
+// registers and each step's 16 lanes pick theirs with vpermt2ps; four accumulators so the
+// FMAs of consecutive steps overlap. `rows` < 16 stores only the slice's real rows.
+inline void sell_slice_f32(const float* x, index_t k, const std::uint8_t* steps, index_t tiles,
+                           const float*& v, const std::uint8_t*& col, float* y, index_t rows) noexcept {
+    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    for (index_t t = 0; t < tiles; ++t) {
+        const index_t k0 = t * 32;
+        __m512 lo, hi;
+        if (SPARQ_LIKELY(k0 + 32 <= k)) {
+            lo = _mm512_loadu_ps(x + k0);
+            hi = _mm512_loadu_ps(x + k0 + 16);
+        } else {  // the last tile of a K that is not a multiple of 32
+            lo = _mm512_maskz_loadu_ps(tail_mask(k - k0), x + k0);
+            hi = _mm512_maskz_loadu_ps(tail_mask(k - k0 - 16 > 0 ? k - k0 - 16 : 0), x + k0 + 16);
+        }
+        const index_t n = steps[t];
+        auto step = [&](__m512& acc, index_t at) {
+            const __m512i idx = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(col + at * 16)));
+            acc = _mm512_fmadd_ps(_mm512_loadu_ps(v + at * 16), _mm512_permutex2var_ps(lo, idx, hi), acc);
+        };
+        index_t j = 0;
+        for (; j + 4 <= n; j += 4) {
+            step(a0, j);
+            step(a1, j + 1);
+            step(a2, j + 2);
+            step(a3, j + 3);
+        }
+        if (j < n) step(a0, j++);
+        if (j < n) step(a1, j++);
+        if (j < n) step(a2, j++);
+        v += n * 16;
+        col += n * 16;
+    }
+    _mm512_mask_storeu_ps(y, tail_mask(rows), _mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
+}
+
 // ---- N:M: an R x 32 block of Y over `groups` groups of m (m <= 16) -------------------------
 // The packed panel holds, per group and kept slot, 32 output rows' values and their positions
 // in the group (bytes). Each activation row's group is loaded once into a register and every
@@ -77,31 +115,59 @@ std::int32_t csr_dot_s8(const std::int8_t* v, const I* idx, index_t count, const
 // (the group broadcast to the four lanes), vpermps across the register otherwise.
 inline constexpr index_t nm_nr = 32;
 
-template <index_t R, bool M4>
+// NS: the kept slots per group when known at compile time (2 for 2:4), 0 for any n. With NS
+// the slots' values and positions stay in registers for the whole group and each activation
+// row's group is loaded once, not once per slot.
+template <index_t R, bool M4, index_t NS>
 void nm_micro_f32(const float* x, index_t ldx, const float* vals, const std::uint8_t* pos, index_t groups, index_t n,
                   index_t m, float* y, index_t ldy, index_t cols, bool first) noexcept {
     __m512 acc0[R], acc1[R];
     SPARQ_UNROLL
     for (index_t r = 0; r < R; ++r) acc0[r] = acc1[r] = _mm512_setzero_ps();
     const __mmask16 group_mask = tail_mask(m);
+    auto load_group = [&](const float* xr) {
+        if constexpr (M4) return _mm512_broadcast_f32x4(_mm_loadu_ps(xr));
+        else return _mm512_maskz_loadu_ps(group_mask, xr);
+    };
+    auto pick = [](__m512 xb, __m512i idx) {
+        if constexpr (M4) return _mm512_permutevar_ps(xb, idx);
+        else return _mm512_permutexvar_ps(idx, xb);
+    };
+    auto load_pos = [](const std::uint8_t* p) { return _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))); };
     for (index_t g = 0; g < groups; ++g) {
         const float* xg = x + g * m;
-        for (index_t s = 0; s < n; ++s) {
-            const float* v = vals + (g * n + s) * nm_nr;
-            const std::uint8_t* p = pos + (g * n + s) * nm_nr;
-            const __m512 w0 = _mm512_loadu_ps(v), w1 = _mm512_loadu_ps(v + 16);
-            const __m512i i0 = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
-            const __m512i i1 = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16)));
+        if constexpr (NS > 0) {
+            __m512 w0[NS], w1[NS];
+            __m512i i0[NS], i1[NS];
+            SPARQ_UNROLL
+            for (index_t s = 0; s < NS; ++s) {
+                const float* v = vals + (g * NS + s) * nm_nr;
+                const std::uint8_t* p = pos + (g * NS + s) * nm_nr;
+                w0[s] = _mm512_loadu_ps(v);
+                w1[s] = _mm512_loadu_ps(v + 16);
+                i0[s] = load_pos(p);
+                i1[s] = load_pos(p + 16);
+            }
             SPARQ_UNROLL
             for (index_t r = 0; r < R; ++r) {
-                if constexpr (M4) {
-                    const __m512 xb = _mm512_broadcast_f32x4(_mm_loadu_ps(xg + r * ldx));
-                    acc0[r] = _mm512_fmadd_ps(_mm512_permutevar_ps(xb, i0), w0, acc0[r]);
-                    acc1[r] = _mm512_fmadd_ps(_mm512_permutevar_ps(xb, i1), w1, acc1[r]);
-                } else {
-                    const __m512 xb = _mm512_maskz_loadu_ps(group_mask, xg + r * ldx);
-                    acc0[r] = _mm512_fmadd_ps(_mm512_permutexvar_ps(i0, xb), w0, acc0[r]);
-                    acc1[r] = _mm512_fmadd_ps(_mm512_permutexvar_ps(i1, xb), w1, acc1[r]);
+                const __m512 xb = load_group(xg + r * ldx);
+                SPARQ_UNROLL
+                for (index_t s = 0; s < NS; ++s) {
+                    acc0[r] = _mm512_fmadd_ps(pick(xb, i0[s]), w0[s], acc0[r]);
+                    acc1[r] = _mm512_fmadd_ps(pick(xb, i1[s]), w1[s], acc1[r]);
+                }
+            }
+        } else {
+            for (index_t s = 0; s < n; ++s) {
+                const float* v = vals + (g * n + s) * nm_nr;
+                const std::uint8_t* p = pos + (g * n + s) * nm_nr;
+                const __m512 w0 = _mm512_loadu_ps(v), w1 = _mm512_loadu_ps(v + 16);
+                const __m512i i0 = load_pos(p), i1 = load_pos(p + 16);
+                SPARQ_UNROLL
+                for (index_t r = 0; r < R; ++r) {
+                    const __m512 xb = load_group(xg + r * ldx);
+                    acc0[r] = _mm512_fmadd_ps(pick(xb, i0), w0, acc0[r]);
+                    acc1[r] = _mm512_fmadd_ps(pick(xb, i1), w1, acc1[r]);
                 }
             }
         }
