@@ -157,7 +157,7 @@ TEST_CASE("spmm block-sparse fp32 and int8 (SIMD block shapes and others) agains
 TEST_CASE("spmm N:M fp32 (packed SIMD and canonical) and int8 against the dense masked product") {
     std::mt19937 rng(23);
     for (auto nm : {std::pair<index_t, index_t>{2, 4}, {1, 4}, {4, 8}, {3, 16}, {2, 3}}) {
-        for (auto s : {mnk{1, 1, 48}, mnk{3, 17, 96}, mnk{9, 33, 144}, mnk{20, 70, 48}, mnk{1, 32, 4800}}) {
+        for (auto s : {mnk{1, 1, 48}, mnk{3, 17, 96}, mnk{9, 33, 144}, mnk{20, 70, 48}, mnk{1, 32, 4800}, mnk{16, 32, 528}, mnk{45, 40, 1056}}) {
             CAPTURE(nm.first);
             CAPTURE(nm.second);
             CAPTURE(s.m);
