@@ -36,7 +36,7 @@ bool dense_elsewhere(const shape& s) { return s.n == 4096 && s.k == 4096 && s.m 
 // ResNet-50 stage-3 3x3 convolution on its 14x14 output as GEMM (dense row registered here).
 const shape matmuls[] = {{128, 768, 768}, {128, 3072, 768}, {128, 768, 3072}, {196, 256, 2304}};
 bool matmul_dense_elsewhere(const shape& s) { return s.n != 256; }
-const double sweep[] = {0.5, 0.6, 0.7, 0.8, 0.9, 0.95};
+const double sweep[] = {0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95};
 
 std::string mv_name(const shape& s) { return std::to_string(s.n) + "x" + std::to_string(s.k); }
 std::string mm_name(const shape& s) { return std::to_string(s.m) + "x" + std::to_string(s.n) + "x" + std::to_string(s.k); }
@@ -135,35 +135,25 @@ void nm_f32(benchmark::State& state, shape s) {
     });
 }
 
-// Dense xsimd rows of the same shapes; `n_kept` output rows for a channel-pruned layer.
-void dense_f32(benchmark::State& state, shape s, long n_kept) {
-    auto x = random_values<float>(s.m * s.k, 1), w = random_values<float>(n_kept * s.k, 2);
-    std::vector<float> y(static_cast<std::size_t>(s.m * n_kept));
-    auto packed = sparq::kernels::pack_weights(sparq::matrix_view<const float>(w.data(), {n_kept, s.k}));
+// Dense xsimd rows of the same shapes (fp32 or int8); `n_kept` output rows for a channel-pruned
+// layer, counted as the unpruned layer's operations so the ratio of the rows is the speed-up.
+template <class T>
+void dense(benchmark::State& state, shape s, long n_kept) {
+    using Y = std::conditional_t<std::is_same_v<T, float>, float, std::int32_t>;
+    auto x = random_values<T>(s.m * s.k, 1), w = random_values<T>(n_kept * s.k, 2);
+    std::vector<Y> y(static_cast<std::size_t>(s.m * n_kept));
+    auto packed = sparq::kernels::pack_weights(sparq::matrix_view<const T>(w.data(), {n_kept, s.k}));
     if (!packed) return state.SkipWithError(packed.error().message());
     sparq::energy::counter count;
     sparq::context ctx;
     ctx.with_energy(count).with_backend(sparq::backend::xsimd, false);
+    const sparq::matrix_view<const T> xv(x.data(), {s.m, s.k});
+    const sparq::matrix_view<Y> yv(y.data(), {s.m, n_kept});
     for (auto _ : state) {
-        if (!sparq::kernels::matmul(ctx, sparq::matrix_view<const float>(x.data(), {s.m, s.k}), *packed,
-                                    sparq::matrix_view<float>(y.data(), {s.m, n_kept})).ok())
-            return state.SkipWithError("matmul failed");
-        benchmark::DoNotOptimize(y.data());
-    }
-    set_counters(state, s, count);  // the unpruned layer's operations: the ratio is the speed-up
-}
-void dense_s8(benchmark::State& state, shape s) {
-    auto x = random_values<std::int8_t>(s.m * s.k, 1), w = random_values<std::int8_t>(s.n * s.k, 2);
-    std::vector<std::int32_t> y(static_cast<std::size_t>(s.m * s.n));
-    auto packed = sparq::kernels::pack_weights(sparq::matrix_view<const std::int8_t>(w.data(), {s.n, s.k}));
-    if (!packed) return state.SkipWithError(packed.error().message());
-    sparq::energy::counter count;
-    sparq::context ctx;
-    ctx.with_energy(count).with_backend(sparq::backend::xsimd, false);
-    for (auto _ : state) {
-        if (!sparq::kernels::matmul_s8(ctx, sparq::matrix_view<const std::int8_t>(x.data(), {s.m, s.k}), *packed,
-                                       sparq::matrix_view<std::int32_t>(y.data(), {s.m, s.n})).ok())
-            return state.SkipWithError("matmul_s8 failed");
+        sparq::status st;
+        if constexpr (std::is_same_v<T, float>) st = sparq::kernels::matmul(ctx, xv, *packed, yv);
+        else st = sparq::kernels::matmul_s8(ctx, xv, *packed, yv);
+        if (!st.ok()) return state.SkipWithError(st.message());
         benchmark::DoNotOptimize(y.data());
     }
     set_counters(state, s, count);
@@ -174,8 +164,8 @@ const bool registered = [] {
     for (const shape& s : matvecs) {
         const std::string nk = mv_name(s);
         if (!dense_elsewhere(s)) {
-            benchmark::RegisterBenchmark(("matvec_f32/sparq_xsimd/" + nk).c_str(), dense_f32, s, s.n);
-            benchmark::RegisterBenchmark(("matvec_s8/sparq_xsimd/" + nk).c_str(), dense_s8, s);
+            benchmark::RegisterBenchmark(("matvec_f32/sparq_xsimd/" + nk).c_str(), dense<float>, s, s.n);
+            benchmark::RegisterBenchmark(("matvec_s8/sparq_xsimd/" + nk).c_str(), dense<std::int8_t>, s, s.n);
         }
         benchmark::RegisterBenchmark(("spmv_f32/sparq_xsimd/" + nk).c_str(), csr_packed_f32, s, 0.9);
         benchmark::RegisterBenchmark(("spmv_f32/sparq_xsimd_gather/" + nk).c_str(), csr_f32, s, 0.9, backend::xsimd);
@@ -183,13 +173,13 @@ const bool registered = [] {
         benchmark::RegisterBenchmark(("spmv_f32_block/sparq_xsimd/" + nk).c_str(), block_f32, s, 0.9);
         benchmark::RegisterBenchmark(("spmv_s8/sparq_xsimd/" + nk).c_str(), csr_s8, s, 0.9);
         benchmark::RegisterBenchmark(("spmv_s8_block/sparq_xsimd/" + nk).c_str(), block_s8, s, 0.9);
-        benchmark::RegisterBenchmark(("matvec_f32_chan50/sparq_xsimd/" + nk).c_str(), dense_f32, s, s.n / 2);
+        benchmark::RegisterBenchmark(("matvec_f32_chan50/sparq_xsimd/" + nk).c_str(), dense<float>, s, s.n / 2);
     }
     for (const shape& s : matmuls) {
         const std::string mnk = mm_name(s);
-        if (!matmul_dense_elsewhere(s)) benchmark::RegisterBenchmark(("matmul_f32/sparq_xsimd/" + mnk).c_str(), dense_f32, s, s.n);
+        if (!matmul_dense_elsewhere(s)) benchmark::RegisterBenchmark(("matmul_f32/sparq_xsimd/" + mnk).c_str(), dense<float>, s, s.n);
         benchmark::RegisterBenchmark(("spmm_f32_nm/sparq_xsimd/" + mnk).c_str(), nm_f32, s);
-        benchmark::RegisterBenchmark(("matmul_f32_chan50/sparq_xsimd/" + mnk).c_str(), dense_f32, s, s.n / 2);
+        benchmark::RegisterBenchmark(("matmul_f32_chan50/sparq_xsimd/" + mnk).c_str(), dense<float>, s, s.n / 2);
     }
     // Break-even sweep: family spmv_<format>_s<percent>, two shapes (one in L2, one from DRAM).
     for (const shape& s : {matvecs[3], matvecs[2]}) {

@@ -78,6 +78,18 @@ energy::counter check_backends(const tensor<X, 2>& x, const tensor<V, 2>& w, con
     return count;
 }
 
+// int8 values with int8 and with uint8 activations, against the dense truth on both backends.
+template <class Make>
+void check_int8(const mnk& s, const prune::mask<2>& mk, std::mt19937& rng, Make&& make) {
+    auto x8 = random_matrix<std::int8_t>(s.m, s.k, rng);
+    auto xu = random_matrix<std::uint8_t>(s.m, s.k, rng);
+    auto w8 = random_matrix<std::int8_t>(s.n, s.k, rng);
+    auto f = make(w8);
+    REQUIRE(f.ok());
+    check_backends(x8, w8, mk, [&](const context& ctx, auto y) { return kernels::spmm(ctx, x8.cview(), *f, y); });
+    check_backends(xu, w8, mk, [&](const context& ctx, auto y) { return kernels::spmm(ctx, xu.cview(), *f, y); });
+}
+
 const mnk shapes[] = {{1, 1, 1}, {1, 7, 13}, {3, 17, 31}, {1, 64, 96}, {5, 33, 160}, {13, 40, 64}, {1, 96, 4099}, {2, 16, 32}};
 
 }  // namespace
@@ -109,15 +121,14 @@ TEST_CASE("spmm / spmv CSR fp32 and int8 (int8 and uint8 activations) against th
             CHECK(count.bytes(energy::traffic::indices) == c->index_bytes());
             CHECK(count.bytes(energy::traffic::activations) == std::uint64_t(s.m * s.k + s.m * s.n) * 4);
 
-            auto x8 = random_matrix<std::int8_t>(s.m, s.k, rng);
-            auto xu = random_matrix<std::uint8_t>(s.m, s.k, rng);
+            check_int8(s, mk, rng, [&](const auto& w8) { return sparse::make_csr<std::int8_t, std::uint32_t>(w8.cview(), mk.cview()); });
             auto w8 = random_matrix<std::int8_t>(s.n, s.k, rng);
-            auto c8 = sparse::make_csr<std::int8_t, std::uint32_t>(w8.cview(), mk.cview());
+            auto x8 = random_matrix<std::int8_t>(s.m, s.k, rng);
+            auto c8 = sparse::make_csr<std::int8_t>(w8.cview(), mk.cview());
             REQUIRE(c8.ok());
             auto count8 = check_backends(x8, w8, mk, [&](const context& ctx, auto y) { return kernels::spmm(ctx, x8.cview(), *c8, y); });
             CHECK(count8.sparse_macs(dtype::s8) == nnz * std::uint64_t(s.m));
             CHECK(count8.bytes(energy::traffic::weights) == nnz);
-            check_backends(xu, w8, mk, [&](const context& ctx, auto y) { return kernels::spmm(ctx, xu.cview(), *c8, y); });
         }
     }
 }
@@ -143,13 +154,7 @@ TEST_CASE("spmm block-sparse fp32 and int8 (SIMD block shapes and others) agains
             CHECK(count.sparse_macs(dtype::f32) == std::uint64_t(bs->nnz() * s.m));
             CHECK(count.bytes(energy::traffic::indices) == bs->index_bytes());
 
-            auto x8 = random_matrix<std::int8_t>(s.m, s.k, rng);
-            auto xu = random_matrix<std::uint8_t>(s.m, s.k, rng);
-            auto w8 = random_matrix<std::int8_t>(s.n, s.k, rng);
-            auto b8 = sparse::make_bsr<std::int8_t>(w8.cview(), mk->cview(), b);
-            REQUIRE(b8.ok());
-            check_backends(x8, w8, *mk, [&](const context& ctx, auto y) { return kernels::spmm(ctx, x8.cview(), *b8, y); });
-            check_backends(xu, w8, *mk, [&](const context& ctx, auto y) { return kernels::spmm(ctx, xu.cview(), *b8, y); });
+            check_int8(s, *mk, rng, [&](const auto& w8) { return sparse::make_bsr<std::int8_t>(w8.cview(), mk->cview(), b); });
         }
     }
 }
@@ -179,11 +184,7 @@ TEST_CASE("spmm N:M fp32 (packed SIMD and canonical) and int8 against the dense 
             CHECK(count.bytes(energy::traffic::indices) == nnz);
             CHECK(count.bytes(energy::traffic::weights) == nnz * 4);
 
-            auto x8 = random_matrix<std::int8_t>(s.m, s.k, rng);
-            auto w8 = random_matrix<std::int8_t>(s.n, s.k, rng);
-            auto f8 = sparse::make_nm<std::int8_t>(w8.cview(), mk->cview(), nm.first, nm.second);
-            REQUIRE(f8.ok());
-            check_backends(x8, w8, *mk, [&](const context& ctx, auto y) { return kernels::spmm(ctx, x8.cview(), *f8, y); });
+            check_int8(s, *mk, rng, [&](const auto& w8) { return sparse::make_nm<std::int8_t>(w8.cview(), mk->cview(), nm.first, nm.second); });
         }
     }
 }

@@ -67,6 +67,18 @@ void count_sparse(const context& ctx, index_t m, index_t n, index_t k, index_t n
     ctx.energy->add_activations(dtype_of_v<Y>, std::uint64_t(m) * std::uint64_t(n));
 }
 
+// A packed layout's call: the SIMD kernel when this build has one for the layout (`simd`) and
+// the context allows it, else the reference; a context that insists on xsimd without a kernel
+// gets the status pick_backend gives.
+template <class Simd, class Scalar>
+status run_packed(const context& ctx, const matrix_view<const float>& x, const matrix_view<float>& y, const char* op,
+                  bool simd, Simd&& kernel, Scalar&& reference) noexcept {
+    SPARQ_TRY(pick_backend(ctx, op, simd));
+    if (simd && sparse_simd(ctx, x, y)) kernel();
+    else reference();
+    return status::success();
+}
+
 template <class V, class X>
 using spmm_out_t = std::conditional_t<std::is_same_v<V, float>, float, std::int32_t>;
 
@@ -107,16 +119,13 @@ inline status spmm(const context& ctx, const matrix_view<const float>& x, const 
     if (w.steps.size() != w.slices() * w.tiles() || w.column.size() != w.values.size() || w.values.size() % csr_packed::slice != 0)
         return status(errc::invalid_argument, "spmm (csr packed): the weights are not a packed layout (made by pack_csr?)");
 #if defined(SPARQ_SPMM_XSIMD) && defined(SPARQ_HAS_CSR_PACKED_KERNEL)
-    SPARQ_TRY(detail::pick_backend(ctx, "spmm (csr packed)", true));
-    if (detail::sparse_simd(ctx, x, y) && x.stride(1) == 1) {
-        xsimd::spmm_csr_packed_f32(x, w, y);
-    } else
+    constexpr bool simd = true;
+    auto kernel = [&] { xsimd::spmm_csr_packed_f32(x, w, y); };
 #else
-    SPARQ_TRY(detail::pick_backend(ctx, "spmm (csr packed)"));
+    constexpr bool simd = false;
+    auto kernel = [] {};
 #endif
-    {
-        scalar::spmm(x, w, y);
-    }
+    SPARQ_TRY(detail::run_packed(ctx, x, y, "spmm (csr packed)", simd, kernel, [&] { scalar::spmm(x, w, y); }));
     detail::count_sparse<float, float, float>(ctx, x.extent(0), w.rows, w.cols, w.stored(), w.index_bytes());
     return status::success();
 }
@@ -169,16 +178,13 @@ inline status spmm(const context& ctx, const matrix_view<const float>& x, const 
     if (w.nr < 1 || w.values.size() != w.panels() * w.groups() * w.n * w.nr || w.position.size() != w.values.size())
         return status(errc::invalid_argument, "spmm (n:m packed): the weights are not a packed layout (made by pack_nm?)");
 #if defined(SPARQ_SPMM_XSIMD) && defined(SPARQ_HAS_NM_KERNEL)
-    SPARQ_TRY(detail::pick_backend(ctx, "spmm (n:m packed)", true));
-    if (detail::sparse_simd(ctx, x, y) && w.nr == xsimd::nm_nr && w.m <= 16 && x.stride(1) == 1) {
-        xsimd::spmm_nm_f32(x, w, y, 0, w.panels());
-    } else
+    const bool simd = w.nr == xsimd::nm_nr && w.m <= 16;
+    auto kernel = [&] { xsimd::spmm_nm_f32(x, w, y, 0, w.panels()); };
 #else
-    SPARQ_TRY(detail::pick_backend(ctx, "spmm (n:m packed)"));
+    constexpr bool simd = false;
+    auto kernel = [] {};
 #endif
-    {
-        scalar::spmm(x, w, y);
-    }
+    SPARQ_TRY(detail::run_packed(ctx, x, y, "spmm (n:m packed)", simd, kernel, [&] { scalar::spmm(x, w, y); }));
     detail::count_sparse<float, float, float>(ctx, x.extent(0), w.rows, w.cols, w.nnz(), w.index_bytes());
     return status::success();
 }
