@@ -90,6 +90,24 @@ void check_int8(const mnk& s, const prune::mask<2>& mk, std::mt19937& rng, Make&
     check_backends(xu, w8, mk, [&](const context& ctx, auto y) { return kernels::spmm(ctx, xu.cview(), *f, y); });
 }
 
+// Random activations and weights of a shape, and the mask `prune_with(w, mask)` gives.
+struct masked_case {
+    tensor<float, 2> x, w;
+    prune::mask<2> mk;
+};
+template <class Prune>
+masked_case make_case(const mnk& s, std::mt19937& rng, Prune&& prune_with) {
+    CAPTURE(s.m);
+    CAPTURE(s.n);
+    CAPTURE(s.k);
+    masked_case c{random_matrix<float>(s.m, s.k, rng), random_matrix<float>(s.n, s.k, rng), {}};
+    auto mk = prune::mask<2>::make({s.n, s.k});
+    REQUIRE(mk.ok());
+    c.mk = std::move(*mk);
+    REQUIRE(prune_with(c.w, c.mk).ok());
+    return c;
+}
+
 const mnk shapes[] = {{1, 1, 1}, {1, 7, 13}, {3, 17, 31}, {1, 64, 96}, {5, 33, 160}, {13, 40, 64}, {1, 96, 4099}, {2, 16, 32}};
 
 }  // namespace
@@ -140,14 +158,9 @@ TEST_CASE("spmm block-sparse fp32 and int8 (SIMD block shapes and others) agains
             if (s.n % b.rows || s.k % b.cols) continue;
             CAPTURE(b.rows);
             CAPTURE(b.cols);
-            CAPTURE(s.m);
-            CAPTURE(s.n);
-            CAPTURE(s.k);
-            auto x = random_matrix<float>(s.m, s.k, rng);
-            auto w = random_matrix<float>(s.n, s.k, rng);
-            auto mk = prune::mask<2>::make({s.n, s.k});
-            REQUIRE(mk.ok());
-            REQUIRE(prune::l1_block(w.cview(), b, 0.75, mk->view()).ok());
+            auto c = make_case(s, rng, [&](auto& wt, auto& m) { return prune::l1_block(wt.cview(), b, 0.75, m.view()); });
+            const auto &x = c.x, &w = c.w;
+            const auto* mk = &c.mk;
             auto bs = sparse::make_bsr<float>(w.cview(), mk->cview(), b);
             REQUIRE(bs.ok());
             auto count = check_backends(x, w, *mk, [&](const context& ctx, auto y) { return kernels::spmm(ctx, x.cview(), *bs, y); });
@@ -165,14 +178,9 @@ TEST_CASE("spmm N:M fp32 (packed SIMD and canonical) and int8 against the dense 
         for (auto s : {mnk{1, 1, 48}, mnk{3, 17, 96}, mnk{9, 33, 144}, mnk{20, 70, 48}, mnk{1, 32, 4800}, mnk{16, 32, 528}, mnk{45, 40, 1056}}) {
             CAPTURE(nm.first);
             CAPTURE(nm.second);
-            CAPTURE(s.m);
-            CAPTURE(s.n);
-            CAPTURE(s.k);
-            auto x = random_matrix<float>(s.m, s.k, rng);
-            auto w = random_matrix<float>(s.n, s.k, rng);
-            auto mk = prune::mask<2>::make({s.n, s.k});
-            REQUIRE(mk.ok());
-            REQUIRE(prune::l1_nm(w.cview(), nm.first, nm.second, mk->view()).ok());
+            auto c = make_case(s, rng, [&](auto& wt, auto& m) { return prune::l1_nm(wt.cview(), nm.first, nm.second, m.view()); });
+            const auto &x = c.x, &w = c.w;
+            const auto* mk = &c.mk;
             auto f = sparse::make_nm<float>(w.cview(), mk->cview(), nm.first, nm.second);
             REQUIRE(f.ok());
             auto packed = kernels::pack_nm(*f);

@@ -25,6 +25,12 @@ namespace sparq::kernels::xsimd {
 
 namespace detail {
 
+#if defined(__GNUC__) || defined(__clang__)
+#define SPARQ_ALWAYS_INLINE_LAMBDA __attribute__((always_inline))
+#else
+#define SPARQ_ALWAYS_INLINE_LAMBDA
+#endif
+
 // How one element type's blocks are loaded and multiplied: fp32 with FMA, int8 widened.
 template <class A, class V, class X>
 struct block_ops;
@@ -58,16 +64,28 @@ void bsr_block_row(const X* x, const sparse::bsr<V, I>& w, index_t b0, Y* y) noe
     const std::uint32_t end = w.row_start(b0 + 1);
     const V* values = w.values.data();
     const I* col = w.col.data();
-    for (std::uint32_t b = w.row_start(b0); b < end; ++b) {
+    // Blocks in pairs, each into its own set: constant indices keep both sets in registers.
+    auto block = [&](std::uint32_t b, batch(&a)[BR]) SPARQ_ALWAYS_INLINE_LAMBDA {
         const X* xk = x + index_t(col[b]) * bc;
         const V* v = values + index_t(b) * BR * bc;
-        batch(&a)[BR] = acc[b & 1u];
         for (index_t c = 0; c < bc; c += L) {
             const batch xb = ops::load_x(xk + c);
             SPARQ_UNROLL
             for (index_t i = 0; i < BR; ++i) a[i] = ops::madd(ops::load_w(v + i * bc + c), xb, a[i]);
         }
+    };
+    std::uint32_t b = w.row_start(b0);
+    for (; b + 2 <= end; b += 2) {
+        block(b, acc[0]);
+        block(b + 1, acc[1]);
     }
+    if (b < end) block(b, acc[0]);
+#if defined(SPARQ_HAS_AVX512_SPARSE)
+    if constexpr (BR == 4 && std::is_same_v<Y, float> && sizeof(batch) == 64) {
+        _mm_storeu_ps(y, avx512_sparse::sum4(acc[0][0] + acc[1][0], acc[0][1] + acc[1][1], acc[0][2] + acc[1][2], acc[0][3] + acc[1][3]));
+        return;
+    }
+#endif
     SPARQ_UNROLL
     for (index_t i = 0; i < BR; ++i) y[i] = Y(::xsimd::hadd(acc[0][i] + acc[1][i]));
 }

@@ -70,6 +70,17 @@ std::int32_t csr_dot_s8(const std::int8_t* v, const I* idx, index_t count, const
     return _mm512_reduce_add_epi32(_mm512_add_epi32(a0, a1));
 }
 
+// The four sums of four registers, as one 128-bit vector [sum a, sum b, sum c, sum d]: a
+// transposing tree of 12 operations where four separate reductions take about 32. A block row
+// of a 4 x 16 BSR ends with this, and on small layers (a few blocks per row) it matters.
+inline __m128 sum4(__m512 a, __m512 b, __m512 c, __m512 d) noexcept {
+    const __m512 ab = _mm512_add_ps(_mm512_unpacklo_ps(a, b), _mm512_unpackhi_ps(a, b));
+    const __m512 cd = _mm512_add_ps(_mm512_unpacklo_ps(c, d), _mm512_unpackhi_ps(c, d));
+    const __m512 s = _mm512_add_ps(_mm512_shuffle_ps(ab, cd, _MM_SHUFFLE(1, 0, 1, 0)), _mm512_shuffle_ps(ab, cd, _MM_SHUFFLE(3, 2, 3, 2)));
+    const __m256 h = _mm256_add_ps(_mm512_castps512_ps256(s), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(s), 1)));
+    return _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+}
+
 // ---- CSR repacked in slices of 16 rows x tiles of 32 columns (pack_csr.hpp) -----------------
 // One slice of 16 output rows times one activation row: per tile the 32 activations sit in two
 // registers and each step's 16 lanes pick theirs with vpermt2ps; four accumulators so the
