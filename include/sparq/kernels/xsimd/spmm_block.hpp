@@ -25,12 +25,6 @@ namespace sparq::kernels::xsimd {
 
 namespace detail {
 
-#if defined(__GNUC__) || defined(__clang__)
-#define SPARQ_ALWAYS_INLINE_LAMBDA __attribute__((always_inline))
-#else
-#define SPARQ_ALWAYS_INLINE_LAMBDA
-#endif
-
 // How one element type's blocks are loaded and multiplied: fp32 with FMA, int8 widened.
 template <class A, class V, class X>
 struct block_ops;
