@@ -2,5 +2,8 @@
 #pragma once
 
 #include "sparq/core.hpp"
+#include "sparq/kernels/spmm.hpp"
+#include "sparq/prune.hpp"
 #include "sparq/quant.hpp"
+#include "sparq/sparse.hpp"
 #include "sparq/version.hpp"
