@@ -31,6 +31,8 @@
 #include "sparq/kernels/matmul.hpp"
 #include "sparq/kernels/output_stage.hpp"
 #include "sparq/kernels/quantize.hpp"
+#include "sparq/kernels/spmm.hpp"
+#include "sparq/sparse/csr.hpp"
 #include "sparq/nn/model.hpp"
 #include "sparq/nn/ops.hpp"
 #include "sparq/quant/calibrate.hpp"
@@ -77,6 +79,9 @@ struct compile_options {
     // observed), e.g. to draw a progress bar; null: not called.
     void (*progress)(void* user, std::size_t done, std::size_t total) = nullptr;
     void* progress_user = nullptr;
+    // int8: run linear layers whose weights are at least half zeros (a pruned model) from a CSR
+    // of their int8 codes (kernels/spmm.hpp): sparse MACs and index bytes are what is counted.
+    bool sparse_int8 = false;
 };
 
 // One node of a compiled model as data.
@@ -99,6 +104,9 @@ struct compiled_step_parts {
 
 struct compiled_parts {
     precision prec = precision::f32;
+    // How to run it, not what it is (not stored in .sparq files): int8 linear layers with at
+    // least half zero codes run from a CSR (compile_options::sparse_int8).
+    bool sparse_int8 = false;
     std::vector<sample_shape> shapes;     // per value (0: the input; i + 1: node i's output)
     std::vector<std::uint8_t> s8;         // per value: 1 if held as int8 codes (int8 models only)
     std::vector<quant::qparams> q;        // per value: per-tensor int8 parameters (int8 models; else empty)
@@ -156,6 +164,8 @@ private:
         kernels::activation act = kernels::activation::none;
         kernels::conv2d_params conv;
         pool_params pool;
+        sparse::csr<std::int8_t> sw8;  // int8 linear, pruned: the nonzero codes
+        bool sparse = false;           // run from sw8
         kernels::requant_stage stage;  // int8 linear / conv: to the output's codes, or to float
         std::vector<float> w_scale;    // int8 linear / conv: the weights' per-channel scales
         bool int8 = false;             // runs on int8 codes
@@ -166,6 +176,7 @@ private:
                      std::vector<energy::layer_counts>* per_layer) const;
 
     precision prec_ = precision::f32;
+    bool sparse_int8_ = false;
     std::vector<sample_shape> shapes_;   // per value (0: the input)
     std::vector<std::uint8_t> s8_;       // per value: held as int8 codes
     std::vector<quant::qparams> q_;      // per value: int8 parameters (int8 models)
@@ -230,6 +241,7 @@ inline result<compiled_model> compiled_model::compile(const model& m, const comp
     if (!shapes) return shapes.error();
     compiled_parts c;
     c.prec = o.prec;
+    c.sparse_int8 = o.sparse_int8;
     c.shapes = std::move(*shapes);
     const std::size_t values = c.shapes.size();
     c.s8.assign(values, 0);
@@ -456,6 +468,7 @@ inline result<compiled_model> compiled_model::from_parts(compiled_parts p) {
     SPARQ_TRY(detail::check_parts(p));
     compiled_model c;
     c.prec_ = p.prec;
+    c.sparse_int8_ = p.sparse_int8;
     c.shapes_ = std::move(p.shapes);
     c.s8_ = std::move(p.s8);
     c.q_ = std::move(p.q);
@@ -499,8 +512,20 @@ inline result<compiled_model> compiled_model::from_parts(compiled_parts p) {
                     auto st = kernels::make_requant_stage(c.q_[in_v], wq, s.w8, out_q, s.bias, s.act);
                     if (!st) return st.error();
                     s.stage = std::move(*st);
+                    const auto zeros = std::count(d.weight_s8.begin(), d.weight_s8.end(), std::int8_t(0));
+                    if (p.sparse_int8 && 2 * std::size_t(zeros) >= count && ws[1] - 1 <= 65535) {
+                        const matrix_view<const std::int8_t> codes(d.weight_s8.data(), {ws[0], ws[1]});
+                        auto keep = tensor<std::uint8_t, 2>::make({ws[0], ws[1]});
+                        if (!keep) return keep.error();
+                        for (std::size_t e = 0; e < count; ++e) keep->data()[e] = d.weight_s8[e] != 0;
+                        auto csr = sparse::make_csr<std::int8_t, std::uint16_t>(codes, keep->cview());
+                        if (!csr) return csr.error();
+                        s.sw8 = std::move(*csr);
+                        s.sparse = true;
+                    }
                 }
-                c.stored_bytes_ += count + std::size_t(ws[0]) * sizeof(float);
+                // a pruned layer stores its CSR instead of the dense codes
+                c.stored_bytes_ += (s.sparse ? s.sw8.storage_bytes() : count) + std::size_t(ws[0]) * sizeof(float);
             } else if (is_conv) {
                 auto pk = kernels::pack_conv_weights(tensor_view<const float, 4>(d.weight_f32.data(), ws), s.conv.groups);
                 if (!pk) return pk.error();
@@ -541,6 +566,7 @@ inline result<compiled_model> compiled_model::from_parts(compiled_parts p) {
 inline compiled_parts compiled_model::parts() const {
     compiled_parts p;
     p.prec = prec_;
+    p.sparse_int8 = sparse_int8_;
     p.shapes = shapes_;
     p.s8 = s8_;
     p.q = q_;
@@ -657,6 +683,15 @@ inline status compiled_model::run_steps(const context& ctx, const matrix_view<co
                     const matrix_view<const std::int8_t> xq(in, {batch, in_n});
                     // the requantization's integer offset add, one per output
                     if (c.energy) c.energy->add_adds(dtype::s32, std::uint64_t(batch * out_n));
+                    if (s.sparse) {  // the CSR's int32 sums, then the same output stage
+                        auto* acc = static_cast<std::int32_t*>(alloc(std::size_t(batch * out_n) * 4));
+                        if (!acc) return oom;
+                        const matrix_view<std::int32_t> sums(acc, {batch, out_n});
+                        SPARQ_TRY(kernels::spmm(c, xq, s.sw8, sums));
+                        if (out_s8) SPARQ_TRY(kernels::apply_requant(s.stage, sums.as_const(), matrix_view<std::int8_t>(static_cast<std::int8_t*>(values[out_v]), {batch, out_n})));
+                        else SPARQ_TRY(kernels::apply_dequant(s.stage, sums.as_const(), matrix_view<float>(static_cast<float*>(values[out_v]), {batch, out_n})));
+                        break;
+                    }
                     if (out_s8) SPARQ_TRY(kernels::linear_s8(c, xq, s.w8, s.stage, matrix_view<std::int8_t>(static_cast<std::int8_t*>(values[out_v]), {batch, out_n})));
                     else SPARQ_TRY(kernels::linear_s8(c, xq, s.w8, s.stage, matrix_view<float>(static_cast<float*>(values[out_v]), {batch, out_n})));
                     break;
