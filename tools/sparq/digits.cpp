@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <string>
 #include <vector>
 
@@ -271,7 +272,23 @@ int digits(int argc, char** argv) {
         }
         json += "]\n";
         const std::string base_path = o.report_dir + "/digits-energy";
-        std::string md = "Made by `sparq digits --report " + o.report_dir + "`.\n\n" + table + "\n```\n";
+        // The machine and the date, as every number in docs carries them.
+        std::string cpu = "unknown CPU";
+        if (std::FILE* info = std::fopen("/proc/cpuinfo", "r")) {  // /proc files have no size: read by line
+            char line[256];
+            while (std::fgets(line, sizeof line, info))
+                if (std::strncmp(line, "model name", 10) == 0 && std::strchr(line, ':')) {
+                    cpu = std::strchr(line, ':') + 2;
+                    if (!cpu.empty() && cpu.back() == '\n') cpu.pop_back();
+                    break;
+                }
+            std::fclose(info);
+        }
+        char when[32] = "?";
+        const std::time_t now = std::time(nullptr);
+        std::strftime(when, sizeof when, "%Y-%m-%d", std::gmtime(&now));
+        std::string md = "Made by `sparq digits --report " + o.report_dir + "` on " + when + ", " + cpu +
+                         " (latency: one thread, batch 1; energy: estimates from the cost model named below).\n\n" + table + "\n```\n";
         for (const variant_result& r : results) md += energy::to_table(r.energy) + "\n";
         md += "```\n";
         if (failed(io::write_file((base_path + ".md").c_str(), md), "writing the report") ||
