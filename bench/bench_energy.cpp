@@ -1,6 +1,8 @@
-// What counting energy costs: the xsimd kernels on the listed layer shapes with no counter in
-// the context (impl sparq_xsimd_nocount), to set beside the sparq_xsimd rows of the same family
-// and shape, which count every call. table.py prints the ratio; the target is < 2 %.
+// What counting energy costs, two ways: the xsimd kernels on the listed layer shapes with no
+// counter in the context (impl sparq_xsimd_nocount), beside the sparq_xsimd rows of the same
+// family and shape, which count every call (a difference VM noise can hide); and the cost of one
+// count itself (energy_count/count_gemm), which table.py divides by each row's time per call.
+// The target is < 2 %.
 #include <benchmark/benchmark.h>
 
 #include <cstdint>
@@ -70,7 +72,19 @@ void s8_nocount(benchmark::State& state, gemm_shape s) {
     gops(state, 2.0 * double(s.m) * double(s.n) * double(s.k));
 }
 
+// One kernel call's counting: what a counted product adds over an uncounted one.
+void count_gemm_cost(benchmark::State& state) {
+    sparq::energy::counter c;
+    std::uint64_t m = 1;
+    for (auto _ : state) {
+        sparq::energy::count_gemm(&c, sparq::dtype::s8, sparq::dtype::s8, sparq::dtype::s8, sparq::dtype::s32, m, 768, 768);
+        benchmark::DoNotOptimize(&c);
+        m = m % 512 + 1;  // shapes vary, as they would between layers
+    }
+}
+
 const bool registered = [] {
+    benchmark::RegisterBenchmark("energy_count/count_gemm/1", count_gemm_cost);
     for (const gemm_shape& s : gemms) {
         benchmark::RegisterBenchmark(gemm_name("f32", s).c_str(), f32_nocount, s);
         benchmark::RegisterBenchmark(gemm_name("s8", s).c_str(), s8_nocount, s);

@@ -4,6 +4,7 @@
 // sparq does not count). Single thread: run with OMP_NUM_THREADS=1 (bench/run.sh does).
 #include <benchmark/benchmark.h>
 
+#include "bench_data.hpp"
 #include "energy_probe.hpp"
 
 #include <Eigen/Core>
@@ -48,16 +49,7 @@ void set_counters(benchmark::State& state, const shape& s, double joules_per_ite
     probe.report(state, joules_per_iter);
 }
 
-template <class T>
-std::vector<T> random_values(long count, unsigned seed) {
-    std::mt19937 rng(seed);
-    std::vector<T> v(static_cast<std::size_t>(count));
-    for (auto& x : v) {
-        if constexpr (std::is_floating_point_v<T>) x = std::uniform_real_distribution<T>(-1, 1)(rng);
-        else x = static_cast<T>(int(rng() % 256) - 128);
-    }
-    return v;
-}
+using sparq_bench::random_values;
 
 void f32_eigen(benchmark::State& state, shape s) {
     Eigen::MatrixXf x = Eigen::MatrixXf::Random(s.m, s.k), w = Eigen::MatrixXf::Random(s.n, s.k), y(s.m, s.n);

@@ -6,6 +6,8 @@
 // energy estimate per call. Single thread: OMP_NUM_THREADS=1.
 #include <benchmark/benchmark.h>
 
+#include "bench_data.hpp"
+
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -41,16 +43,9 @@ const double sweep[] = {0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95};
 std::string mv_name(const shape& s) { return std::to_string(s.n) + "x" + std::to_string(s.k); }
 std::string mm_name(const shape& s) { return std::to_string(s.m) + "x" + std::to_string(s.n) + "x" + std::to_string(s.k); }
 
+// sparse weights: symmetric int8 codes, [-127, 127]
 template <class T>
-std::vector<T> random_values(long count, unsigned seed) {
-    std::mt19937 rng(seed);
-    std::vector<T> v(static_cast<std::size_t>(count));
-    for (auto& x : v) {
-        if constexpr (std::is_floating_point_v<T>) x = std::uniform_real_distribution<T>(-1, 1)(rng);
-        else x = static_cast<T>(int(rng() % 255) - 127);
-    }
-    return v;
-}
+std::vector<T> random_values(long count, unsigned seed) { return sparq_bench::random_values<T>(count, seed, true); }
 
 void set_counters(benchmark::State& state, const shape& s, const sparq::energy::counter& count) {
     state.counters["GOP"] = benchmark::Counter(2.0 * double(s.m) * double(s.n) * double(s.k) * double(state.iterations()) * 1e-9,

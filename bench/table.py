@@ -93,3 +93,19 @@ if pairs:
     for f, s, d in pairs:
         counted, bare = d["sparq_xsimd"][0], d["sparq_xsimd_nocount"][0]
         print(f"| {f} | {s} | {fmt(counted)} | {fmt(bare)} | {100.0 * (bare / counted - 1.0):+.1f}% |")
+
+# The cost of one count (energy_count/count_gemm) against each counted row's time per call.
+count = next((b for b in run["benchmarks"] if b.get("run_name", b["name"]).startswith("energy_count/count_gemm")
+              and b.get("aggregate_name", "median") == "median"), None)
+if count:
+    scale = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
+    count_ns = count["real_time"] * scale[count["time_unit"]]
+    print()
+    print(f"One count (energy::count_gemm): {count_ns:.1f} ns. Its share of each counted call:\n")
+    print("| family | shape | time per call | counting share |")
+    print("|---|---|---:|---:|")
+    for (f, s), d in sorted(rows.items()):
+        if f.split("_")[0] not in ("matmul", "matvec") or "sparq_xsimd" not in d:
+            continue
+        t_ns = d["sparq_xsimd"][1] * scale[d["sparq_xsimd"][2]]
+        print(f"| {f} | {s} | {t_ns / 1e3:.2f} us | {100.0 * count_ns / t_ns:.3f}% |")

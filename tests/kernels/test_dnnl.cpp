@@ -36,12 +36,19 @@ TEST_CASE("oneDNN matmul f32 and s8 match the scalar reference; counts its work;
         ctx.with_energy(count);
         for (int twice = 0; twice < 2; ++twice)  // the second call reuses the cached primitive
             REQUIRE(mm->run(ctx, matrix_view<const float>(x.data(), {s.m, s.k}), matrix_view<float>(y.data(), {s.m, s.n})).ok());
-        CHECK(count.macs(dtype::f32) == 2 * std::uint64_t(s.m * s.n * s.k));
+        CHECK(count.macs(dtype::f32) == 2 * std::uint64_t(s.m * s.n * s.k));  // two calls so far
         kernels::scalar::matmul<float>(matrix_view<const float>(x.data(), {s.m, s.k}),
                                        matrix_view<const float>(w.data(), {s.n, s.k}), matrix_view<float>(r.data(), {s.m, s.n}));
         int bad = 0;
         for (std::size_t i = 0; i < y.size(); ++i) bad += std::fabs(y[i] - r[i]) > 1e-5f * float(s.k);
         CHECK(bad == 0);
+        // Other buffers on a cached primitive: the new pointers reach oneDNN.
+        std::vector<float> x2(x.size()), y2(y.size(), -1.0f);
+        for (std::size_t i = 0; i < x.size(); ++i) x2[i] = 2.0f * x[i];
+        REQUIRE(mm->run(ctx, matrix_view<const float>(x2.data(), {s.m, s.k}), matrix_view<float>(y2.data(), {s.m, s.n})).ok());
+        int bad2 = 0;
+        for (std::size_t i = 0; i < y.size(); ++i) bad2 += std::fabs(y2[i] - 2.0f * r[i]) > 2e-5f * float(s.k);
+        CHECK(bad2 == 0);
 
         std::vector<std::int8_t> xq(x.size()), wq(w.size());
         std::vector<std::int32_t> yq(y.size()), rq(y.size());

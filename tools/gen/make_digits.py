@@ -70,21 +70,28 @@ np.save(out + "test_x.npy", x[test].numpy().astype("<f4"))
 np.save(out + "test_y.npy", y[test].numpy().astype("<i8"))
 np.save(out + "mlp_test_logits.npy", logits.numpy().astype("<f4"))
 
-# safetensors, written by hand (the format: 8-byte little-endian header length, a JSON header of
-# name -> {dtype, shape, data_offsets}, then the raw little-endian tensors).
-tensors = {"fc1.weight": model[0].weight, "fc1.bias": model[0].bias, "fc2.weight": model[2].weight, "fc2.bias": model[2].bias}
+
+
+def save_safetensors(path, tensors, metadata):
+    """safetensors, written by hand (the format: 8-byte little-endian header length, a JSON header
+    of name -> {dtype, shape, data_offsets}, then the raw little-endian tensors)."""
+    header, blobs, at = {"__metadata__": metadata}, [], 0
+    for name, t in tensors.items():
+        b = t.detach().numpy().astype("<f4").tobytes()
+        header[name] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [at, at + len(b)]}
+        blobs.append(b)
+        at += len(b)
+    h = json.dumps(header, separators=(",", ":")).encode()
+    h += b" " * (-len(h) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
+
+
 # sparq.graph: the layers in order (a name is a Linear with <name>.weight / <name>.bias, "relu"
 # applies to the output of the layer before it); safetensors itself stores no graph.
-header, blobs, at = {"__metadata__": {"format": "pt", "model": "digits_mlp", "sparq.graph": "fc1 relu fc2"}}, [], 0
-for name, t in tensors.items():
-    b = t.detach().numpy().astype("<f4").tobytes()
-    header[name] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [at, at + len(b)]}
-    blobs.append(b)
-    at += len(b)
-h = json.dumps(header, separators=(",", ":")).encode()
-h += b" " * (-len(h) % 8)
-with open(out + "mlp.safetensors", "wb") as f:
-    f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
+save_safetensors(out + "mlp.safetensors",
+                 {"fc1.weight": model[0].weight, "fc1.bias": model[0].bias, "fc2.weight": model[2].weight, "fc2.bias": model[2].bias},
+                 {"format": "pt", "model": "digits_mlp", "sparq.graph": "fc1 relu fc2"})
 
 torch.onnx.export(model, x[test][:1], out + "mlp.onnx", opset_version=13, input_names=["image"], output_names=["logits"],
                   dynamic_axes={"image": {0: "batch"}, "logits": {0: "batch"}})
@@ -115,19 +122,11 @@ bn = cnn[1]
 f = bn.weight / torch.sqrt(bn.running_var + bn.eps)
 conv1_w = cnn[0].weight * f.reshape(-1, 1, 1, 1)
 conv1_b = (cnn[0].bias - bn.running_mean) * f + bn.bias
-ctensors = {"conv1.weight": conv1_w, "conv1.bias": conv1_b, "conv2.weight": cnn[4].weight, "conv2.bias": cnn[4].bias,
-            "fc.weight": cnn[8].weight, "fc.bias": cnn[8].bias}
-cheader, cblobs, at = {"__metadata__": {"format": "pt", "model": "digits_cnn", "sparq.input": "1 8 8",
-                                        "sparq.graph": "conv1@1,1 relu maxpool:2 conv2@1,1 relu maxpool:2 flatten fc"}}, [], 0
-for name, t in ctensors.items():
-    b = t.detach().numpy().astype("<f4").tobytes()
-    cheader[name] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [at, at + len(b)]}
-    cblobs.append(b)
-    at += len(b)
-h = json.dumps(cheader, separators=(",", ":")).encode()
-h += b" " * (-len(h) % 8)
-with open(out + "cnn.safetensors", "wb") as f:
-    f.write(struct.pack("<Q", len(h)) + h + b"".join(cblobs))
+save_safetensors(out + "cnn.safetensors",
+                 {"conv1.weight": conv1_w, "conv1.bias": conv1_b, "conv2.weight": cnn[4].weight, "conv2.bias": cnn[4].bias,
+                  "fc.weight": cnn[8].weight, "fc.bias": cnn[8].bias},
+                 {"format": "pt", "model": "digits_cnn", "sparq.input": "1 8 8",
+                  "sparq.graph": "conv1@1,1 relu maxpool:2 conv2@1,1 relu maxpool:2 flatten fc"})
 
 json.dump({"split": "torch.randperm(1797, seed 0): first 1437 train, last 360 test",
            "torch_fp32_test_accuracy": round(acc, 6),

@@ -20,6 +20,27 @@ using namespace sparq;
 
 namespace {
 std::string data_path(const char* name) { return std::string(SPARQ_DEFAULT_DATA_DIR) + "/" + name; }
+
+// The model in fp32 on the digits test images, against PyTorch's outputs in `logits_file`.
+double worst_relative_error(const nn::model& m, const char* logits_file) {
+    auto x = io::read_npy(data_path("test_x.npy").c_str());
+    auto ref = io::read_npy(data_path(logits_file).c_str());
+    REQUIRE((x.ok() && ref.ok()));
+    auto xt = x->to_f32<2>("x");
+    auto rt = ref->to_f32<2>("ref");
+    REQUIRE((xt.ok() && rt.ok()));
+    auto c = nn::compiled_model::compile(m, {});
+    REQUIRE(c.ok());
+    auto y = tensor<float, 2>::make(rt->extents());
+    auto scratch = arena::with_capacity(c->scratch_bytes(xt->extent(0)));
+    REQUIRE((y.ok() && scratch.ok()));
+    context ctx;
+    REQUIRE(c->run(ctx.with_scratch(*scratch), xt->cview(), y->view()).ok());
+    double worst = 0;
+    for (index_t i = 0; i < y->size(); ++i)
+        worst = std::max(worst, std::fabs(double(y->data()[i]) - rt->data()[i]) / std::max(1.0, std::fabs(double(rt->data()[i]))));
+    return worst;
+}
 }  // namespace
 
 TEST_CASE("the digits MLP from ONNX is the model PyTorch exported") {
@@ -43,23 +64,7 @@ TEST_CASE("the digits MLP from ONNX is the model PyTorch exported") {
         REQUIRE(a.weight.extents() == b.weight.extents());
         CHECK(std::memcmp(a.weight.data(), b.weight.data(), std::size_t(a.weight.size()) * 4) == 0);
     }
-    auto x = io::read_npy(data_path("test_x.npy").c_str());
-    auto ref = io::read_npy(data_path("mlp_test_logits.npy").c_str());
-    REQUIRE((x.ok() && ref.ok()));
-    auto xt = x->to_f32<2>("x");
-    auto rt = ref->to_f32<2>("ref");
-    REQUIRE((xt.ok() && rt.ok()));
-    auto c = nn::compiled_model::compile(*onnx_model, {});
-    REQUIRE(c.ok());
-    auto y = tensor<float, 2>::make(rt->extents());
-    auto scratch = arena::with_capacity(c->scratch_bytes(xt->extent(0)));
-    REQUIRE((y.ok() && scratch.ok()));
-    context ctx;
-    REQUIRE(c->run(ctx.with_scratch(*scratch), xt->cview(), y->view()).ok());
-    double worst = 0;
-    for (index_t i = 0; i < y->size(); ++i)
-        worst = std::max(worst, std::fabs(double(y->data()[i]) - rt->data()[i]) / std::max(1.0, std::fabs(double(rt->data()[i]))));
-    CHECK(worst < 1e-4);
+    CHECK(worst_relative_error(*onnx_model, "mlp_test_logits.npy") < 1e-4);
 }
 
 TEST_CASE("the digits CNN from ONNX (Conv, BatchNormalization, MaxPool, Flatten, Gemm) runs as PyTorch does") {
@@ -70,23 +75,7 @@ TEST_CASE("the digits CNN from ONNX (Conv, BatchNormalization, MaxPool, Flatten,
     CHECK(m->nodes[0].conv.act == kernels::activation::relu);
     CHECK(m->nodes[0].conv.params.pad_top == 1);
     CHECK(m->nodes[1].kind == nn::op::max_pool);
-    auto x = io::read_npy(data_path("test_x.npy").c_str());
-    auto ref = io::read_npy(data_path("cnn_test_logits.npy").c_str());
-    REQUIRE((x.ok() && ref.ok()));
-    auto xt = x->to_f32<2>("x");
-    auto rt = ref->to_f32<2>("ref");
-    REQUIRE((xt.ok() && rt.ok()));
-    auto c = nn::compiled_model::compile(*m, {});
-    REQUIRE(c.ok());
-    auto y = tensor<float, 2>::make(rt->extents());
-    auto scratch = arena::with_capacity(c->scratch_bytes(xt->extent(0)));
-    REQUIRE((y.ok() && scratch.ok()));
-    context ctx;
-    REQUIRE(c->run(ctx.with_scratch(*scratch), xt->cview(), y->view()).ok());
-    double worst = 0;
-    for (index_t i = 0; i < y->size(); ++i)
-        worst = std::max(worst, std::fabs(double(y->data()[i]) - rt->data()[i]) / std::max(1.0, std::fabs(double(rt->data()[i]))));
-    CHECK(worst < 1e-4);
+    CHECK(worst_relative_error(*m, "cnn_test_logits.npy") < 1e-4);
 }
 
 #if defined(SPARQ_CLI_WITH_ONNX)
