@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 
 #include "sparq/energy/cost_model_file.hpp"
 
@@ -45,6 +46,29 @@ struct sample_rng {
         return static_cast<float>(-std::copysign(std::log(1.0 - 2.0 * std::fabs(u)), u));
     }
 };
+
+// Prints "sparq CMD: WHAT: <the status>" on stderr when s failed, and says whether it did.
+inline bool report_failure(const char* cmd, const sparq::status& s, const char* what) {
+    if (s.ok()) return false;
+    char buf[300];
+    std::fprintf(stderr, "sparq %s: %s: %s\n", cmd, what, s.what(buf, sizeof buf));
+    return true;
+}
+
+// An option naming one of `choices` (an enum whose to_string gives the names): the choice, or
+// false after printing "sparq CMD: OPTION is a, b or c, not 'TEXT'".
+template <class Kind, std::size_t N>
+bool parse_choice(const char* cmd, const char* option, const char* text, const Kind (&choices)[N], Kind& out) {
+    for (const Kind k : choices)
+        if (!std::strcmp(text, to_string(k))) {
+            out = k;
+            return true;
+        }
+    std::fprintf(stderr, "sparq %s: %s is ", cmd, option);
+    for (std::size_t i = 0; i < N; ++i) std::fprintf(stderr, "%s%s", i == 0 ? "" : i + 1 == N ? " or " : ", ", to_string(choices[i]));
+    std::fprintf(stderr, ", not '%s'\n", text);
+    return false;
+}
 
 // --cost: a preset's name (45nm, 7nm, horowitz_45nm, jouppi_7nm) or a cost model file.
 inline sparq::result<sparq::energy::cost_model> load_cost_option(const char* text) {

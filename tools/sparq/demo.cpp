@@ -93,13 +93,6 @@ struct row {
     energy::estimate e;
 };
 
-bool report_failure(const status& s, const char* what) {
-    if (s.ok()) return false;
-    char buf[300];
-    std::fprintf(stderr, "sparq demo: %s: %s\n", what, s.what(buf, sizeof buf));
-    return true;
-}
-
 }  // namespace
 
 int demo(int argc, char** argv) {
@@ -115,7 +108,7 @@ int demo(int argc, char** argv) {
     auto y32 = tensor<float, 2>::make({M, N}), y16 = tensor<float, 2>::make({M, N}), y8 = tensor<float, 2>::make({M, N});
     for (const status* s : {&x.error(), &w.error(), &w8.error(), &x8.error(), &acc.error(), &y32.error(),
                             &y16.error(), &y8.error()})
-        if (report_failure(*s, "allocating the sample layer")) return 1;
+        if (report_failure("demo", *s, "allocating the sample layer")) return 1;
 
     // The sample layer: weights ~ N(0, 1/K) (He-style scale), inputs ReLU(N(0, 1)).
     sample_rng rng{2026};
@@ -137,10 +130,10 @@ int demo(int argc, char** argv) {
     status s;
     auto w32p = kernels::pack_weights(w->cview());
     auto w16p = kernels::pack_weights_as<float16>(w->cview());
-    if (report_failure(w32p.error(), "packing fp32 weights") || report_failure(w16p.error(), "packing fp16 weights"))
+    if (report_failure("demo", w32p.error(), "packing fp32 weights") || report_failure("demo", w16p.error(), "packing fp16 weights"))
         return 1;
     const double ms32 = fastest_ms(o.repeat, [&] { s = kernels::matmul(ctx, x->cview(), *w32p, y32->view()); });
-    if (report_failure(s, "fp32 matmul")) return 1;
+    if (report_failure("demo", s, "fp32 matmul")) return 1;
     auto per_run = [&](const energy::counter& c) {
         energy::estimate e = energy::estimate_energy(c);
         e.compute_j /= o.repeat;
@@ -152,16 +145,16 @@ int demo(int argc, char** argv) {
     // fp16 weights, fp32 compute.
     count.reset();
     const double ms16 = fastest_ms(o.repeat, [&] { s = kernels::matmul(ctx, x->cview(), *w16p, y16->view()); });
-    if (report_failure(s, "fp16 matmul")) return 1;
+    if (report_failure("demo", s, "fp16 matmul")) return 1;
     rows.push_back({"fp16 weights", double(N * K * 2), compare(*y32, *y16), ms16, per_run(count)});
 
     // int8: per-channel symmetric weights [-127, 127] (quantized and packed once), dynamic
     // per-tensor symmetric activations (observed and quantized on every run).
     auto wq = quant::calibrate_weights(w->cview(), quant::qscheme::weights_s8_per_channel(0));
-    if (report_failure(wq.error(), "calibrating weights")) return 1;
-    if (report_failure(kernels::quantize(ctx, w->cview(), *wq, w8->view()), "quantizing weights")) return 1;
+    if (report_failure("demo", wq.error(), "calibrating weights")) return 1;
+    if (report_failure("demo", kernels::quantize(ctx, w->cview(), *wq, w8->view()), "quantizing weights")) return 1;
     auto w8p = kernels::pack_weights(w8->cview());
-    if (report_failure(w8p.error(), "packing int8 weights")) return 1;
+    if (report_failure("demo", w8p.error(), "packing int8 weights")) return 1;
     quant::qscheme act = quant::qscheme::activations_s8();
     act.symmetric = true, act.narrow = true;
     count.reset();
@@ -178,7 +171,7 @@ int demo(int argc, char** argv) {
         for (index_t m = 0; m < M; ++m)
             for (index_t n = 0; n < N; ++n) (*y8)(m, n) = float((*acc)(m, n)) * sx * wq->scale[std::size_t(n)];
     });
-    if (report_failure(s, "int8 matmul")) return 1;
+    if (report_failure("demo", s, "int8 matmul")) return 1;
     rows.push_back({"int8", double(N * K + N * 4), compare(*y32, *y8), ms8, per_run(count)});
 
     const double base_j = rows[0].e.total_j();

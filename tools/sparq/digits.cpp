@@ -42,13 +42,6 @@ struct options {
     int finetune_epochs = 30;
 };
 
-bool failed(const status& s, const char* what) {
-    if (s.ok()) return false;
-    char buf[300];
-    std::fprintf(stderr, "sparq digits: %s: %s\n", what, s.what(buf, sizeof buf));
-    return true;
-}
-
 int parse(int argc, char** argv, options& o) {
     for (int i = 1; i < argc; ++i) {
         const char* a = argv[i];
@@ -90,14 +83,7 @@ int parse(int argc, char** argv, options& o) {
             if (!parse_count("digits", a, v, 1000, n)) return 2;
             o.repeat = int(n);
         } else if (!std::strcmp(a, "--observer")) {
-            bool known = false;
-            for (auto k : {nn::observer_kind::minmax, nn::observer_kind::histogram, nn::observer_kind::percentile,
-                           nn::observer_kind::mse, nn::observer_kind::entropy})
-                if (!std::strcmp(v, nn::to_string(k))) o.observer = k, known = true;
-            if (!known) {
-                std::fprintf(stderr, "sparq digits: --observer is minmax, histogram, percentile, mse or entropy, not '%s'\n", v);
-                return 2;
-            }
+            if (!parse_choice("digits", a, v, nn::observer_choices, o.observer)) return 2;
         } else {
             std::fprintf(stderr, "sparq digits: unknown option '%s' (sparq digits --help)\n", a);
             return 2;
@@ -119,11 +105,11 @@ int digits(int argc, char** argv) {
     options o;
     if (int rc = parse(argc, argv, o); rc >= 0) return rc;
     auto cost = load_cost_option(o.cost.c_str());
-    if (failed(cost.error(), "--cost")) return 2;
+    if (report_failure("digits", cost.error(), "--cost")) return 2;
 
     const std::string dir = o.data + "/";
     auto m = io::load_model_safetensors((dir + "mlp.safetensors").c_str());
-    if (failed(m.error(), "loading the model")) return 1;
+    if (report_failure("digits", m.error(), "loading the model")) return 1;
     auto read_matrix = [&](const char* name) -> result<tensor<float, 2>> {
         auto a = io::read_npy((dir + name).c_str());
         if (!a) return a.error();
@@ -131,11 +117,11 @@ int digits(int argc, char** argv) {
     };
     auto x = read_matrix("test_x.npy");
     auto calib = read_matrix("train_x.npy");
-    if (failed(x.error(), "reading the test images") || failed(calib.error(), "reading the calibration images")) return 1;
+    if (report_failure("digits", x.error(), "reading the test images") || report_failure("digits", calib.error(), "reading the calibration images")) return 1;
     auto y_npy = io::read_npy((dir + "test_y.npy").c_str());
-    if (failed(y_npy.error(), "reading the test labels")) return 1;
+    if (report_failure("digits", y_npy.error(), "reading the test labels")) return 1;
     auto labels = y_npy->to_labels((dir + "test_y.npy").c_str());
-    if (failed(labels.error(), "reading the test labels")) return 1;
+    if (report_failure("digits", labels.error(), "reading the test labels")) return 1;
     if (index_t(labels->size()) != x->extent(0)) {
         std::fprintf(stderr, "sparq digits: %zu labels for %td test images\n", labels->size(), x->extent(0));
         return 1;
@@ -152,11 +138,11 @@ int digits(int argc, char** argv) {
                 calib->extent(0), nn::to_string(o.observer));
 
     auto scratch = arena::with_capacity(1 << 20);
-    if (failed(scratch.error(), "allocating scratch memory")) return 1;
+    if (report_failure("digits", scratch.error(), "allocating scratch memory")) return 1;
     context ctx;
     ctx.with_scratch(*scratch);
     auto logits = tensor<float, 2>::make({n, classes});
-    if (failed(logits.error(), "allocating outputs")) return 1;
+    if (report_failure("digits", logits.error(), "allocating outputs")) return 1;
 
     // The pruned variant: each layer's smallest weights removed by magnitude, the survivors
     // fine-tuned with the mask kept (cross-entropy, Adam 1e-3, batch 32), then int8 with the
@@ -180,7 +166,7 @@ int digits(int argc, char** argv) {
         pm.input = m->input;
         return pm;
     }();
-    if (failed(pruned.error(), "pruning and fine-tuning")) return 1;
+    if (report_failure("digits", pruned.error(), "pruning and fine-tuning")) return 1;
 
     struct variant {
         const char* name;
@@ -203,7 +189,7 @@ int digits(int argc, char** argv) {
         co.calibration = calib->cview();
         co.sparse_int8 = v.sparse;
         auto c = nn::compiled_model::compile(*v.model, co);
-        if (failed(c.error(), v.name)) return 1;
+        if (report_failure("digits", c.error(), v.name)) return 1;
         variant_result r;
         r.name = v.name;
         r.bytes = c->stored_bytes();
@@ -215,7 +201,7 @@ int digits(int argc, char** argv) {
             for (index_t i = 0; i < n; ++i) {
                 const status s = c->run(ctx, x->cview().slice(0, i, i + 1), logits->view().slice(0, i, i + 1),
                                         rep == 0 ? &counts : nullptr);
-                if (failed(s, r.name.c_str())) return 1;
+                if (report_failure("digits", s, r.name.c_str())) return 1;
             }
             best = std::min(best, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
         }
@@ -291,9 +277,9 @@ int digits(int argc, char** argv) {
                          " (latency: one thread, batch 1; energy: estimates from the cost model named below).\n\n" + table + "\n```\n";
         for (const variant_result& r : results) md += energy::to_table(r.energy) + "\n";
         md += "```\n";
-        if (failed(io::write_file((base_path + ".md").c_str(), md), "writing the report") ||
-            failed(io::write_file((base_path + ".json").c_str(), json), "writing the report") ||
-            failed(io::write_file((base_path + ".svg").c_str(), energy::to_svg(reports, "digits MLP: energy per inference")),
+        if (report_failure("digits", io::write_file((base_path + ".md").c_str(), md), "writing the report") ||
+            report_failure("digits", io::write_file((base_path + ".json").c_str(), json), "writing the report") ||
+            report_failure("digits", io::write_file((base_path + ".svg").c_str(), energy::to_svg(reports, "digits MLP: energy per inference")),
                    "writing the report"))
             return 1;
         std::printf("wrote %s.md, %s.json and %s.svg\n", base_path.c_str(), base_path.c_str(), base_path.c_str());

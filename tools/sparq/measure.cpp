@@ -91,20 +91,13 @@ int parse(int argc, char** argv, options& o) {
     return -1;
 }
 
-bool failed(const status& s, const char* what) {
-    if (s.ok()) return false;
-    char buf[300];
-    std::fprintf(stderr, "sparq measure: %s: %s\n", what, s.what(buf, sizeof buf));
-    return true;
-}
-
 }  // namespace
 
 int measure(int argc, char** argv) {
     options o;
     if (int rc = parse(argc, argv, o); rc >= 0) return rc;
     auto model = load_cost_option(o.cost.c_str());
-    if (failed(model.error(), "--cost")) return 2;
+    if (report_failure("measure", model.error(), "--cost")) return 2;
     const index_t M = o.batch, N = o.rows, K = o.cols;
 
     auto x = tensor<float, 2>::make({M, K});
@@ -114,7 +107,7 @@ int measure(int argc, char** argv) {
     auto w8 = tensor<std::int8_t, 2>::make({N, K});
     auto acc = tensor<std::int32_t, 2>::make({M, N});
     for (const status* s : {&x.error(), &w.error(), &y.error(), &x8.error(), &w8.error(), &acc.error()})
-        if (failed(*s, "allocating the layer")) return 1;
+        if (report_failure("measure", *s, "allocating the layer")) return 1;
     sample_rng rng{2026};
     const float wstd = 1.0f / std::sqrt(float(K));
     for (index_t i = 0; i < w->size(); ++i) w->data()[i] = rng.gaussian() * wstd;
@@ -126,10 +119,10 @@ int measure(int argc, char** argv) {
     auto w32 = kernels::pack_weights(w->cview());
     auto w16 = kernels::pack_weights_as<float16>(w->cview());
     auto wq = quant::calibrate_weights(w->cview(), quant::qscheme::weights_s8_per_channel(0));
-    if (failed(w32.error(), "packing") || failed(w16.error(), "packing") || failed(wq.error(), "calibrating")) return 1;
-    if (failed(kernels::quantize(ctx, w->cview(), *wq, w8->view()), "quantizing weights")) return 1;
+    if (report_failure("measure", w32.error(), "packing") || report_failure("measure", w16.error(), "packing") || report_failure("measure", wq.error(), "calibrating")) return 1;
+    if (report_failure("measure", kernels::quantize(ctx, w->cview(), *wq, w8->view()), "quantizing weights")) return 1;
     auto w8p = kernels::pack_weights(w8->cview());
-    if (failed(w8p.error(), "packing int8 weights")) return 1;
+    if (report_failure("measure", w8p.error(), "packing int8 weights")) return 1;
     const quant::qparams xq = quant::make_per_tensor(dtype::s8, 4.0f / 127.0f, 0, true);
     ctx.with_energy(count);
 
@@ -173,7 +166,7 @@ int measure(int argc, char** argv) {
         workload();
         seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     }
-    if (failed(s, "running the layer")) return 1;
+    if (report_failure("measure", s, "running the layer")) return 1;
 
     const energy::estimate e = energy::estimate_energy(count, *model);
     std::printf("runs:      %llu in %.2f s (%.3f ms each), %llu MACs counted\n", (unsigned long long)runs, seconds,

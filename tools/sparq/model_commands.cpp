@@ -45,13 +45,6 @@ bool ends_with(const std::string& s, const char* tail) {
     return s.size() >= n && s.compare(s.size() - n, n, tail) == 0;
 }
 
-bool failed(const char* cmd, const status& s, const char* what) {
-    if (s.ok()) return false;
-    char buf[300];
-    std::fprintf(stderr, "sparq %s: %s: %s\n", cmd, what, s.what(buf, sizeof buf));
-    return true;
-}
-
 const char* usage_of(const std::string& cmd) {
     if (cmd == "inspect")
         return "usage: sparq inspect MODEL\n  Layers, shapes, activations, parameters, fp32 bytes and MACs per input of a .onnx or .safetensors model;\n"
@@ -109,30 +102,18 @@ int parse(int argc, char** argv, options& o) {
         if (target) {
             *target = v;
         } else if (!std::strcmp(a, "--precision") || !std::strcmp(a, "--quant")) {
-            bool known = false;
-            for (auto p : {nn::precision::f32, nn::precision::f16, nn::precision::bf16, nn::precision::int8})
-                if (!std::strcmp(v, nn::to_string(p))) o.prec = p, known = true;
             if (!std::strcmp(v, "int4")) {
                 std::fprintf(stderr, "sparq %s: %s int4 is not supported yet (int4 weight-only kernels exist; the model path does not)\n", o.cmd, a);
                 return 2;
             }
-            if (!known) {
-                std::fprintf(stderr, "sparq %s: %s is fp32, fp16, bf16 or int8, not '%s'\n", o.cmd, a, v);
-                return 2;
-            }
+            if (!parse_choice(o.cmd, a, v, nn::precision_choices, o.prec)) return 2;
             o.prec_given = true;
         } else if (!std::strcmp(a, "--prune")) {
             std::fprintf(stderr, "sparq %s: --prune is not supported yet (pruning is not in this build)\n", o.cmd);
             return 2;
         } else if (!std::strcmp(a, "--observer")) {
-            bool known = false;
-            for (auto k : {nn::observer_kind::minmax, nn::observer_kind::histogram, nn::observer_kind::percentile,
-                           nn::observer_kind::mse, nn::observer_kind::entropy})
-                if (!std::strcmp(v, nn::to_string(k))) o.observer = k, known = true, o.observer_given = true;
-            if (!known) {
-                std::fprintf(stderr, "sparq %s: --observer is minmax, histogram, percentile, mse or entropy, not '%s'\n", o.cmd, v);
-                return 2;
-            }
+            if (!parse_choice(o.cmd, a, v, nn::observer_choices, o.observer)) return 2;
+            o.observer_given = true;
         } else {
             std::fprintf(stderr, "sparq %s: unknown option '%s' (sparq %s --help)\n", o.cmd, a, o.cmd);
             return 2;
@@ -219,7 +200,7 @@ status run_all(const nn::compiled_model& c, const tensor<float, 2>& x, tensor<fl
 // A .sparq file: its precision, values and layers as stored.
 int inspect_sparq(const options& o) {
     auto c = io::load_sparq(o.model.c_str());
-    if (failed(o.cmd, c.error(), "loading the model")) return 1;
+    if (report_failure(o.cmd, c.error(), "loading the model")) return 1;
     const nn::compiled_parts p = c->parts();
     std::printf("%s: %s, %zu nodes, %td -> %td features, %zu bytes stored\n\n", o.model.c_str(), nn::to_string(p.prec), p.steps.size(),
                 c->in_features(), c->out_features(), c->stored_bytes());
@@ -249,8 +230,8 @@ int compress(const options& o) {
         return 2;
     }
     auto p = prepare(o);
-    if (failed(o.cmd, p.error(), "preparing the model")) return 1;
-    if (failed(o.cmd, io::save_sparq(o.output.c_str(), p->compiled), "writing the model")) return 1;
+    if (report_failure(o.cmd, p.error(), "preparing the model")) return 1;
+    if (report_failure(o.cmd, io::save_sparq(o.output.c_str(), p->compiled), "writing the model")) return 1;
     std::printf("wrote %s: %s, %zu layers, %zu bytes stored (fp32: %td)\n", o.output.c_str(), nn::to_string(p->compiled.prec()),
                 p->compiled.layer_count(), p->compiled.stored_bytes(), p->model.parameters() * 4);
     return 0;
@@ -266,12 +247,12 @@ int export_c(const options& o) {
         return 2;
     }
     auto c = io::load_sparq(o.model.c_str());
-    if (failed(o.cmd, c.error(), "loading the model")) return 1;
+    if (report_failure(o.cmd, c.error(), "loading the model")) return 1;
     std::string base = o.model;
     if (const auto slash = base.find_last_of('/'); slash != std::string::npos) base = base.substr(slash + 1);
     auto text = io::export_c(c->parts(), o.name, base);
-    if (failed(o.cmd, text.error(), "exporting")) return 1;
-    if (failed(o.cmd, io::write_file(o.output.c_str(), *text), "writing the header")) return 1;
+    if (report_failure(o.cmd, text.error(), "exporting")) return 1;
+    if (report_failure(o.cmd, io::write_file(o.output.c_str(), *text), "writing the header")) return 1;
     std::printf("wrote %s: namespace %s, %s, %zu layers\n", o.output.c_str(), o.name.c_str(), nn::to_string(c->prec()), c->layer_count());
     return 0;
 }
@@ -279,10 +260,10 @@ int export_c(const options& o) {
 int inspect(const options& o) {
     if (ends_with(o.model, ".sparq")) return inspect_sparq(o);
     auto m = load_any_model(o.model.c_str());
-    if (failed(o.cmd, m.error(), "loading the model")) return 1;
+    if (report_failure(o.cmd, m.error(), "loading the model")) return 1;
     auto shapes = nn::infer_shapes(*m);
     auto macs = m->macs_per_sample();
-    if (failed(o.cmd, shapes.error(), "checking the model") || failed(o.cmd, macs.error(), "checking the model")) return 1;
+    if (report_failure(o.cmd, shapes.error(), "checking the model") || report_failure(o.cmd, macs.error(), "checking the model")) return 1;
     std::printf("%s: %zu nodes, input (%td, %td, %td) -> %td outputs, %td parameters, %td MACs per input\n\n", o.model.c_str(),
                 m->nodes.size(), m->input[0], m->input[1], m->input[2], m->out_features(), m->parameters(), *macs);
     std::printf("%-20s %-16s %-16s %-7s %10s %11s %12s\n", "node", "op", "output (C,H,W)", "act", "params", "fp32 bytes", "MACs/input");
@@ -326,17 +307,17 @@ int model_command(const char* cmd, int argc, char** argv) {
         return 2;
     }
     auto cost = load_cost_option(o.cost.c_str());
-    if (failed(cmd, cost.error(), "--cost")) return 2;
+    if (report_failure(cmd, cost.error(), "--cost")) return 2;
     auto p = prepare(o);
-    if (failed(cmd, p.error(), "preparing the model")) return 1;
+    if (report_failure(cmd, p.error(), "preparing the model")) return 1;
     auto x = read_inputs(in_path, p->compiled.in_features());
-    if (failed(cmd, x.error(), "reading the inputs")) return 1;
+    if (report_failure(cmd, x.error(), "reading the inputs")) return 1;
     std::vector<std::int64_t> labels;
     if (!std::strcmp(cmd, "eval")) {
         auto l = io::read_npy(o.labels.c_str());
-        if (failed(cmd, l.error(), "reading the labels")) return 1;
+        if (report_failure(cmd, l.error(), "reading the labels")) return 1;
         auto v = l->to_labels(o.labels.c_str());
-        if (failed(cmd, v.error(), "reading the labels")) return 1;
+        if (report_failure(cmd, v.error(), "reading the labels")) return 1;
         if (index_t(v->size()) != x->extent(0)) {
             std::fprintf(stderr, "sparq eval: %s has %zu labels for the %td rows of %s\n", o.labels.c_str(), v->size(), x->extent(0),
                          in_path.c_str());
@@ -345,12 +326,12 @@ int model_command(const char* cmd, int argc, char** argv) {
         labels = std::move(*v);
     }
     auto y = tensor<float, 2>::make({x->extent(0), p->compiled.out_features()});
-    if (failed(cmd, y.error(), "allocating the outputs")) return 1;
+    if (report_failure(cmd, y.error(), "allocating the outputs")) return 1;
     auto counts = p->compiled.make_counters();
-    if (failed(cmd, run_all(p->compiled, *x, *y, &counts), "running the model")) return 1;
+    if (report_failure(cmd, run_all(p->compiled, *x, *y, &counts), "running the model")) return 1;
 
     if (!std::strcmp(cmd, "run")) {
-        if (failed(cmd, io::write_npy(o.output.c_str(), y->data(), {y->extent(0), y->extent(1)}), "writing the outputs")) return 1;
+        if (report_failure(cmd, io::write_npy(o.output.c_str(), y->data(), {y->extent(0), y->extent(1)}), "writing the outputs")) return 1;
         std::printf("wrote %s: (%td, %td) float32 (%s)\n", o.output.c_str(), y->extent(0), y->extent(1), nn::to_string(p->compiled.prec()));
         return 0;
     }

@@ -43,13 +43,6 @@ struct train_cmd_options {
     long long epochs = 0, batch = 32, seed = 1, per_class = 0;
 };
 
-bool failed(const char* cmd, const status& s, const char* what) {
-    if (s.ok()) return false;
-    char buf[300];
-    std::fprintf(stderr, "sparq %s: %s: %s\n", cmd, what, s.what(buf, sizeof buf));
-    return true;
-}
-
 bool parse_real(const char* cmd, const char* name, const char* text, double lo, double hi, bool open_lo, double& out) {
     char* end = nullptr;
     errno = 0;
@@ -189,7 +182,7 @@ int train_command(const char* cmd, int argc, char** argv) {
     o.epochs = o.distill ? 100 : 20;
     if (int rc = parse(cmd, argc, argv, o); rc >= 0) return rc;
     auto cost = load_cost_option(o.cost.c_str());
-    if (failed(cmd, cost.error(), "--cost")) return 2;
+    if (report_failure(cmd, cost.error(), "--cost")) return 2;
     const std::string dir = o.data + "/";
     auto read_x = [&](const char* f) -> result<tensor<float, 2>> {
         auto a = io::read_npy((dir + f).c_str());
@@ -203,24 +196,24 @@ int train_command(const char* cmd, int argc, char** argv) {
     };
     auto x = read_x("train_x.npy"), tx = read_x("test_x.npy");
     auto y = read_y("train_y.npy"), ty = read_y("test_y.npy");
-    if (failed(cmd, x.error(), "reading the training images") || failed(cmd, y.error(), "reading the training labels") ||
-        failed(cmd, tx.error(), "reading the test images") || failed(cmd, ty.error(), "reading the test labels"))
+    if (report_failure(cmd, x.error(), "reading the training images") || report_failure(cmd, y.error(), "reading the training labels") ||
+        report_failure(cmd, tx.error(), "reading the test images") || report_failure(cmd, ty.error(), "reading the test labels"))
         return 1;
 
     const std::string before_path = o.distill ? (o.teacher.empty() ? dir + "mlp.safetensors" : o.teacher)
                                               : (o.model.empty() ? dir + "mlp.safetensors" : o.model);
     auto before = io::load_model_safetensors(before_path.c_str());
-    if (failed(cmd, before.error(), o.distill ? "loading the teacher" : "loading the model")) return 1;
+    if (report_failure(cmd, before.error(), o.distill ? "loading the teacher" : "loading the model")) return 1;
     std::vector<nn::linear_layer> teacher;
     if (!o.distill && !o.teacher.empty()) {
         auto t = io::load_model_safetensors(o.teacher.c_str());
-        if (failed(cmd, t.error(), "loading the teacher")) return 1;
+        if (report_failure(cmd, t.error(), "loading the teacher")) return 1;
         auto layers = nn::mlp_layers(*t);
-        if (failed(cmd, layers.error(), "loading the teacher")) return 1;
+        if (report_failure(cmd, layers.error(), "loading the teacher")) return 1;
         teacher = std::move(*layers);
     }
     auto source_layers = nn::mlp_layers(*before);
-    if (failed(cmd, source_layers.error(), o.distill ? "loading the teacher" : "loading the model")) return 1;
+    if (report_failure(cmd, source_layers.error(), o.distill ? "loading the teacher" : "loading the model")) return 1;
     const std::vector<nn::linear_layer>& source = *source_layers;
     if (o.distill) teacher = tr::clone_layers(source).value();
 
@@ -232,7 +225,7 @@ int train_command(const char* cmd, int argc, char** argv) {
         widths.insert(widths.end(), o.hidden.begin(), o.hidden.end());
         widths.push_back(before->out_features());
         auto s = tr::make_mlp(widths, std::uint64_t(o.seed));
-        if (failed(cmd, s.error(), "making the student")) return 1;
+        if (report_failure(cmd, s.error(), "making the student")) return 1;
         net = std::move(*s);
     } else {
         net = tr::clone_layers(source).value();
@@ -240,9 +233,9 @@ int train_command(const char* cmd, int argc, char** argv) {
     std::vector<tr::weight_mask> masks;
     if (o.prune > 0) {
         auto m = tr::magnitude_masks(net, o.prune);
-        if (failed(cmd, m.error(), "--prune")) return 1;
+        if (report_failure(cmd, m.error(), "--prune")) return 1;
         masks = std::move(*m);
-        if (failed(cmd, tr::apply_masks(net, masks), "--prune")) return 1;
+        if (report_failure(cmd, tr::apply_masks(net, masks), "--prune")) return 1;
     }
 
     tr::train_options to;
@@ -262,7 +255,7 @@ int train_command(const char* cmd, int argc, char** argv) {
     std::vector<std::int64_t> labels = *y;
     if (o.per_class > 0) {
         auto pick = tr::first_per_class(*y, before->out_features(), index_t(o.per_class));
-        if (failed(cmd, pick.error(), "--per-class")) return 1;
+        if (report_failure(cmd, pick.error(), "--per-class")) return 1;
         labels.assign(y->size(), tr::unlabelled);
         for (index_t r : *pick) labels[std::size_t(r)] = (*y)[std::size_t(r)];
     }
@@ -279,16 +272,16 @@ int train_command(const char* cmd, int argc, char** argv) {
     } else {
         r = tr::train_classifier(net, x->cview(), labels, to);
     }
-    if (failed(cmd, r.error(), "training")) return 1;
+    if (report_failure(cmd, r.error(), "training")) return 1;
 
     const std::string out = o.out.empty() ? (o.distill ? "distilled.safetensors" : "finetuned.safetensors") : o.out;
     nn::model trained = nn::model::sequential(tr::clone_layers(net).value());
-    if (failed(cmd, io::save_model_safetensors(out.c_str(), trained), "writing the model")) return 1;
+    if (report_failure(cmd, io::save_model_safetensors(out.c_str(), trained), "writing the model")) return 1;
 
     const nn::precision after_p = o.qat ? nn::precision::int8 : nn::precision::f32;
     auto mb = measure(source, nn::precision::f32, o.distill ? "teacher fp32" : "before fp32", *x, *tx, *ty, *cost);
     auto ma = measure(net, after_p, o.qat ? "after int8" : "after fp32", *x, *tx, *ty, *cost);
-    if (failed(cmd, mb.error(), "measuring the model before") || failed(cmd, ma.error(), "measuring the model after")) return 1;
+    if (report_failure(cmd, mb.error(), "measuring the model before") || report_failure(cmd, ma.error(), "measuring the model after")) return 1;
     std::printf("\n| model | test accuracy | weight sparsity | est. energy / inference |\n|---|---:|---:|---:|\n");
     for (const auto* m : {&*mb, &*ma})
         std::printf("| %s | %.2f%% | %.1f%% | %s |\n", m->energy.variant.c_str(), 100.0 * m->accuracy,

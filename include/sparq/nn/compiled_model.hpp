@@ -56,6 +56,8 @@ constexpr const char* to_string(precision p) noexcept {
     return "?";
 }
 
+inline constexpr precision precision_choices[] = {precision::f32, precision::f16, precision::bf16, precision::int8};
+
 // How int8 activation ranges are chosen from the calibration data (quant/observer_*.hpp).
 enum class observer_kind : std::uint8_t { minmax, histogram, percentile, mse, entropy };
 
@@ -69,6 +71,9 @@ constexpr const char* to_string(observer_kind o) noexcept {
     }
     return "?";
 }
+
+inline constexpr observer_kind observer_choices[] = {observer_kind::minmax, observer_kind::histogram, observer_kind::percentile,
+                                                     observer_kind::mse, observer_kind::entropy};
 
 struct compile_options {
     precision prec = precision::f32;
