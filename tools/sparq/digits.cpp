@@ -219,12 +219,11 @@ int digits(int argc, char** argv) {
     }
 
     // PyTorch's own figures on the same split (data/digits/reference.json, from make_digits.py).
+    auto reference_file = io::read_file((dir + "reference.json").c_str(), 1 << 16);
+    const std::string reference_text = reference_file ? std::string(reference_file->begin(), reference_file->end()) : "";
     auto reference = [&](const char* key) -> double {
-        auto bytes = io::read_file((dir + "reference.json").c_str(), 1 << 16);
-        if (!bytes) return -1;
-        const std::string text(bytes->begin(), bytes->end());
-        const auto at = text.find(std::string("\"") + key + "\":");
-        return at == std::string::npos ? -1 : std::atof(text.c_str() + at + std::strlen(key) + 3);
+        const auto at = reference_text.find(std::string("\"") + key + "\":");
+        return at == std::string::npos ? -1 : std::atof(reference_text.c_str() + at + std::strlen(key) + 3);
     };
     const double torch_fp32 = reference("torch_fp32_test_accuracy"), torch_int8 = reference("torch_int8_ptq_test_accuracy");
 
