@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 #include "sparq/core/dtype.hpp"
 
@@ -91,12 +92,8 @@ inline constexpr cost_model jouppi_7nm{
 
 // A preset by its short name ("horowitz_45nm", "45nm", "jouppi_7nm", "7nm"), or null.
 inline const cost_model* find_preset(const char* name) noexcept {
-    auto eq = [](const char* a, const char* b) {
-        while (*a && *a == *b) ++a, ++b;
-        return *a == *b;
-    };
-    if (eq(name, "horowitz_45nm") || eq(name, "45nm")) return &horowitz_45nm;
-    if (eq(name, "jouppi_7nm") || eq(name, "7nm")) return &jouppi_7nm;
+    if (!std::strcmp(name, "horowitz_45nm") || !std::strcmp(name, "45nm")) return &horowitz_45nm;
+    if (!std::strcmp(name, "jouppi_7nm") || !std::strcmp(name, "7nm")) return &jouppi_7nm;
     return nullptr;
 }
 

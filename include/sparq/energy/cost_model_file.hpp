@@ -42,10 +42,9 @@ struct key_target {
 };
 
 inline key_target target_for(cost_model& m, const std::string& k) {
-    static const char* const types[] = {"f32", "f16", "bf16", "s32", "s8", "u8", "s4"};
-    for (std::size_t t = 0; t < cost_model::dtypes; ++t) {
-        if (k == std::string("add.") + types[t]) return {&m.add_pj[t], nullptr};
-        if (k == std::string("mult.") + types[t]) return {&m.mult_pj[t], nullptr};
+    for (std::size_t t = 0; t < cost_model::dtypes; ++t) {  // the dtypes' own names: f32, ..., s4
+        if (k == std::string("add.") + to_string(dtype(t))) return {&m.add_pj[t], nullptr};
+        if (k == std::string("mult.") + to_string(dtype(t))) return {&m.mult_pj[t], nullptr};
     }
     for (std::size_t l = 0; l < levels; ++l) {
         const std::string prefix = std::string("level.") + to_string(level(l));
