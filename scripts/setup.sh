@@ -13,6 +13,8 @@ packages=(
   libdnnl-dev ocl-icd-opencl-dev      # oneDNN backend (SPARQ_WITH_DNNL); its CMake package needs OpenCL
   libeigen3-dev libbenchmark-dev       # benchmarks: Eigen is an anchor, Google Benchmark runs them
   g++-aarch64-linux-gnu qemu-user      # the aarch64 (NEON) build, its tests run under qemu-aarch64
+  gcc-arm-none-eabi libstdc++-arm-none-eabi-newlib libnewlib-arm-none-eabi  # Cortex-M firmware builds
+  qemu-system-arm                      # runs the Cortex-M firmware (MPS2 boards) in CI
   clang-14 libclang-rt-14-dev          # the libFuzzer targets (fuzz preset)
   libonnx-dev libprotobuf-dev          # ONNX import in the sparq program
 )

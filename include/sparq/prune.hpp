@@ -5,6 +5,7 @@
 #include "sparq/prune/block.hpp"
 #include "sparq/prune/criteria.hpp"
 #include "sparq/prune/mask.hpp"
+#include "sparq/prune/model.hpp"
 #include "sparq/prune/nm.hpp"
 #include "sparq/prune/schedule.hpp"
 #include "sparq/prune/scope.hpp"

@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "sparq/core/arena.hpp"
 #include "sparq/core/context.hpp"
 
 using namespace sparq;

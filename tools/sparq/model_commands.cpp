@@ -13,6 +13,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,7 @@
 #include "sparq/io/npy.hpp"
 #include "sparq/io/sparq_format.hpp"
 #include "sparq/nn/compiled_model.hpp"
+#include "sparq/prune/model.hpp"
 
 namespace sparq_cli {
 namespace {
@@ -36,6 +38,7 @@ struct options {
     std::string model, input, output, data, labels, calib, cost = "horowitz_45nm", name = "sparq_model";
     nn::precision prec = nn::precision::f32;
     nn::observer_kind observer = nn::observer_kind::histogram;
+    std::optional<prune::model_spec> prune;  // --prune: weights zeroed before compiling
     bool json = false;
     bool prec_given = false, observer_given = false;
 };
@@ -50,23 +53,27 @@ const char* usage_of(const std::string& cmd) {
         return "usage: sparq inspect MODEL\n  Layers, shapes, activations, parameters, fp32 bytes and MACs per input of a .onnx or .safetensors model;\n"
                "  the precision, layers and stored bytes of a .sparq file.\n";
     if (cmd == "run")
-        return "usage: sparq run MODEL --input X.npy --output Y.npy [--precision fp32|fp16|bf16|int8 --calib C.npy]\n"
+        return "usage: sparq run MODEL --input X.npy --output Y.npy [--precision fp32|fp16|bf16|int8 --calib C.npy] [--prune SPEC]\n"
                "  Runs the model on X [batch, features] (float32) and writes its outputs [batch, classes] as float32 .npy.\n";
     if (cmd == "eval")
-        return "usage: sparq eval MODEL --data X.npy --labels y.npy [--precision ... --calib C.npy --observer ...]\n"
+        return "usage: sparq eval MODEL --data X.npy --labels y.npy [--precision ... --calib C.npy --observer ...] [--prune SPEC]\n"
                "  Prints 'accuracy: 0.xxxx': the share of rows of X whose largest output is the label.\n";
     if (cmd == "compress")
         return "usage: sparq compress MODEL -o OUT.sparq [--quant fp32|fp16|bf16|int8] [--calib X.npy] [--observer minmax|histogram|percentile|mse|entropy]\n"
-               "                        [--per-channel]\n"
+               "                        [--per-channel] [--prune SPEC]\n"
                "  Compiles a .onnx or .safetensors model for one precision and saves it as a .sparq file (docs/formats.md) that\n"
                "  loads and runs bit for bit as compiled, with no calibration. int8 (per-channel weights, the default) needs --calib:\n"
-               "  sample inputs whose activations set the ranges. --quant int4 and --prune are not supported yet.\n";
+               "  sample inputs whose activations set the ranges. --quant int4 is not supported yet.\n"
+               "  --prune SPEC zeroes weights by magnitude first, one shot (fine-tune with sparq finetune --prune to win back\n"
+               "  accuracy): S or l1:S (the share S of each layer), global:S (of all layers together), N:M (N of every M along\n"
+               "  the reduction axis, e.g. 2:4), channel:S (output channels, L2 norm), block:RxC:S (R x C blocks, L1 norm).\n"
+               "  int8 layers at least half zeros run from a sparse (CSR) form in sparq and in export-c's firmware.\n";
     if (cmd == "export-c")
         return "usage: sparq export-c MODEL.sparq -o model.h [--name NAMESPACE]\n"
                "  Writes the compressed model as a C++17 header for firmware: constexpr weight and requantization tables and\n"
                "  NAMESPACE::run(x, y, buffer, bytes) for one sample over a static buffer (no heap, exceptions, RTTI or OS calls;\n"
                "  int8 models give sparq run's outputs bit for bit). NAMESPACE defaults to sparq_model.\n";
-    return "usage: sparq energy MODEL --input X.npy [--precision ... --calib C.npy] [--cost 45nm|7nm|FILE] [--json]\n"
+    return "usage: sparq energy MODEL --input X.npy [--precision ... --calib C.npy] [--prune SPEC] [--cost 45nm|7nm|FILE] [--json]\n"
            "  Estimated joules per layer and in total for running the model on X, beside the same work at fp32 dense.\n";
 }
 
@@ -109,8 +116,12 @@ int parse(int argc, char** argv, options& o) {
             if (!parse_choice(o.cmd, a, v, nn::precision_choices, o.prec)) return 2;
             o.prec_given = true;
         } else if (!std::strcmp(a, "--prune")) {
-            std::fprintf(stderr, "sparq %s: --prune is not supported yet (pruning is not in this build)\n", o.cmd);
-            return 2;
+            auto spec = prune::parse_model_spec(v);
+            if (!spec) {
+                std::fprintf(stderr, "sparq %s: %s\n", o.cmd, spec.error().message());
+                return 2;
+            }
+            o.prune = *spec;
         } else if (!std::strcmp(a, "--observer")) {
             if (!parse_choice(o.cmd, a, v, nn::observer_choices, o.observer)) return 2;
             o.observer_given = true;
@@ -155,17 +166,26 @@ void draw_progress(void* what, std::size_t done, std::size_t total) {
 
 result<prepared> prepare(const options& o) {
     if (ends_with(o.model, ".sparq")) {
-        if (o.prec_given || !o.calib.empty() || o.observer_given)
-            return status(errc::invalid_argument, "%s is compressed already: --precision, --calib and --observer do not apply "
+        if (o.prec_given || !o.calib.empty() || o.observer_given || o.prune)
+            return status(errc::invalid_argument, "%s is compressed already: --precision, --calib, --observer and --prune do not apply "
                           "(compress the .onnx / .safetensors again to change them)", o.model.c_str());
         auto c = io::load_sparq(o.model.c_str());
         if (!c) return c.error();
-        return prepared{nn::model{}, std::move(*c)};
+        // A pruned model's int8 layers run from CSRs, as compress compiled them (the file holds
+        // what the model is; how it runs is decided here).
+        nn::compiled_parts parts = c->parts();
+        if (parts.prec != nn::precision::int8) return prepared{nn::model{}, std::move(*c)};
+        parts.sparse_int8 = true;
+        auto sparse = nn::compiled_model::from_parts(std::move(parts));
+        if (!sparse) return sparse.error();
+        return prepared{nn::model{}, std::move(*sparse)};
     }
     auto m = load_any_model(o.model.c_str());
     if (!m) return m.error();
+    if (o.prune) SPARQ_TRY(prune::prune_model(*m, *o.prune));
     nn::compile_options co;
     co.prec = o.prec;
+    co.sparse_int8 = true;  // layers at least half zeros (pruned) run from CSRs; the others stay dense
     co.observer = o.observer;
     co.progress = draw_progress;
     co.progress_user = const_cast<char*>("calibrating");
@@ -232,8 +252,10 @@ int compress(const options& o) {
     auto p = prepare(o);
     if (report_failure(o.cmd, p.error(), "preparing the model")) return 1;
     if (report_failure(o.cmd, io::save_sparq(o.output.c_str(), p->compiled), "writing the model")) return 1;
-    std::printf("wrote %s: %s, %zu layers, %zu bytes stored (fp32: %td)\n", o.output.c_str(), nn::to_string(p->compiled.prec()),
+    std::printf("wrote %s: %s, %zu layers, %zu bytes stored (fp32: %td)", o.output.c_str(), nn::to_string(p->compiled.prec()),
                 p->compiled.layer_count(), p->compiled.stored_bytes(), p->model.parameters() * 4);
+    if (o.prune) std::printf(", %.1f%% of the weights pruned", 100.0 * prune::weight_sparsity(p->model));
+    std::printf("\n");
     return 0;
 }
 

@@ -68,10 +68,25 @@ sparq_ok("wrote ${WORK}/mlp_int8.h: namespace digits, int8, 2 layers" export-c $
 sparq_fails("--precision int8 needs --calib" compress ${DATA}/mlp.safetensors -o ${WORK}/z.sparq --quant int8)
 sparq_fails("-o OUT.sparq is needed" compress ${DATA}/mlp.safetensors --quant fp16)
 sparq_fails("--quant int4 is not supported yet" compress ${DATA}/mlp.safetensors -o ${WORK}/z.sparq --quant int4)
-sparq_fails("--prune is not supported yet" compress ${DATA}/mlp.safetensors -o ${WORK}/z.sparq --prune 50%)
+# --prune: a pattern by magnitude before compiling; bad specs refused before anything is written.
+file(REMOVE ${WORK}/z.sparq)
+sparq_fails("prune spec '50%': the share must be in \\[0, 1\\)" compress ${DATA}/mlp.safetensors -o ${WORK}/z.sparq --prune 50%)
+sparq_fails("prune spec '3:2': N:M keeps N of every M: N must not exceed M" compress ${DATA}/mlp.safetensors -o ${WORK}/z.sparq --prune 3:2)
+sparq_fails("prune spec 'tiles:0.5': unknown pattern" compress ${DATA}/mlp.safetensors -o ${WORK}/z.sparq --prune tiles:0.5)
+sparq_fails("layer 'fc2': prune: a 4 x 4 block does not divide the \\[10, 128\\] weight"
+            compress ${DATA}/mlp.safetensors -o ${WORK}/z.sparq --prune block:4x4:0.5)
+if(EXISTS ${WORK}/z.sparq)
+  message(FATAL_ERROR "a refused --prune wrote ${WORK}/z.sparq")
+endif()
+sparq_ok("wrote ${WORK}/mlp_24.sparq: int8, 2 layers, [0-9]+ bytes stored \\(fp32: 38440\\), 50.0% of the weights pruned"
+         compress ${DATA}/mlp.safetensors -o ${WORK}/mlp_24.sparq --quant int8 --calib ${DATA}/train_x.npy --prune 2:4)
+sparq_ok("accuracy: 0\\.[0-9]+" eval ${WORK}/mlp_24.sparq --data ${DATA}/test_x.npy --labels ${DATA}/test_y.npy)
+sparq_ok("accuracy: 0\\.[0-9]+ \\([0-9]+ of 360, fp32\\)" eval ${DATA}/cnn.safetensors --data ${DATA}/test_x.npy --labels ${DATA}/test_y.npy --prune global:0.5)
+sparq_fails("--precision, --calib, --observer and --prune do not apply"
+            eval ${WORK}/mlp_24.sparq --data ${DATA}/test_x.npy --labels ${DATA}/test_y.npy --prune 0.5)
 sparq_fails("--quant is fp32, fp16, bf16 or int8, not 'int3'" compress ${DATA}/mlp.safetensors -o ${WORK}/z.sparq --quant int3)
 sparq_fails("mlp_int8.sparq is compressed already" compress ${WORK}/mlp_int8.sparq -o ${WORK}/z.sparq)
-sparq_fails("mlp_int8.sparq is compressed already: --precision, --calib and --observer do not apply"
+sparq_fails("mlp_int8.sparq is compressed already: --precision, --calib, --observer and --prune do not apply"
             run ${WORK}/mlp_int8.sparq --precision int8 --calib ${DATA}/train_x.npy --input ${DATA}/test_x.npy --output ${WORK}/z.npy)
 sparq_fails("is not a .sparq file \\(sparq compress makes one\\)" export-c ${DATA}/mlp.safetensors -o ${WORK}/z.h)
 sparq_fails("'9lives' is not a C\\+\\+ identifier" export-c ${WORK}/mlp_int8.sparq -o ${WORK}/z.h --name 9lives)

@@ -6,9 +6,9 @@
 #include <memory>
 #include <new>
 
-namespace sparq {
+#include "sparq/core/config.hpp"
 
-inline constexpr std::size_t default_alignment = 64;
+namespace sparq {
 
 inline void* aligned_allocate(std::size_t bytes, std::size_t alignment = default_alignment) noexcept {
     if (bytes == 0) return nullptr;

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "sparq/core/aligned_memory.hpp"
+#include "sparq/core/context.hpp"
 #include "sparq/core/tensor_view.hpp"
 
 namespace sparq {
@@ -123,5 +124,15 @@ private:
     std::size_t used_ = 0;
     std::size_t peak_ = 0;
 };
+
+inline status context::require_scratch(std::size_t bytes, const char* what, std::size_t alignment) const noexcept {
+    if (scratch == nullptr)
+        return status(errc::invalid_argument, "%s needs %zu bytes of scratch memory: give the context an arena",
+                      what, bytes);
+    if (!scratch->can_allocate(bytes, alignment))
+        return status(errc::out_of_memory, "%s needs %zu bytes of scratch memory at %zu-byte alignment; the arena has %zu of %zu free",
+                      what, bytes, alignment, scratch->available(), scratch->capacity());
+    return status::success();
+}
 
 }  // namespace sparq

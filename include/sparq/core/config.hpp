@@ -3,13 +3,30 @@
 // build for an older CPU simply sees fewer paths; nothing is detected at run time here.
 #pragma once
 
+#include <cstddef>
 #include <cstdio>
 #include <cstdlib>
+
+namespace sparq {
+// The alignment sparq gives the buffers it allocates: one cache line, one AVX-512 register.
+inline constexpr std::size_t default_alignment = 64;
+}  // namespace sparq
 
 #if defined(__cpp_exceptions) || defined(__EXCEPTIONS)
 #define SPARQ_HAS_EXCEPTIONS 1
 #else
 #define SPARQ_HAS_EXCEPTIONS 0
+#endif
+
+// Whether a status formats its message with vsnprintf. Bare-metal C libraries (newlib's, on a
+// Cortex-M) implement it with malloc, so there a status keeps its format string as the message:
+// still names the problem, without the values, and links no heap. Override with -D.
+#ifndef SPARQ_STATUS_FORMAT
+#if defined(__ARM_ARCH_PROFILE) && __ARM_ARCH_PROFILE == 'M'
+#define SPARQ_STATUS_FORMAT 0
+#else
+#define SPARQ_STATUS_FORMAT 1
+#endif
 #endif
 
 // Checks that cost time in hot paths (bounds, view invariants) run in debug builds, or when

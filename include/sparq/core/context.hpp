@@ -4,10 +4,11 @@
 
 #include <cstdint>
 
-#include "sparq/core/arena.hpp"
 #include "sparq/core/status.hpp"
 
 namespace sparq {
+
+class arena;  // core/arena.hpp; a context only points to one (firmware includes this without it)
 
 namespace energy {
 class counter;  // energy/counter.hpp; core needs only the pointer
@@ -81,16 +82,9 @@ struct context {
         return *this;
     }
 
-    // The arena, or a status telling the caller that this call needs `bytes` of it at `alignment`.
-    status require_scratch(std::size_t bytes, const char* what, std::size_t alignment = default_alignment) const noexcept {
-        if (scratch == nullptr)
-            return status(errc::invalid_argument, "%s needs %zu bytes of scratch memory: give the context an arena",
-                          what, bytes);
-        if (!scratch->can_allocate(bytes, alignment))
-            return status(errc::out_of_memory, "%s needs %zu bytes of scratch memory at %zu-byte alignment; the arena has %zu of %zu free",
-                          what, bytes, alignment, scratch->available(), scratch->capacity());
-        return status::success();
-    }
+    // The arena, or a status telling the caller that this call needs `bytes` of it at `alignment`
+    // (defined in core/arena.hpp, which kernels that take scratch memory include).
+    status require_scratch(std::size_t bytes, const char* what, std::size_t alignment = default_alignment) const noexcept;
 };
 
 }  // namespace sparq

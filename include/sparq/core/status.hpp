@@ -54,11 +54,18 @@ public:
     constexpr status() noexcept = default;  // ok
 
     // A failed status; the message is printf-formatted.
+    // (Without SPARQ_STATUS_FORMAT, the format string itself: see core/config.hpp.)
     SPARQ_PRINTF_FORMAT(3, 4) status(errc code, const char* format, ...) noexcept : code_(code) {
+#if SPARQ_STATUS_FORMAT
         std::va_list args;
         va_start(args, format);
         std::vsnprintf(message_, sizeof message_, format, args);
         va_end(args);
+#else
+        std::size_t i = 0;
+        for (; format[i] != '\0' && i + 1 < sizeof message_; ++i) message_[i] = format[i];
+        message_[i] = '\0';
+#endif
     }
 
     static constexpr status success() noexcept { return status(); }

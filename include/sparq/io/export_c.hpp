@@ -40,6 +40,16 @@ void c_array(std::string& out, const char* type, const std::string& name, const 
 
 inline std::string c_int(long long v) { return std::to_string(v); }
 
+// Whether a layer's int8 codes take fewer bytes as a CSR (a code and a 1- or 2-byte column per
+// nonzero, 4 bytes per row start) than dense, with K columns per row.
+inline bool csr_pays(const std::vector<std::int8_t>& codes, index_t k) {
+    if (k <= 0 || k > 65536) return false;
+    std::size_t nonzero = 0;
+    for (std::int8_t v : codes) nonzero += v != 0;
+    const std::size_t rows = codes.size() / std::size_t(k);
+    return nonzero * (k <= 256 ? 2 : 3) + 4 * (rows + 1) < codes.size();
+}
+
 }  // namespace detail
 
 // The header's text for a compiled model's parts. `name`: the C++ namespace of its tables and
@@ -99,18 +109,38 @@ inline result<std::string> export_c(const nn::compiled_parts& p, const std::stri
         const bool weighted = d.kind == nn::op::linear || d.kind == nn::op::conv2d;
         std::string wtype = "none", weights = "nullptr", bias = "nullptr";
         std::string fixed = "nullptr", shift = "nullptr", off = "nullptr", zxc = "nullptr", rs = "nullptr";
+        std::string row_ptr = "nullptr", col8 = "nullptr", col16 = "nullptr";
         std::int32_t zp = 0, qmin = -128, qmax = 127;
         std::string rounding = "double_rounding";
         if (weighted) {
             weights = l + "weights";
             if (!d.weight_s8.empty()) {
-                wtype = "s8";
-                detail::c_array(o, "std::int8_t", weights, d.weight_s8, fmt_i);
+                const index_t rows = d.weight_shape[0], k = index_t(d.weight_s8.size()) / rows;
+                if (d.kind == nn::op::linear && detail::csr_pays(d.weight_s8, k)) {
+                    // A pruned layer: its nonzero codes, their row starts and columns.
+                    wtype = "s8_csr";
+                    std::vector<std::int8_t> codes;
+                    std::vector<std::uint32_t> starts{0};
+                    std::vector<std::uint16_t> cols;
+                    for (index_t r = 0; r < rows; ++r) {
+                        for (index_t c = 0; c < k; ++c)
+                            if (const std::int8_t v = d.weight_s8[std::size_t(r * k + c)]; v != 0) codes.push_back(v), cols.push_back(std::uint16_t(c));
+                        starts.push_back(std::uint32_t(codes.size()));
+                    }
+                    row_ptr = l + "row_ptr";
+                    (k <= 256 ? col8 : col16) = l + "cols";
+                    detail::c_array(o, "std::int8_t", weights, codes, fmt_i);
+                    detail::c_array(o, "std::uint32_t", row_ptr, starts, fmt_i);
+                    detail::c_array(o, k <= 256 ? "std::uint8_t" : "std::uint16_t", l + "cols", cols, fmt_i);
+                } else {
+                    wtype = "s8";
+                    detail::c_array(o, "std::int8_t", weights, d.weight_s8, fmt_i);
+                }
                 // the stage compiled_model builds from the same codes, scales and qparams
                 const std::size_t n = std::size_t(d.weight_shape[0]), per = d.weight_s8.size() / n;
                 std::vector<std::int32_t> sums(n, 0);
                 for (std::size_t r = 0; r < n; ++r)
-                    for (std::size_t k = 0; k < per; ++k) sums[r] += d.weight_s8[r * per + k];
+                    for (std::size_t c = 0; c < per; ++c) sums[r] += d.weight_s8[r * per + c];
                 auto st = kernels::make_requant_stage(p.q[std::size_t(d.inputs[0])], nn::detail::weight_qparams(d.weight_scale),
                                                       tensor_view<const std::int32_t, 1>(sums.data(), {index_t(n)}), p.q[i + 1], d.bias, d.act);
                 if (!st) return st.error();
@@ -143,13 +173,13 @@ inline result<std::string> export_c(const nn::compiled_parts& p, const std::stri
         std::snprintf(row, sizeof row,
                       "    {sparq::nn::op::%s, sparq::kernels::activation::%s, %sinputs, %zu, sparq::fw::weight_type::%s, %s, {%td, %td, %td, %td},\n"
                       "     %s, %s, %s, %s, %s, %s, %d, %d, %d, sparq::quant::requant_rounding::%s,\n"
-                      "     {%td, %td, %td, %td, %td, %td, %td, %td, %td}, {%td, %td, %td, %td, %td, %td, %td, %td, %s}},\n",
+                      "     {%td, %td, %td, %td, %td, %td, %td, %td, %td}, {%td, %td, %td, %td, %td, %td, %td, %td, %s}, %s, %s, %s},\n",
                       nn::to_string(d.kind), d.act == kernels::activation::none ? "none" : d.act == kernels::activation::relu ? "relu" : "relu6",
                       l.c_str(), d.inputs.size(), wtype.c_str(), weights.c_str(), d.weight_shape[0], d.weight_shape[1], d.weight_shape[2],
                       d.weight_shape[3], bias.c_str(), fixed.c_str(), shift.c_str(), off.c_str(), zxc.c_str(), rs.c_str(), zp, qmin, qmax,
                       rounding.c_str(), c.stride_h, c.stride_w, c.pad_top, c.pad_left, c.pad_bottom, c.pad_right, c.dilation_h, c.dilation_w,
                       c.groups, q.kh, q.kw, q.stride_h, q.stride_w, q.pad_top, q.pad_left, q.pad_bottom, q.pad_right,
-                      q.count_include_pad ? "true" : "false");
+                      q.count_include_pad ? "true" : "false", row_ptr.c_str(), col8.c_str(), col16.c_str());
         table += row;
         o += "\n";
     }

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "sparq/core/arena.hpp"
 #include "sparq/core/context.hpp"
 #include "sparq/kernels/conv2d_params.hpp"
 #include "sparq/kernels/matmul.hpp"

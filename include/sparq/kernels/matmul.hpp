@@ -24,6 +24,7 @@
 #include <thread>
 #endif
 
+#include "sparq/core/arena.hpp"
 #include "sparq/core/context.hpp"
 #include "sparq/core/dtype.hpp"
 #include "sparq/core/tensor_view.hpp"
@@ -31,6 +32,7 @@
 #include "sparq/kernels/output_stage.hpp"
 #include "sparq/kernels/pack.hpp"
 #include "sparq/kernels/scalar/matmul.hpp"
+#include "sparq/kernels/scalar/matmul_packed.hpp"
 #if defined(SPARQ_WITH_XSIMD) && !defined(XSIMD_NO_SUPPORTED_ARCHITECTURE)
 #include "sparq/kernels/xsimd/gemm_f32.hpp"
 #include "sparq/kernels/xsimd/epilogue.hpp"

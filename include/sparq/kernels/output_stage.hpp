@@ -15,22 +15,12 @@
 
 #include "sparq/core/status.hpp"
 #include "sparq/core/tensor_view.hpp"
+#include "sparq/kernels/output_value.hpp"
 #include "sparq/kernels/pack.hpp"
 #include "sparq/quant/qparams.hpp"
 #include "sparq/quant/requantize.hpp"
 
 namespace sparq::kernels {
-
-enum class activation : std::uint8_t { none, relu, relu6 };
-
-inline float activate(float v, activation a) noexcept {
-    switch (a) {
-        case activation::none: return v;
-        case activation::relu: return v > 0.0f ? v : 0.0f;
-        case activation::relu6: return v > 0.0f ? (v < 6.0f ? v : 6.0f) : 0.0f;
-    }
-    return v;
-}
 
 // y = act(y + bias): bias has N entries or is empty.
 inline status apply_bias_activation(const matrix_view<float>& y, const std::vector<float>& bias, activation a) noexcept {
@@ -110,21 +100,6 @@ inline result<requant_stage> make_requant_stage(const quant::qparams& x, const q
 }
 
 namespace detail {
-
-// One element of each stage: the reference arithmetic, shared by the scalar pass, the SIMD
-// epilogues' column tails and the firmware runtime (nn/firmware.hpp), which holds the stage
-// as plain arrays.
-inline std::int32_t requantize_sum(std::int32_t acc, std::int32_t offset, quant::quantized_multiplier m, std::int32_t zero_point,
-                                   std::int32_t qmin, std::int32_t qmax, quant::requant_rounding r) noexcept {
-    const std::int64_t v = std::int64_t(acc) + offset;
-    const std::int32_t sat = std::int32_t(v > INT32_MAX ? INT32_MAX : (v < INT32_MIN ? INT32_MIN : v));
-    return quant::requantize(sat, m, zero_point, qmin, qmax, r);
-}
-
-inline float dequantize_sum(std::int32_t acc, std::int32_t zx_colsum, float real_scale, float bias, activation act) noexcept {
-    const float centred = float(std::int64_t(acc) - zx_colsum);
-    return activate(centred * real_scale + bias, act);
-}
 
 inline std::int32_t requantize_sum(const requant_stage& st, std::int32_t acc, index_t n) noexcept {
     return requantize_sum(acc, st.offset[std::size_t(n)], st.multiplier[std::size_t(n)], st.zero_point, st.qmin, st.qmax, st.rounding);

@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "sparq/core/arena.hpp"
 #include "sparq/core/context.hpp"
 #include "sparq/energy/report.hpp"
 #include "sparq/kernels/conv2d.hpp"
@@ -792,7 +793,7 @@ inline status compiled_model::run_steps(const context& ctx, const matrix_view<co
                     if (!parts.back()) return oom;
                     sizes.push_back(size_of(std::size_t(in)));
                 }
-                ops::concat(c, parts, sizes, static_cast<float*>(values[out_v]), batch);
+                ops::concat(c, parts.data(), sizes.data(), parts.size(), static_cast<float*>(values[out_v]), batch);
                 break;
             }
             case op::softmax: {

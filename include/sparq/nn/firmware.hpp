@@ -18,15 +18,18 @@
 #include "sparq/core/float16.hpp"
 #include "sparq/core/status.hpp"
 #include "sparq/kernels/conv2d_params.hpp"
-#include "sparq/kernels/output_stage.hpp"
+#include "sparq/kernels/output_value.hpp"
 #include "sparq/kernels/scalar/matmul.hpp"
 #include "sparq/kernels/scalar/quantize.hpp"
-#include "sparq/nn/model.hpp"
+#include "sparq/nn/op.hpp"
 #include "sparq/nn/ops.hpp"
 
 namespace sparq::fw {
 
-enum class weight_type : std::uint8_t { none, f32, f16, bf16, s8 };
+// s8_csr: a pruned int8 linear layer's nonzero codes row by row (weights), with row_ptr and
+// one column index per code (col8 when K <= 256, else col16): fewer flash bytes than the dense
+// codes once at least half are zero (with 8-bit indices), and the same int32 sums.
+enum class weight_type : std::uint8_t { none, f32, f16, bf16, s8, s8_csr };
 
 // One value of the graph (0: the input; i + 1: layer i's output), per sample.
 struct value {
@@ -59,6 +62,10 @@ struct layer {
     quant::requant_rounding rounding;
     kernels::conv2d_params conv;
     nn::pool_params pool;
+    // s8_csr: row n's codes are weights[row_ptr[n] .. row_ptr[n + 1]), in columns col8 / col16
+    const std::uint32_t* row_ptr;
+    const std::uint8_t* col8;
+    const std::uint16_t* col16;
 };
 
 struct model {
@@ -104,6 +111,18 @@ void conv_direct(const X* x, const value& in, const W* w, const index_t* ws, con
     }
 }
 
+// acc[n] = sum of x[col] * code over row n's stored codes: the dense sum, zeros left out
+// (int32 sums are exact in any order).
+inline void csr_matvec(const std::int8_t* x, const layer& l, std::int32_t* acc) noexcept {
+    const auto* codes = static_cast<const std::int8_t*>(l.weights);
+    for (index_t n = 0; n < l.wshape[0]; ++n) {
+        std::int32_t sum = 0;
+        for (std::uint32_t j = l.row_ptr[n]; j < l.row_ptr[n + 1]; ++j)
+            sum += std::int32_t(x[l.col8 ? l.col8[j] : l.col16[j]]) * std::int32_t(codes[j]);
+        acc[n] = sum;
+    }
+}
+
 }  // namespace detail
 
 // y[out] = the model on one sample x[in] (C*H*W floats, NCHW). buffer: m.buffer_bytes bytes,
@@ -138,11 +157,13 @@ inline status run(const model& m, const float* x, float* y, void* buffer, std::s
         const value& out = m.values[li + 1];
         const index_t in_n = detail::size_of(in), out_n = detail::size_of(out);
         const bool weighted = l.kind == nn::op::linear || l.kind == nn::op::conv2d;
-        if (weighted && l.wtype == weight_type::s8) {
+        if (weighted && (l.wtype == weight_type::s8 || l.wtype == weight_type::s8_csr)) {
             const std::int8_t* xq = as_s8(l.inputs[0]);
             auto* acc = reinterpret_cast<std::int32_t*>(base + m.scratch_offset);
             const auto* w = static_cast<const std::int8_t*>(l.weights);
-            if (l.kind == nn::op::linear) {
+            if (l.wtype == weight_type::s8_csr) {
+                detail::csr_matvec(xq, l, acc);
+            } else if (l.kind == nn::op::linear) {
                 const matrix_view<const std::int8_t> xv(xq, {1, in_n}), wv(w, {l.wshape[0], l.wshape[1]});
                 kernels::scalar::matmul_s8(xv, wv, matrix_view<std::int32_t>(acc, {1, out_n}));
             } else {

@@ -7,11 +7,10 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
-#include <vector>
 
 #include "sparq/core/context.hpp"
 #include "sparq/energy/counter.hpp"
-#include "sparq/nn/model.hpp"
+#include "sparq/nn/op.hpp"
 
 namespace sparq::nn::ops {
 
@@ -105,13 +104,13 @@ inline void add(const context& ctx, const float* a, const float* b, float* y, in
 }
 
 // Concatenation along channels of per-sample blocks: parts[i] holds batch x sizes[i] values.
-inline void concat(const context& ctx, const std::vector<const float*>& parts, const std::vector<index_t>& sizes, float* y,
+inline void concat(const context& ctx, const float* const* parts, const index_t* sizes, std::size_t count, float* y,
                    index_t batch) noexcept {
     index_t total = 0;
-    for (index_t s : sizes) total += s;
+    for (std::size_t i = 0; i < count; ++i) total += sizes[i];
     for (index_t b = 0; b < batch; ++b) {
         float* out = y + b * total;
-        for (std::size_t i = 0; i < parts.size(); ++i) {
+        for (std::size_t i = 0; i < count; ++i) {
             const float* in = parts[i] + b * sizes[i];
             for (index_t j = 0; j < sizes[i]; ++j) *out++ = in[j];
         }

@@ -15,6 +15,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "sparq/core/arena.hpp"
 #include "sparq/core/context.hpp"
 #include "sparq/core/tensor_view.hpp"
 #include "sparq/kernels/dnnl/data_type.hpp"

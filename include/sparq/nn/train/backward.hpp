@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "sparq/core/arena.hpp"
 #include "sparq/core/status.hpp"
 #include "sparq/core/tensor.hpp"
 #include "sparq/nn/model.hpp"
