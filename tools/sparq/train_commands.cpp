@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,7 +22,9 @@
 #include "sparq/nn/compiled_model.hpp"
 #include "sparq/nn/train/data.hpp"
 #include "sparq/nn/train/init.hpp"
+#include "sparq/nn/train/graph.hpp"
 #include "sparq/nn/train/trainer.hpp"
+#include "sparq/prune/model.hpp"
 
 #ifndef SPARQ_DEFAULT_DATA_DIR
 #define SPARQ_DEFAULT_DATA_DIR "data/digits"
@@ -80,7 +83,8 @@ void usage(const char* cmd) {
             "                      [--epochs E] [--batch B] [--lr LR] [--seed S] [--data DIR] [--out FILE] [--cost ...]\n"
             "  Trains a model further on the training split: cross-entropy on the labels, or the KD loss against\n"
             "  --teacher; --prune AMOUNT prunes it first (magnitude, per layer) and keeps the pruned weights zero;\n"
-            "  --qat trains with fake int8 weights and activations and reports the int8 model.\n"
+            "  --qat trains with fake int8 weights and activations and reports the int8 model (MLPs).\n"
+            "  Any model graph trains (convolutions, pooling, residual adds: nn/train/graph.hpp); MLPs take every option.\n"
             "  defaults: --model DIR/mlp.safetensors, 20 epochs, batch 32, lr 1e-3 (Adam), seed 1, data %s\n"
             "  Writes the model to FILE (default finetuned.safetensors); prints test accuracy and the estimated\n"
             "  energy per inference before and after.\n",
@@ -148,11 +152,8 @@ struct measured {
 
 // Test accuracy and estimated energy per inference of the layers compiled at p (int8 calibrated
 // on the training images with the min-max observer).
-result<measured> measure(const std::vector<nn::linear_layer>& layers, nn::precision p, const char* name, const tensor<float, 2>& train_x,
+result<measured> measure(const nn::model& m, nn::precision p, const char* name, const tensor<float, 2>& train_x,
                          const tensor<float, 2>& test_x, const std::vector<std::int64_t>& test_y, const energy::cost_model& cost) {
-    auto copy = tr::clone_layers(layers);
-    if (!copy) return copy.error();
-    nn::model m = nn::model::sequential(std::move(*copy));
     nn::compile_options co;
     co.prec = p;
     co.observer = nn::observer_kind::minmax;
@@ -174,6 +175,72 @@ result<measured> measure(const std::vector<nn::linear_layer>& layers, nn::precis
     r.accuracy = *acc;
     r.energy = energy::make_report(name, counts, std::uint64_t(n), cost);
     return r;
+}
+result<measured> measure(const std::vector<nn::linear_layer>& layers, nn::precision p, const char* name, const tensor<float, 2>& train_x,
+                         const tensor<float, 2>& test_x, const std::vector<std::int64_t>& test_y, const energy::cost_model& cost) {
+    auto copy = tr::clone_layers(layers);
+    if (!copy) return copy.error();
+    return measure(nn::model::sequential(std::move(*copy)), p, name, train_x, test_x, test_y, cost);
+}
+
+void print_before_after(const measured& before, double sparsity_before, const measured& after, double sparsity_after) {
+    std::printf("\n| model | test accuracy | weight sparsity | est. energy / inference |\n|---|---:|---:|---:|\n");
+    for (const auto& [m, sp] : {std::pair<const measured*, double>{&before, sparsity_before}, {&after, sparsity_after}})
+        std::printf("| %s | %.2f%% | %.1f%% | %s |\n", m->energy.variant.c_str(), 100.0 * m->accuracy, 100.0 * sp,
+                    energy::detail::format_joules(m->energy.joules_per_inference()).c_str());
+    std::printf("\nbefore:\n%s\nafter:\n%s\n", energy::to_table(before.energy).c_str(), energy::to_table(after.energy).c_str());
+}
+
+// finetune of a model that is not an MLP (convolutions, pooling, residual adds): the graph
+// trainer (nn/train/graph.hpp); --prune keeps the pruned weights at zero; --teacher: KD.
+int finetune_graph(const char* cmd, const train_cmd_options& o, const std::string& path, const tensor<float, 2>& x,
+                   const std::vector<std::int64_t>& y, const tensor<float, 2>& tx, const std::vector<std::int64_t>& ty,
+                   const energy::cost_model& cost) {
+    if (o.qat) {
+        std::fprintf(stderr, "sparq %s: --qat trains MLPs only (%s has other layers); compress it with --quant int8 instead\n", cmd, path.c_str());
+        return 2;
+    }
+    auto source = io::load_model_safetensors(path.c_str());
+    auto net = io::load_model_safetensors(path.c_str());
+    if (report_failure(cmd, source.error(), "loading the model") || report_failure(cmd, net.error(), "loading the model")) return 1;
+    if (o.prune > 0) {
+        prune::model_spec spec;
+        spec.sparsity = o.prune;
+        if (report_failure(cmd, prune::prune_model(*net, spec), "--prune")) return 1;
+    }
+    tr::train_options to;
+    to.epochs = int(o.epochs);
+    to.batch = index_t(o.batch);
+    to.seed = std::uint64_t(o.seed);
+    to.optim.lr = o.lr;
+    to.keep_zeros = o.prune > 0;
+    to.on_epoch = [&](int epoch, double loss) {
+        if (epoch == 1 || epoch == to.epochs || epoch % ((to.epochs + 9) / 10) == 0) std::printf("  epoch %4d  loss %.5f\n", epoch, loss);
+    };
+    std::printf("sparq %s: %s (%zu nodes, %td parameters), %td training rows, %lld epochs, batch %lld, Adam lr %g, seed %lld%s\n", cmd,
+                path.c_str(), net->nodes.size(), net->parameters(), x.extent(0), o.epochs, o.batch, o.lr, o.seed, o.prune > 0 ? ", pruned" : "");
+    result<tr::train_report> r = status(errc::invalid_argument, "not run");
+    if (!o.teacher.empty()) {
+        auto teacher = io::load_model_safetensors(o.teacher.c_str());
+        if (report_failure(cmd, teacher.error(), "loading the teacher")) return 1;
+        auto logits = tr::predict(*teacher, x.cview());
+        if (report_failure(cmd, logits.error(), "running the teacher")) return 1;
+        std::printf("KD loss: T %g, alpha %g\n", o.temperature, o.alpha);
+        r = distill::distill_model(*net, logits->cview(), x.cview(), y, distill::distill_options{{o.temperature, o.alpha}, to});
+    } else {
+        r = tr::train_model_classifier(*net, x.cview(), y, to);
+    }
+    if (report_failure(cmd, r.error(), "training")) return 1;
+    const std::string out = o.out.empty() ? "finetuned.safetensors" : o.out;
+    if (report_failure(cmd, io::save_model_safetensors(out.c_str(), *net), "writing the model")) return 1;
+    auto mb = measure(*source, nn::precision::f32, "before fp32", x, tx, ty, cost);
+    auto ma = measure(*net, nn::precision::f32, "after fp32", x, tx, ty, cost);
+    if (report_failure(cmd, mb.error(), "measuring the model before") || report_failure(cmd, ma.error(), "measuring the model after")) return 1;
+    print_before_after(*mb, prune::weight_sparsity(*source), *ma, prune::weight_sparsity(*net));
+    if (o.prune > 0)
+        std::printf("(pruned weights are zeros in a dense model: compress with --quant int8 to run them sparse)\n");
+    std::printf("wrote %s\n", out.c_str());
+    return 0;
 }
 
 int train_command(const char* cmd, int argc, char** argv) {
@@ -204,18 +271,24 @@ int train_command(const char* cmd, int argc, char** argv) {
                                               : (o.model.empty() ? dir + "mlp.safetensors" : o.model);
     auto before = io::load_model_safetensors(before_path.c_str());
     if (report_failure(cmd, before.error(), o.distill ? "loading the teacher" : "loading the model")) return 1;
-    std::vector<nn::linear_layer> teacher;
+    if (!o.distill && !nn::mlp_layers(*before)) return finetune_graph(cmd, o, before_path, *x, *y, *tx, *ty, *cost);
+    // The teacher's fp32 logits on the training images (any model graph can teach).
+    std::optional<nn::model> other_teacher;
     if (!o.distill && !o.teacher.empty()) {
         auto t = io::load_model_safetensors(o.teacher.c_str());
         if (report_failure(cmd, t.error(), "loading the teacher")) return 1;
-        auto layers = nn::mlp_layers(*t);
-        if (report_failure(cmd, layers.error(), "loading the teacher")) return 1;
-        teacher = std::move(*layers);
+        other_teacher = std::move(*t);
+    }
+    const nn::model* teacher = o.distill ? &*before : other_teacher ? &*other_teacher : nullptr;
+    tensor<float, 2> teacher_logits;
+    if (teacher) {
+        auto logits = tr::predict(*teacher, x->cview());
+        if (report_failure(cmd, logits.error(), "running the teacher")) return 1;
+        teacher_logits = std::move(*logits);
     }
     auto source_layers = nn::mlp_layers(*before);
     if (report_failure(cmd, source_layers.error(), o.distill ? "loading the teacher" : "loading the model")) return 1;
     const std::vector<nn::linear_layer>& source = *source_layers;
-    if (o.distill) teacher = tr::clone_layers(source).value();
 
     // The model that trains.
     std::vector<nn::linear_layer> net;
@@ -259,7 +332,7 @@ int train_command(const char* cmd, int argc, char** argv) {
         labels.assign(y->size(), tr::unlabelled);
         for (index_t r : *pick) labels[std::size_t(r)] = (*y)[std::size_t(r)];
     }
-    const bool kd = o.distill || !teacher.empty();
+    const bool kd = !teacher_logits.empty();
     std::printf("sparq %s: %td -> %td parameters, %zu layers, %td training rows (%s), %lld epochs, batch %lld, Adam lr %g, seed %lld%s%s\n",
                 cmd, before->parameters(), nn::model::sequential(tr::clone_layers(net).value()).parameters(), net.size(), x->extent(0),
                 o.per_class > 0 ? "labels on the first rows of each class" : "all labelled", o.epochs, o.batch, o.lr, o.seed,
@@ -268,7 +341,7 @@ int train_command(const char* cmd, int argc, char** argv) {
     result<tr::train_report> r = status(errc::invalid_argument, "not run");
     if (kd) {
         distill::distill_options d{{o.temperature, o.alpha}, to};
-        r = distill::distill(net, teacher, x->cview(), labels, d);
+        r = distill::distill_from_logits(net, teacher_logits.cview(), x->cview(), labels, d);
     } else {
         r = tr::train_classifier(net, x->cview(), labels, to);
     }
@@ -282,11 +355,7 @@ int train_command(const char* cmd, int argc, char** argv) {
     auto mb = measure(source, nn::precision::f32, o.distill ? "teacher fp32" : "before fp32", *x, *tx, *ty, *cost);
     auto ma = measure(net, after_p, o.qat ? "after int8" : "after fp32", *x, *tx, *ty, *cost);
     if (report_failure(cmd, mb.error(), "measuring the model before") || report_failure(cmd, ma.error(), "measuring the model after")) return 1;
-    std::printf("\n| model | test accuracy | weight sparsity | est. energy / inference |\n|---|---:|---:|---:|\n");
-    for (const auto* m : {&*mb, &*ma})
-        std::printf("| %s | %.2f%% | %.1f%% | %s |\n", m->energy.variant.c_str(), 100.0 * m->accuracy,
-                    100.0 * tr::weight_sparsity(m == &*mb ? source : net), energy::detail::format_joules(m->energy.joules_per_inference()).c_str());
-    std::printf("\nbefore:\n%s\nafter:\n%s\n", energy::to_table(mb->energy).c_str(), energy::to_table(ma->energy).c_str());
+    print_before_after(*mb, tr::weight_sparsity(source), *ma, tr::weight_sparsity(net));
     if (o.prune > 0)
         std::printf("(pruned weights are zeros in a dense model: they save energy only in a sparse format, not counted here)\n");
     std::printf("wrote %s\n", out.c_str());

@@ -1,5 +1,5 @@
 // Optimizers with PyTorch's update rules and defaults (torch.optim.SGD and Adam, single-tensor
-// path, no AMSGrad), over the weights and biases of an MLP:
+// path, no AMSGrad), over the weights and biases of an MLP or of any model (param_ref arrays):
 //
 //   SGD   g += wd p;  b = g (first step) or momentum b + (1 - dampening) g;  g = nesterov ? g + momentum b : b
 //         (when momentum > 0);  p -= lr g
@@ -43,34 +43,63 @@ struct optimizer_options {
     }
 };
 
+// One parameter array and its gradient (a weight or a bias, flat).
+struct param_ref {
+    float* value;
+    const float* grad;
+    std::size_t size;
+};
+
 class optimizer {
 public:
-    static result<optimizer> make(const std::vector<linear_layer>& layers, const optimizer_options& o) {
+    // For parameter arrays of these sizes, stepped in this order (any model).
+    static result<optimizer> make(const std::vector<std::size_t>& sizes, const optimizer_options& o) {
         SPARQ_TRY(o.validate());
         optimizer opt;
         opt.o_ = o;
-        for (const linear_layer& l : layers) {
-            const std::size_t n = std::size_t(l.weight.size()) + l.bias.size();
+        for (std::size_t n : sizes) {
             opt.m_.emplace_back(n, 0.0f);
             opt.v_.emplace_back(o.kind == optimizer_kind::adam ? n : 0, 0.0f);
         }
         return opt;
     }
+    // For an MLP: each layer's weights then biases as one array.
+    static result<optimizer> make(const std::vector<linear_layer>& layers, const optimizer_options& o) {
+        std::vector<std::size_t> sizes;
+        for (const linear_layer& l : layers) sizes.push_back(std::size_t(l.weight.size()) + l.bias.size());
+        return make(sizes, o);
+    }
 
-    // One step over every parameter with its gradient.
+    // One step over every parameter array with its gradient, in the order the optimizer was made for.
+    status step(const std::vector<param_ref>& params) {
+        if (params.size() != m_.size())
+            return status(errc::invalid_argument, "optimizer: made for %zu parameter arrays, stepped with %zu", m_.size(), params.size());
+        for (std::size_t i = 0; i < params.size(); ++i)
+            if (params[i].size != m_[i].size())
+                return status(errc::shape_mismatch, "optimizer: parameter array %zu has %zu values, %zu when the optimizer was made", i,
+                              params[i].size, m_[i].size());
+        ++t_;
+        for (std::size_t i = 0; i < params.size(); ++i)
+            update(params[i].value, params[i].grad, params[i].size, m_[i].data(), v_[i].empty() ? nullptr : v_[i].data());
+        return status::success();
+    }
+    // An MLP's layers with their gradients.
     status step(std::vector<linear_layer>& layers, const std::vector<linear_grad>& grads) {
         if (layers.size() != m_.size() || grads.size() != m_.size())
             return status(errc::invalid_argument, "optimizer: made for %zu layers, stepped with %zu layers and %zu gradients", m_.size(),
                           layers.size(), grads.size());
+        for (std::size_t i = 0; i < layers.size(); ++i) {
+            const linear_layer& l = layers[i];
+            const std::size_t nw = std::size_t(l.weight.size());
+            if (grads[i].weight.extents() != l.weight.extents() || grads[i].bias.size() != l.bias.size() || m_[i].size() != nw + l.bias.size())
+                return status(errc::shape_mismatch, "optimizer: layer '%.60s' changed shape since the optimizer was made", l.name.c_str());
+        }
         ++t_;
         for (std::size_t i = 0; i < layers.size(); ++i) {
             linear_layer& l = layers[i];
-            const linear_grad& g = grads[i];
             const std::size_t nw = std::size_t(l.weight.size());
-            if (g.weight.extents() != l.weight.extents() || g.bias.size() != l.bias.size() || m_[i].size() != nw + l.bias.size())
-                return status(errc::shape_mismatch, "optimizer: layer '%.60s' changed shape since the optimizer was made", l.name.c_str());
-            update(l.weight.data(), g.weight.data(), nw, m_[i].data(), v_[i].empty() ? nullptr : v_[i].data());
-            update(l.bias.data(), g.bias.data(), l.bias.size(), m_[i].data() + nw, v_[i].empty() ? nullptr : v_[i].data() + nw);
+            update(l.weight.data(), grads[i].weight.data(), nw, m_[i].data(), v_[i].empty() ? nullptr : v_[i].data());
+            update(l.bias.data(), grads[i].bias.data(), l.bias.size(), m_[i].data() + nw, v_[i].empty() ? nullptr : v_[i].data() + nw);
         }
         return status::success();
     }
@@ -105,7 +134,7 @@ private:
     }
 
     optimizer_options o_;
-    std::vector<std::vector<float>> m_, v_;  // per layer: weights then biases (SGD momentum buffer / Adam moments)
+    std::vector<std::vector<float>> m_, v_;  // per parameter array (SGD momentum buffer / Adam moments)
     std::int64_t t_ = 0;
 };
 
