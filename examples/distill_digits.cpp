@@ -17,11 +17,14 @@
 #include <vector>
 
 #include <sparq/distill/pipeline.hpp>
+#include <sparq/io/model_safetensors.hpp>
 #include <sparq/io/npy.hpp>
 #include <sparq/nn/compiled_model.hpp>
 #include <sparq/nn/train/data.hpp>
+#include <sparq/nn/train/graph.hpp>
 #include <sparq/nn/train/init.hpp>
 #include <sparq/nn/train/trainer.hpp>
+#include <sparq/prune/model.hpp>
 
 #ifndef SPARQ_DEFAULT_DATA_DIR
 #define SPARQ_DEFAULT_DATA_DIR "data/digits"
@@ -151,14 +154,23 @@ int main(int argc, char** argv) {
         const double ce = student(d, xf.cview(), yf, nullptr, kd, seeds), k = student(d, xf.cview(), yf, &tf, kd, seeds);
         std::printf("| 150 (the first 150 rows) | %.4f | %.4f | %+.4f |\n", ce, k, k - ce);
     }
+    std::vector<std::int64_t> some(d.y.size(), tr::unlabelled);  // the 150 labels, the other rows unlabelled
+    for (index_t r : pick) some[std::size_t(r)] = d.y[std::size_t(r)];
     {
         // The teacher's soft targets on all 1437 training images (a transfer set), the labels
         // of the 150-row subset only (the others nn::train::unlabelled): KD on every row, CE on
         // the labelled rows of each batch.
-        std::vector<std::int64_t> some(d.y.size(), tr::unlabelled);
-        for (index_t r : pick) some[std::size_t(r)] = d.y[std::size_t(r)];
         const double k = student(d, d.x.cview(), some, &t_logits, kd, seeds);
-        std::printf("| 150 labelled (15 per class) + the teacher on all 1437 images | %.4f | %.4f | %+.4f |\n\n", ce150, k, k - ce150);
+        std::printf("| 150 labelled (15 per class) + the teacher on all 1437 images | %.4f | %.4f | %+.4f |\n", ce150, k, k - ce150);
+        // The same number of optimizer steps for CE: the transfer-set run takes ceil(1437 / 32)
+        // steps an epoch, the 150 rows ceil(150 / 32); CE runs that many more epochs.
+        const int kd_steps = epochs * int((d.x.extent(0) + 31) / 32), ce_epochs = kd_steps / int((xs.extent(0) + 31) / 32);
+        const int keep = epochs;
+        epochs = ce_epochs;
+        const double ce_same = student(d, xs.cview(), ys, nullptr, kd, seeds);
+        epochs = keep;
+        std::printf("| the same, CE on the 150 labelled rows for as many steps (%d, %d epochs) | %.4f | %.4f | %+.4f |\n\n", kd_steps,
+                    ce_epochs, ce_same, k, k - ce_same);
     }
     std::fflush(stdout);
 
@@ -169,6 +181,14 @@ int main(int argc, char** argv) {
         for (double T : {1.0, 2.0, 4.0, 8.0, 16.0}) {
             std::printf("| %g |", T);
             for (double a : alphas) std::printf(" %.4f |", student(d, xs.cview(), ys, &ts, {T, a}, seeds));
+            std::printf("\n");
+            std::fflush(stdout);
+        }
+        std::printf("\nThe same sweep with the teacher on all 1437 training images (150 labelled):\n\n");
+        std::printf("| T | alpha 0.5 | alpha 0.9 | alpha 1.0 |\n|---:|---:|---:|---:|\n");
+        for (double T : {1.0, 2.0, 4.0, 8.0, 16.0}) {
+            std::printf("| %g |", T);
+            for (double a : alphas) std::printf(" %.4f |", student(d, d.x.cview(), some, &t_logits, {T, a}, seeds));
             std::printf("\n");
             std::fflush(stdout);
         }
@@ -201,12 +221,38 @@ int main(int argc, char** argv) {
     std::printf("| model | fp32 | int8 |\n|---|---:|---:|\n");
     std::printf("| teacher, PTQ | %.4f | %.4f |\n", teacher_acc, int8_acc(teacher, d));
     {
-        layers_t q = must(tr::clone_layers(teacher), "copy");
-        tr::train_options o = recipe(0, epochs / 10);
-        o.qat = true;
-        distill::distill_options dko{kd, o};
-        must(distill::distill_from_logits(q, t_logits.cview(), d.x.cview(), d.y, dko), "QAT");
-        std::printf("| teacher, QAT fine-tune %d epochs (KD from the fp32 teacher) | %.4f | %.4f |\n", o.epochs, test_acc(q, d), int8_acc(q, d));
+        // QAT of the teacher: fine-tuned from its trained weights with fake-quantized weights and
+        // activations, on the labels (CE) or on its own fp32 logits (KD), mean of 3 seeds.
+        auto qat = [&](bool kd_loss, double lr, int n_epochs, double& fp32) {
+            double sum = 0;
+            fp32 = 0;
+            for (std::uint64_t seed : {0u, 1u, 2u}) {
+                layers_t q = must(tr::clone_layers(teacher), "copy");
+                tr::train_options o = recipe(seed, n_epochs);
+                o.qat = true;
+                o.optim.lr = lr;
+                if (kd_loss) must(distill::distill_from_logits(q, t_logits.cview(), d.x.cview(), d.y, distill::distill_options{kd, o}), "QAT");
+                else must(tr::train_classifier(q, d.x.cview(), d.y, o), "QAT");
+                sum += int8_acc(q, d), fp32 += test_acc(q, d);
+            }
+            fp32 /= 3;
+            return sum / 3;
+        };
+        double f = 0;
+        const double ce = qat(false, 1e-4, 10, f);
+        std::printf("| teacher, QAT 10 epochs, lr 1e-4, CE on the labels (mean of 3 seeds) | %.4f | %.4f |\n", f, ce);
+        const double k = qat(true, 1e-4, 10, f);
+        std::printf("| teacher, QAT 10 epochs, lr 1e-4, KD from its fp32 self (mean of 3 seeds) | %.4f | %.4f |\n", f, k);
+        if (sweep) {
+            std::printf("\nQAT of the teacher, int8 test accuracy, mean of 3 seeds (PTQ: %.4f):\n\n", int8_acc(teacher, d));
+            std::printf("| lr | epochs | CE | KD from fp32 |\n|---:|---:|---:|---:|\n");
+            for (double lr : {1e-3, 1e-4, 1e-5})
+                for (int n : {5, 10, 30}) {
+                    const double c1 = qat(false, lr, n, f), k1 = qat(true, lr, n, f);
+                    std::printf("| %g | %d | %.4f | %.4f |\n", lr, n, c1, k1);
+                }
+            std::printf("\n| model | fp32 | int8 |\n|---|---:|---:|\n");
+        }
         layers_t qs = must(tr::make_mlp({64, 32, 10}, 1), "student");
         must(tr::train_classifier(qs, d.x.cview(), d.y, recipe(1)), "student");
         const double ptq_s = int8_acc(qs, d), f_s = test_acc(qs, d);
@@ -214,7 +260,31 @@ int main(int argc, char** argv) {
         oq.qat = true;
         must(tr::train_classifier(qs, d.x.cview(), d.y, oq), "student QAT");
         std::printf("| student 64-32-10 (all rows), PTQ | %.4f | %.4f |\n", f_s, ptq_s);
-        std::printf("| student 64-32-10, QAT fine-tune %d epochs (CE) | %.4f | %.4f |\n", oq.epochs, test_acc(qs, d), int8_acc(qs, d));
+        std::printf("| student 64-32-10, QAT fine-tune %d epochs (CE) | %.4f | %.4f |\n\n", oq.epochs, test_acc(qs, d), int8_acc(qs, d));
+    }
+
+    // The digits CNN (conv, pooling: the graph trainer, nn/train/graph.hpp) pruned 80 % and
+    // fine-tuned with KD from its dense self, pruned weights kept at zero.
+    std::printf("## 7. The digits CNN pruned to 80%% (magnitude, per layer), KD fine-tune %d epochs (graph trainer)\n\n", epochs / 6);
+    {
+        const std::string cnn_path = dir + "/cnn.safetensors";
+        nn::model dense = must(io::load_model_safetensors(cnn_path.c_str()), "the CNN");
+        nn::model p = must(io::load_model_safetensors(cnn_path.c_str()), "the CNN");
+        auto acc = [&](const nn::model& m) {
+            return must(tr::accuracy(must(tr::predict(m, d.tx.cview()), "predict").cview(), d.ty), "accuracy");
+        };
+        const double a_dense = acc(dense);
+        const auto cnn_logits = must(tr::predict(dense, d.x.cview()), "CNN logits");
+        must(prune::prune_model(p, *prune::parse_model_spec("0.8")), "prune");
+        const double a0 = acc(p);
+        tr::train_options o = recipe(0, epochs / 6);
+        o.keep_zeros = true;
+        must(distill::distill_model(p, cnn_logits.cview(), d.x.cview(), d.y, distill::distill_options{kd, o}), "CNN KD");
+        const double a1 = acc(p);
+        std::printf("| model | weight sparsity | test accuracy | vs dense |\n|---|---:|---:|---:|\n");
+        std::printf("| dense CNN | %.3f | %.4f | |\n", prune::weight_sparsity(dense), a_dense);
+        std::printf("| pruned, no fine-tuning | %.3f | %.4f | %+.4f |\n", 0.8, a0, a0 - a_dense);
+        std::printf("| pruned + KD fine-tune (T=8, alpha=0.9) | %.3f | %.4f | %+.4f |\n", prune::weight_sparsity(p), a1, a1 - a_dense);
     }
     return 0;
 }
