@@ -58,55 +58,49 @@ inline index_t weight_size(const node& d) noexcept {
 inline std::vector<float>& bias_of(node& d) noexcept { return d.kind == op::conv2d ? d.conv.bias : d.linear.bias; }
 inline const std::vector<float>& bias_of(const node& d) noexcept { return d.kind == op::conv2d ? d.conv.bias : d.linear.bias; }
 
-// y[o, oh, ow] (+)= the convolution of one sample; acc: y holds the bias already.
+// Calls f(x index, w index) for every tap of output o's window at (oh, ow) that falls inside
+// the input (padding contributes nothing): the one loop nest of the forward and backward passes.
+template <class F>
+void conv_taps(const sample_shape& in, const extents_t<4>& ws, const kernels::conv2d_params& p, index_t o, index_t oh, index_t ow,
+               F&& f) noexcept {
+    const index_t cg = ws[1], g = o / (ws[0] / p.groups);
+    for (index_t c = 0; c < cg; ++c)
+        for (index_t kh = 0; kh < ws[2]; ++kh) {
+            const index_t ih = oh * p.stride_h - p.pad_top + kh * p.dilation_h;
+            if (ih < 0 || ih >= in[1]) continue;
+            for (index_t kw = 0; kw < ws[3]; ++kw) {
+                const index_t iw = ow * p.stride_w - p.pad_left + kw * p.dilation_w;
+                if (iw >= 0 && iw < in[2]) f(((g * cg + c) * in[1] + ih) * in[2] + iw, ((o * cg + c) * ws[2] + kh) * ws[3] + kw);
+            }
+        }
+}
+
+// y[o, oh, ow] += the convolution of one sample (y holds the bias already).
 inline void conv_forward(const float* x, const sample_shape& in, const float* w, const extents_t<4>& ws, const kernels::conv2d_params& p,
                          float* y, const sample_shape& out) noexcept {
-    const index_t cg = ws[1], og = ws[0] / p.groups;
-    for (index_t o = 0; o < out[0]; ++o) {
-        const index_t g = o / og;
+    for (index_t o = 0; o < out[0]; ++o)
         for (index_t oh = 0; oh < out[1]; ++oh)
             for (index_t ow = 0; ow < out[2]; ++ow) {
                 float acc = 0.0f;
-                for (index_t c = 0; c < cg; ++c)
-                    for (index_t kh = 0; kh < ws[2]; ++kh) {
-                        const index_t ih = oh * p.stride_h - p.pad_top + kh * p.dilation_h;
-                        if (ih < 0 || ih >= in[1]) continue;
-                        for (index_t kw = 0; kw < ws[3]; ++kw) {
-                            const index_t iw = ow * p.stride_w - p.pad_left + kw * p.dilation_w;
-                            if (iw < 0 || iw >= in[2]) continue;
-                            acc += x[((g * cg + c) * in[1] + ih) * in[2] + iw] * w[((o * cg + c) * ws[2] + kh) * ws[3] + kw];
-                        }
-                    }
+                conv_taps(in, ws, p, o, oh, ow, [&](index_t xi, index_t wi) { acc += x[xi] * w[wi]; });
                 y[(o * out[1] + oh) * out[2] + ow] += acc;
             }
-    }
 }
 
-// Given dy of one sample: dw += dy * x, db += dy, dx += the transposed convolution of dy (dx may be null).
+// Given dy of one sample: dw += dy * x, db += dy, dx += the transposed convolution of dy.
 inline void conv_backward(const float* x, const sample_shape& in, const float* w, const extents_t<4>& ws, const kernels::conv2d_params& p,
                           const float* dy, const sample_shape& out, float* dw, float* db, float* dx) noexcept {
-    const index_t cg = ws[1], og = ws[0] / p.groups;
-    for (index_t o = 0; o < out[0]; ++o) {
-        const index_t g = o / og;
+    for (index_t o = 0; o < out[0]; ++o)
         for (index_t oh = 0; oh < out[1]; ++oh)
             for (index_t ow = 0; ow < out[2]; ++ow) {
                 const float d = dy[(o * out[1] + oh) * out[2] + ow];
                 if (d == 0.0f) continue;
                 if (db) db[o] += d;
-                for (index_t c = 0; c < cg; ++c)
-                    for (index_t kh = 0; kh < ws[2]; ++kh) {
-                        const index_t ih = oh * p.stride_h - p.pad_top + kh * p.dilation_h;
-                        if (ih < 0 || ih >= in[1]) continue;
-                        for (index_t kw = 0; kw < ws[3]; ++kw) {
-                            const index_t iw = ow * p.stride_w - p.pad_left + kw * p.dilation_w;
-                            if (iw < 0 || iw >= in[2]) continue;
-                            const index_t xi = ((g * cg + c) * in[1] + ih) * in[2] + iw, wi = ((o * cg + c) * ws[2] + kh) * ws[3] + kw;
-                            dw[wi] += d * x[xi];
-                            if (dx) dx[xi] += d * w[wi];
-                        }
-                    }
+                conv_taps(in, ws, p, o, oh, ow, [&](index_t xi, index_t wi) {
+                    dw[wi] += d * x[xi];
+                    dx[xi] += d * w[wi];
+                });
             }
-    }
 }
 
 // dx += the gradient of max / average pooling of one plane.
@@ -401,16 +395,11 @@ inline result<train_report> train_model_classifier(model& m, const matrix_view<c
 
 // The fp32 logits of a model graph on x, in batches of 256.
 inline result<tensor<float, 2>> predict(const model& m, const matrix_view<const float>& x) {
-    auto out = tensor<float, 2>::make({x.extent(0), m.out_features()});
-    if (!out) return out.error();
     graph_cache c;
-    for (index_t from = 0; from < x.extent(0); from += 256) {
-        const index_t to = from + 256 < x.extent(0) ? from + 256 : x.extent(0);
-        SPARQ_TRY(graph_forward(m, x.slice(0, from, to), c));
-        for (index_t r = from; r < to; ++r)
-            for (index_t j = 0; j < out->extent(1); ++j) (*out)(r, j) = c.logits()(r - from, j);
-    }
-    return out;
+    return detail::predict_in_batches(x, m.out_features(), [&](const matrix_view<const float>& xb) -> result<matrix_view<const float>> {
+        SPARQ_TRY(graph_forward(m, xb, c));
+        return c.logits().cview();
+    });
 }
 
 }  // namespace sparq::nn::train

@@ -202,19 +202,31 @@ inline result<train_report> train_classifier(std::vector<linear_layer>& layers, 
     return train(layers, x, detail::cross_entropy_on(labels), o);
 }
 
+namespace detail {
+// logits [x rows, classes], running forward(rows) -> result<logits view> on batches of 256 rows.
+template <class Forward>
+result<tensor<float, 2>> predict_in_batches(const matrix_view<const float>& x, index_t classes, Forward&& forward) {
+    auto out = tensor<float, 2>::make({x.extent(0), classes});
+    if (!out) return out.error();
+    for (index_t from = 0; from < x.extent(0); from += 256) {
+        const index_t to = from + 256 < x.extent(0) ? from + 256 : x.extent(0);
+        result<matrix_view<const float>> logits = forward(x.slice(0, from, to));
+        if (!logits) return logits.error();
+        for (index_t r = from; r < to; ++r)
+            for (index_t j = 0; j < classes; ++j) (*out)(r, j) = (*logits)(r - from, j);
+    }
+    return out;
+}
+}  // namespace detail
+
 // The fp32 logits of the layers on x, in batches of 256 (no fake quantization).
 inline result<tensor<float, 2>> predict(const std::vector<linear_layer>& layers, const matrix_view<const float>& x) {
     if (layers.empty()) return status(errc::invalid_argument, "predict: the model has no layers");
-    auto out = tensor<float, 2>::make({x.extent(0), layers.back().out_features()});
-    if (!out) return out.error();
     forward_cache c;
-    for (index_t from = 0; from < x.extent(0); from += 256) {
-        const index_t to = from + 256 < x.extent(0) ? from + 256 : x.extent(0);
-        SPARQ_TRY(forward(layers, x.slice(0, from, to), c));
-        for (index_t r = from; r < to; ++r)
-            for (index_t j = 0; j < out->extent(1); ++j) (*out)(r, j) = c.logits()(r - from, j);
-    }
-    return out;
+    return detail::predict_in_batches(x, layers.back().out_features(), [&](const matrix_view<const float>& xb) -> result<matrix_view<const float>> {
+        SPARQ_TRY(forward(layers, xb, c));
+        return c.logits().cview();
+    });
 }
 
 // The fraction of rows whose largest logit is at their label (ties: the first).
