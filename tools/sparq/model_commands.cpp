@@ -26,6 +26,7 @@
 #include "sparq/io/npy.hpp"
 #include "sparq/io/sparq_format.hpp"
 #include "sparq/nn/compiled_model.hpp"
+#include "sparq/nn/sensitivity.hpp"
 #include "sparq/prune/model.hpp"
 
 namespace sparq_cli {
@@ -39,6 +40,9 @@ struct options {
     nn::precision prec = nn::precision::f32;
     nn::observer_kind observer = nn::observer_kind::histogram;
     std::optional<prune::model_spec> prune;  // --prune: weights zeroed before compiling
+    std::vector<std::string> float_layers;    // --float-layers: kept in fp32 in an int8 model
+    bool sensitivity = false;                 // compress --sensitivity: choose them on --data / --labels
+    double max_drop = 0.5;                    // points of accuracy the int8 model may lose against fp32
     bool json = false;
     bool prec_given = false, observer_given = false;
 };
@@ -60,14 +64,17 @@ const char* usage_of(const std::string& cmd) {
                "  Prints 'accuracy: 0.xxxx': the share of rows of X whose largest output is the label.\n";
     if (cmd == "compress")
         return "usage: sparq compress MODEL -o OUT.sparq [--quant fp32|fp16|bf16|int8] [--calib X.npy] [--observer minmax|histogram|percentile|mse|entropy]\n"
-               "                        [--per-channel] [--prune SPEC]\n"
+               "                        [--per-channel] [--prune SPEC] [--float-layers A,B | --sensitivity --data X.npy --labels y.npy [--max-drop P]]\n"
                "  Compiles a .onnx or .safetensors model for one precision and saves it as a .sparq file (docs/formats.md) that\n"
                "  loads and runs bit for bit as compiled, with no calibration. int8 (per-channel weights, the default) needs --calib:\n"
                "  sample inputs whose activations set the ranges. --quant int4 is not supported yet.\n"
                "  --prune SPEC zeroes weights by magnitude first, one shot (fine-tune with sparq finetune --prune to win back\n"
                "  accuracy): S or l1:S (the share S of each layer), global:S (of all layers together), N:M (N of every M along\n"
                "  the reduction axis, e.g. 2:4), channel:S (output channels, L2 norm), block:RxC:S (R x C blocks, L1 norm).\n"
-               "  int8 layers at least half zeros run from a sparse (CSR) form in sparq and in export-c's firmware.\n";
+               "  int8 layers at least half zeros run from a sparse (CSR) form in sparq and in export-c's firmware.\n"
+               "  Mixed precision: --float-layers keeps the named linear / conv layers in fp32 inside the int8 model;\n"
+               "  --sensitivity finds them: each layer's int8 accuracy on --data / --labels with it alone in fp32, then the\n"
+               "  most rewarding ones kept in fp32 until the model is within --max-drop points (default 0.5) of fp32.\n";
     if (cmd == "export-c")
         return "usage: sparq export-c MODEL.sparq -o model.h [--name NAMESPACE]\n"
                "  Writes the compressed model as a C++17 header for firmware: constexpr weight and requantization tables and\n"
@@ -96,6 +103,10 @@ int parse(int argc, char** argv, options& o) {
             o.json = true;
             continue;
         }
+        if (!std::strcmp(a, "--sensitivity") && o.cmd == std::string("compress")) {
+            o.sensitivity = true;
+            continue;
+        }
         if (!std::strcmp(a, "--per-channel")) continue;  // int8 weights are per output channel (the only choice so far)
         if (i + 1 >= argc) {
             std::fprintf(stderr, "sparq %s: %s needs a value (sparq %s --help)\n", o.cmd, a, o.cmd);
@@ -122,6 +133,26 @@ int parse(int argc, char** argv, options& o) {
                 return 2;
             }
             o.prune = *spec;
+        } else if (!std::strcmp(a, "--float-layers")) {
+            o.float_layers.clear();
+            for (const char* p = v;;) {
+                const char* comma = std::strchr(p, ',');
+                const std::string name = comma ? std::string(p, comma) : std::string(p);
+                if (name.empty()) {
+                    std::fprintf(stderr, "sparq %s: --float-layers takes node names separated by commas, got '%s'\n", o.cmd, v);
+                    return 2;
+                }
+                o.float_layers.push_back(name);
+                if (!comma) break;
+                p = comma + 1;
+            }
+        } else if (!std::strcmp(a, "--max-drop") && o.cmd == std::string("compress")) {
+            char* end = nullptr;
+            o.max_drop = std::strtod(v, &end);
+            if (end == v || *end != '\0' || !(o.max_drop >= 0.0 && o.max_drop <= 100.0)) {
+                std::fprintf(stderr, "sparq %s: --max-drop takes points of accuracy in [0, 100], got '%s'\n", o.cmd, v);
+                return 2;
+            }
         } else if (!std::strcmp(a, "--observer")) {
             if (!parse_choice(o.cmd, a, v, nn::observer_choices, o.observer)) return 2;
             o.observer_given = true;
@@ -148,12 +179,6 @@ result<tensor<float, 2>> read_inputs(const std::string& path, index_t features) 
     return t;
 }
 
-// Loads, compiles (calibrating for int8), and sizes an arena: what run / eval / energy share.
-struct prepared {
-    nn::model model;
-    nn::compiled_model compiled;
-};
-
 // A progress bar on stderr while int8 calibration runs, when stderr is a terminal.
 void draw_progress(void* what, std::size_t done, std::size_t total) {
     if (!isatty(fileno(stderr)) || total == 0) return;
@@ -163,6 +188,68 @@ void draw_progress(void* what, std::size_t done, std::size_t total) {
     if (done == total) std::fprintf(stderr, "\n");
     std::fflush(stderr);
 }
+
+// Labels for the rows of a data file, one per row.
+result<std::vector<std::int64_t>> read_labels(const std::string& path, index_t rows, const std::string& data_path) {
+    auto l = io::read_npy(path.c_str());
+    if (!l) return l.error();
+    auto v = l->to_labels(path.c_str());
+    if (!v) return v.error();
+    if (index_t(v->size()) != rows)
+        return status(errc::shape_mismatch, "%s has %zu labels for the %td rows of %s", path.c_str(), v->size(), rows, data_path.c_str());
+    return v;
+}
+
+// How many rows' largest output is at their label (ties: the first).
+index_t count_right(const tensor<float, 2>& y, const std::vector<std::int64_t>& labels) {
+    index_t right = 0;
+    for (index_t i = 0; i < y.extent(0); ++i) {
+        index_t top = 0;
+        for (index_t j = 1; j < y.extent(1); ++j)
+            if (y(i, j) > y(i, top)) top = j;
+        right += top == labels[std::size_t(i)];
+    }
+    return right;
+}
+
+status run_all(const nn::compiled_model& c, const tensor<float, 2>& x, tensor<float, 2>& y,
+               std::vector<energy::layer_counts>* counts = nullptr);
+
+// compress --sensitivity: each layer's int8 accuracy with it alone in fp32 on --data / --labels,
+// then the layers kept in float until the loss against fp32 is within --max-drop points.
+result<std::vector<std::string>> choose_by_sensitivity(const options& o, const nn::model& m, const nn::compile_options& co) {
+    if (o.data.empty() || o.labels.empty())
+        return status(errc::invalid_argument, "--sensitivity needs --data X.npy --labels y.npy (held-out samples to score each choice on)");
+    auto x = read_inputs(o.data, m.in_features());
+    if (!x) return x.error();
+    auto labels = read_labels(o.labels, x->extent(0), o.data);
+    if (!labels) return labels.error();
+    auto y = tensor<float, 2>::make({x->extent(0), m.out_features()});
+    if (!y) return y.error();
+    auto eval = [&](const nn::compiled_model& c) -> result<double> {
+        SPARQ_TRY(run_all(c, *x, *y));
+        return 100.0 * double(count_right(*y, *labels)) / double(x->extent(0));
+    };
+    auto t = nn::int8_sensitivity(m, co, eval, draw_progress, const_cast<char*>("sensitivity"));
+    if (!t) return t.error();
+    std::printf("sensitivity on %s: fp32 %.2f%%, int8 %.2f%%\n| layer | int8 accuracy with it in fp32 | gain (points) |\n|---|---:|---:|\n",
+                o.data.c_str(), t->fp32, t->int8);
+    for (const nn::layer_sensitivity& l : t->layers) std::printf("| %s | %.2f%% | %+.2f |\n", l.name.c_str(), l.score, l.gain);
+    auto pick = nn::choose_float_layers(m, co, *t, o.max_drop, eval);
+    if (!pick) return pick.error();
+    std::string list;
+    for (const std::string& n : pick->float_layers) list += (list.empty() ? "" : ", ") + n;
+    std::printf("kept in fp32 (within %.2f points of fp32): %s; int8 accuracy %.2f%%\n", o.max_drop, list.empty() ? "none" : list.c_str(),
+                pick->score);
+    return pick->float_layers;
+}
+
+// Loads, compiles (calibrating for int8), and sizes an arena: what run / eval / energy share.
+struct prepared {
+    nn::model model;
+    nn::compiled_model compiled;
+};
+
 
 result<prepared> prepare(const options& o) {
     if (ends_with(o.model, ".sparq")) {
@@ -197,6 +284,13 @@ result<prepared> prepare(const options& o) {
         calib = std::move(*c);
         co.calibration = calib.cview();
     }
+    co.float_layers = o.float_layers;
+    if (o.sensitivity) {
+        if (o.prec != nn::precision::int8) return status(errc::invalid_argument, "--sensitivity chooses float layers of an int8 model: add --quant int8");
+        auto chosen = choose_by_sensitivity(o, *m, co);
+        if (!chosen) return chosen.error();
+        co.float_layers = std::move(*chosen);
+    }
     auto c = nn::compiled_model::compile(*m, co);
     if (!c) return c.error();
     return prepared{std::move(*m), std::move(*c)};
@@ -204,7 +298,7 @@ result<prepared> prepare(const options& o) {
 
 // Runs the model over x in batches of up to 256 rows.
 status run_all(const nn::compiled_model& c, const tensor<float, 2>& x, tensor<float, 2>& y,
-               std::vector<energy::layer_counts>* counts = nullptr) {
+               std::vector<energy::layer_counts>* counts) {
     const index_t batch = 256;
     auto scratch = arena::with_capacity(c.scratch_bytes(batch));
     if (!scratch) return scratch.error();
@@ -336,15 +430,8 @@ int model_command(const char* cmd, int argc, char** argv) {
     if (report_failure(cmd, x.error(), "reading the inputs")) return 1;
     std::vector<std::int64_t> labels;
     if (!std::strcmp(cmd, "eval")) {
-        auto l = io::read_npy(o.labels.c_str());
-        if (report_failure(cmd, l.error(), "reading the labels")) return 1;
-        auto v = l->to_labels(o.labels.c_str());
+        auto v = read_labels(o.labels, x->extent(0), in_path);
         if (report_failure(cmd, v.error(), "reading the labels")) return 1;
-        if (index_t(v->size()) != x->extent(0)) {
-            std::fprintf(stderr, "sparq eval: %s has %zu labels for the %td rows of %s\n", o.labels.c_str(), v->size(), x->extent(0),
-                         in_path.c_str());
-            return 1;
-        }
         labels = std::move(*v);
     }
     auto y = tensor<float, 2>::make({x->extent(0), p->compiled.out_features()});
@@ -358,13 +445,7 @@ int model_command(const char* cmd, int argc, char** argv) {
         return 0;
     }
     if (!std::strcmp(cmd, "eval")) {
-        index_t right = 0;
-        for (index_t i = 0; i < y->extent(0); ++i) {
-            index_t top = 0;
-            for (index_t j = 1; j < y->extent(1); ++j)
-                if ((*y)(i, j) > (*y)(i, top)) top = j;
-            right += top == labels[std::size_t(i)];
-        }
+        const index_t right = count_right(*y, labels);
         std::printf("accuracy: %.4f (%td of %td, %s)\n", y->extent(0) ? double(right) / double(y->extent(0)) : 0.0, right,
                     y->extent(0), nn::to_string(p->compiled.prec()));
         return 0;

@@ -68,6 +68,21 @@ sparq_ok("wrote ${WORK}/mlp_int8.h: namespace digits, int8, 2 layers" export-c $
 sparq_fails("--precision int8 needs --calib" compress ${DATA}/mlp.safetensors -o ${WORK}/z.sparq --quant int8)
 sparq_fails("-o OUT.sparq is needed" compress ${DATA}/mlp.safetensors --quant fp16)
 sparq_fails("--quant int4 is not supported yet" compress ${DATA}/mlp.safetensors -o ${WORK}/z.sparq --quant int4)
+# Mixed precision: named layers kept in fp32 inside the int8 model, or chosen by --sensitivity.
+sparq_ok("wrote ${WORK}/mlp_mixed.sparq: int8, 2 layers, 34664 bytes stored"
+         compress ${DATA}/mlp.safetensors -o ${WORK}/mlp_mixed.sparq --quant int8 --calib ${DATA}/train_x.npy --float-layers fc1)
+sparq_ok("fc1 +linear +\\(128, 1, 1\\) +relu +float +8192 fp32\n.*fc2 .* 1280 int8" inspect ${WORK}/mlp_mixed.sparq)
+sparq_ok("accuracy: 0\\.9[0-9]+" eval ${WORK}/mlp_mixed.sparq --data ${DATA}/test_x.npy --labels ${DATA}/test_y.npy)
+sparq_ok("sensitivity on .*test_x.npy: fp32 [0-9.]+%, int8 [0-9.]+%.*\\| conv1 \\| [0-9.]+% \\| [-+][0-9.]+ \\|.*\\| fc \\|.*kept in fp32 \\(within 0.00 points of fp32\\): .*int8 accuracy"
+         compress ${DATA}/cnn.safetensors -o ${WORK}/cnn_sens.sparq --quant int8 --calib ${DATA}/train_x.npy --sensitivity
+         --data ${DATA}/test_x.npy --labels ${DATA}/test_y.npy --max-drop 0)
+sparq_fails("no linear or conv2d node named 'fc9'" compress ${DATA}/mlp.safetensors -o ${WORK}/z.sparq --quant int8 --calib ${DATA}/train_x.npy --float-layers fc9)
+sparq_fails("float layers are for int8 models" compress ${DATA}/mlp.safetensors -o ${WORK}/z.sparq --quant fp16 --float-layers fc1)
+sparq_fails("--float-layers takes node names separated by commas" compress ${DATA}/mlp.safetensors -o ${WORK}/z.sparq --float-layers fc1,,fc2)
+sparq_fails("--sensitivity needs --data X.npy --labels y.npy" compress ${DATA}/mlp.safetensors -o ${WORK}/z.sparq --quant int8 --calib ${DATA}/train_x.npy --sensitivity)
+sparq_fails("--sensitivity chooses float layers of an int8 model" compress ${DATA}/mlp.safetensors -o ${WORK}/z.sparq --sensitivity --data ${DATA}/test_x.npy --labels ${DATA}/test_y.npy)
+sparq_fails("--max-drop takes points of accuracy in \\[0, 100\\]" compress ${DATA}/mlp.safetensors -o ${WORK}/z.sparq --max-drop -1)
+
 # --prune: a pattern by magnitude before compiling; bad specs refused before anything is written.
 file(REMOVE ${WORK}/z.sparq)
 sparq_fails("prune spec '50%': the share must be in \\[0, 1\\)" compress ${DATA}/mlp.safetensors -o ${WORK}/z.sparq --prune 50%)

@@ -88,6 +88,11 @@ struct compile_options {
     // int8: run linear layers whose weights are at least half zeros (a pruned model) from a CSR
     // of their int8 codes (kernels/spmm.hpp): sparse MACs and index bytes are what is counted.
     bool sparse_int8 = false;
+    // int8: linear / conv2d nodes (by name) kept in fp32, the rest quantized (mixed precision,
+    // e.g. the layers a sensitivity pass finds fragile: nn/sensitivity.hpp). A float layer reads
+    // its input as floats (dequantized where the producer holds codes) and writes floats; every
+    // value keeps its calibrated qparams, so a consumer that takes codes quantizes them again.
+    std::vector<std::string> float_layers;
 };
 
 // One node of a compiled model as data.
@@ -97,7 +102,7 @@ struct compiled_step_parts {
     std::vector<int> inputs;
     // linear ([N, K, 1, 1]) and conv2d ([O, C / groups, KH, KW]) nodes: the weights, in exactly one of
     extents_t<4> weight_shape{0, 0, 0, 0};
-    std::vector<float> weight_f32;        // fp32 models; conv2d weights of fp16 / bf16 models (fp32 convolutions)
+    std::vector<float> weight_f32;        // fp32 models; conv2d weights of fp16 / bf16 models; float layers of int8 models
     std::vector<float16> weight_f16;      // fp16 models' linear weights
     std::vector<bfloat16> weight_bf16;    // bf16 models' linear weights
     std::vector<std::int8_t> weight_s8;   // int8 models: symmetric codes (zero point 0, [-127, 127])
@@ -210,6 +215,9 @@ inline result<quant::qparams> observe_activations(observer_kind k, const matrix_
     return status(errc::invalid_argument, "unknown observer");
 }
 
+// The name a compiled node goes by: its own, or its op and index.
+inline std::string node_name(const node& d, std::size_t i) { return d.name.empty() ? std::string(to_string(d.kind)) + std::to_string(i) : d.name; }
+
 // Which ops read int8 codes as they are.
 constexpr bool takes_s8(op k) noexcept {
     return k == op::linear || k == op::conv2d || k == op::max_pool || k == op::flatten || k == op::relu || k == op::relu6;
@@ -253,6 +261,17 @@ inline result<compiled_model> compiled_model::compile(const model& m, const comp
     c.s8.assign(values, 0);
     const bool int8 = o.prec == precision::int8;
     auto size_of = [&](std::size_t v) { return c.shapes[v][0] * c.shapes[v][1] * c.shapes[v][2]; };
+    // Mixed precision: which nodes stay fp32 (names checked: a typo must not pass silently).
+    std::vector<std::uint8_t> keep_float(m.nodes.size(), 0);
+    if (!o.float_layers.empty() && !int8)
+        return status(errc::invalid_argument, "compile: float layers are for int8 models (this one is %s)", to_string(o.prec));
+    for (const std::string& name : o.float_layers) {
+        bool found = false;
+        for (std::size_t i = 0; i < m.nodes.size(); ++i)
+            if (detail::node_name(m.nodes[i], i) == name && (m.nodes[i].kind == op::linear || m.nodes[i].kind == op::conv2d))
+                keep_float[i] = 1, found = true;
+        if (!found) return status(errc::invalid_argument, "compile: no linear or conv2d node named '%.60s' to keep in float", name.c_str());
+    }
 
     // int8: every value observed on the calibration set, run through the fp32 form.
     if (int8) {
@@ -289,10 +308,10 @@ inline result<compiled_model> compiled_model::compile(const model& m, const comp
             const node& d = m.nodes[i];
             const std::size_t v = i + 1;
             bool consumers_take_s8 = v + 1 < values;
-            for (const node& e : m.nodes)
-                for (int in : e.inputs)
-                    if (std::size_t(in) == v && !detail::takes_s8(e.kind)) consumers_take_s8 = false;
-            if (d.kind == op::linear || d.kind == op::conv2d) c.s8[v] = consumers_take_s8;
+            for (std::size_t j = 0; j < m.nodes.size(); ++j)
+                for (int in : m.nodes[j].inputs)
+                    if (std::size_t(in) == v && (!detail::takes_s8(m.nodes[j].kind) || keep_float[j])) consumers_take_s8 = false;
+            if (d.kind == op::linear || d.kind == op::conv2d) c.s8[v] = consumers_take_s8 && !keep_float[i];
             else if (detail::takes_s8(d.kind) && c.s8[std::size_t(d.inputs[0])]) {
                 c.s8[v] = 1;
                 c.q[v] = c.q[std::size_t(d.inputs[0])];  // the same codes, the same meaning
@@ -304,7 +323,7 @@ inline result<compiled_model> compiled_model::compile(const model& m, const comp
     for (std::size_t i = 0; i < m.nodes.size(); ++i) {
         const node& d = m.nodes[i];
         compiled_step_parts s;
-        s.name = d.name.empty() ? std::string(to_string(d.kind)) + std::to_string(i) : d.name;
+        s.name = detail::node_name(d, i);
         s.kind = d.kind;
         s.inputs = d.inputs;
         s.pool = d.pool;
@@ -317,7 +336,7 @@ inline result<compiled_model> compiled_model::compile(const model& m, const comp
                                      : extents_t<4>{d.linear.weight.extent(0), d.linear.weight.extent(1), 1, 1};
             const float* w = is_conv ? d.conv.weight.data() : d.linear.weight.data();
             const std::size_t count = std::size_t(is_conv ? d.conv.weight.size() : d.linear.weight.size());
-            if (int8) {
+            if (int8 && !keep_float[i]) {
                 const quant::qscheme scheme = quant::qscheme::weights_s8_per_channel(0);
                 auto wq = is_conv ? quant::calibrate_weights(d.conv.weight.cview(), scheme) : quant::calibrate_weights(d.linear.weight.cview(), scheme);
                 if (!wq) return wq.error();
@@ -325,7 +344,7 @@ inline result<compiled_model> compiled_model::compile(const model& m, const comp
                 if (is_conv) SPARQ_TRY(kernels::quantize(context(), d.conv.weight.cview(), *wq, tensor_view<std::int8_t, 4>(s.weight_s8.data(), s.weight_shape)));
                 else SPARQ_TRY(kernels::quantize(context(), d.linear.weight.cview(), *wq, matrix_view<std::int8_t>(s.weight_s8.data(), d.linear.weight.extents())));
                 s.weight_scale = wq->scale;
-            } else if (is_conv || o.prec == precision::f32) {
+            } else if (is_conv || o.prec == precision::f32 || int8) {
                 s.weight_f32.assign(w, w + count);
             } else if (o.prec == precision::f16) {
                 for (std::size_t k = 0; k < count; ++k) s.weight_f16.push_back(float16(w[k]));
@@ -442,11 +461,16 @@ inline status check_parts(const compiled_parts& p) {
         // The weights: exactly the storage of the precision, of the shape's size.
         const std::size_t count = weighted ? std::size_t(ws[0] * ws[1] * ws[2] * ws[3]) : 0;
         const std::size_t outs = weighted ? std::size_t(ws[0]) : 0;
+        // (an int8 model's float layer: fp32 weights, no codes, and it makes floats)
+        const bool float_layer = weighted && int8 && d.weight_s8.empty() && !d.weight_f32.empty();
+        if (float_layer && p.s8[out_v])
+            return status(errc::invalid_argument, "model parts: float layer '%.60s' cannot make int8 codes", name);
+        const bool codes = int8 && !float_layer;
         const bool half = weighted && !int8 && d.kind == op::linear && p.prec != precision::f32;
-        const std::size_t f32 = weighted && !int8 && !half ? count : 0;
+        const std::size_t f32 = weighted && !codes && !half ? count : 0;
         const std::size_t f16 = half && p.prec == precision::f16 ? count : 0, bf16 = half && p.prec == precision::bf16 ? count : 0;
         if (d.weight_f32.size() != f32 || d.weight_f16.size() != f16 || d.weight_bf16.size() != bf16 ||
-            d.weight_s8.size() != (int8 ? count : 0) || d.weight_scale.size() != (int8 ? outs : 0) ||
+            d.weight_s8.size() != (codes ? count : 0) || d.weight_scale.size() != (codes ? outs : 0) ||
             !(d.bias.empty() || d.bias.size() == outs))
             return status(errc::shape_mismatch, "model parts: %s '%.60s' (%s) has %zu f32, %zu f16, %zu bf16, %zu s8 weights, %zu scales and "
                           "%zu biases for %zu weights and %zu outputs", to_string(d.kind), name, to_string(p.prec), d.weight_f32.size(),
@@ -496,7 +520,7 @@ inline result<compiled_model> compiled_model::from_parts(compiled_parts p) {
             const extents_t<4> ws = d.weight_shape;
             const std::size_t count = std::size_t(ws[0] * ws[1] * ws[2] * ws[3]);
             c.stored_bytes_ += s.bias.size() * sizeof(float);
-            if (int8) {
+            if (int8 && !d.weight_s8.empty()) {
                 s.int8 = true;
                 s.w_scale = std::move(d.weight_scale);
                 const quant::qparams wq = detail::weight_qparams(s.w_scale);
@@ -537,7 +561,7 @@ inline result<compiled_model> compiled_model::from_parts(compiled_parts p) {
                 if (!pk) return pk.error();
                 s.c32 = std::move(*pk);
                 c.stored_bytes_ += count * 4;
-            } else if (c.prec_ == precision::f32) {
+            } else if (c.prec_ == precision::f32 || int8) {  // (int8: a float layer)
                 auto pk = kernels::pack_weights(matrix_view<const float>(d.weight_f32.data(), {ws[0], ws[1]}));
                 if (!pk) return pk.error();
                 s.w32 = std::move(*pk);
