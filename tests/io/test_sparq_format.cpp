@@ -11,34 +11,15 @@
 #include "sparq/io/model_safetensors.hpp"
 #include "sparq/io/npy.hpp"
 #include "sparq/io/sparq_format.hpp"
+#include "support/digits.hpp"
 
 using namespace sparq;
 
 namespace {
-std::string data_path(const char* name) { return std::string(SPARQ_TEST_DATA_DIR) + "/digits/" + name; }
-
-tensor<float, 2> load_x(const char* name) {
-    auto a = io::read_npy(data_path(name).c_str());
-    REQUIRE(a.ok());
-    auto t = a->to_f32<2>(name);
-    REQUIRE(t.ok());
-    return std::move(*t);
-}
-
-tensor<float, 2> run(const nn::compiled_model& c, const tensor<float, 2>& x) {
-    auto scratch = arena::with_capacity(c.scratch_bytes(x.extent(0)));
-    REQUIRE(scratch.ok());
-    context ctx;
-    ctx.with_scratch(*scratch);
-    auto y = tensor<float, 2>::make({x.extent(0), c.out_features()});
-    REQUIRE(y.ok());
-    REQUIRE(c.run(ctx, x.cview(), y->view()).ok());
-    return std::move(*y);
-}
-
-bool same_bits(const tensor<float, 2>& a, const tensor<float, 2>& b) {
-    return a.extents() == b.extents() && std::memcmp(a.data(), b.data(), std::size_t(a.size()) * sizeof(float)) == 0;
-}
+using digits_test::data_path;
+using digits_test::run;
+using digits_test::same_bits;
+const auto load_x = digits_test::load_f32;
 
 nn::compiled_model compiled(const char* file, nn::precision p) {
     auto m = io::load_model_safetensors(data_path(file).c_str());

@@ -13,34 +13,12 @@
 #include "sparq/io/sparq_format.hpp"
 #include "sparq/nn/compiled_model.hpp"
 #include "sparq/nn/sensitivity.hpp"
+#include "support/digits.hpp"
 
 using namespace sparq;
 
 namespace {
-std::string data_path(const char* name) { return std::string(SPARQ_TEST_DATA_DIR) + "/digits/" + name; }
-
-tensor<float, 2> load_f32(const char* name) {
-    auto a = io::read_npy(data_path(name).c_str());
-    REQUIRE(a.ok());
-    auto t = a->to_f32<2>(name);
-    REQUIRE(t.ok());
-    return std::move(*t);
-}
-
-tensor<float, 2> run(const nn::compiled_model& c, const tensor<float, 2>& x) {
-    auto scratch = arena::with_capacity(c.scratch_bytes(x.extent(0)));
-    REQUIRE(scratch.ok());
-    context ctx;
-    ctx.with_scratch(*scratch);
-    auto y = tensor<float, 2>::make({x.extent(0), c.out_features()});
-    REQUIRE(y.ok());
-    REQUIRE(c.run(ctx, x.cview(), y->view()).ok());
-    return std::move(*y);
-}
-
-bool same_bits(const tensor<float, 2>& a, const tensor<float, 2>& b) {
-    return a.size() == b.size() && std::memcmp(a.data(), b.data(), std::size_t(a.size()) * 4) == 0;
-}
+using namespace digits_test;
 
 double max_abs_diff(const tensor<float, 2>& a, const tensor<float, 2>& b) {
     double worst = 0;

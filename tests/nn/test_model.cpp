@@ -10,27 +10,14 @@
 #include "sparq/io/npy.hpp"
 #include "sparq/nn/compiled_model.hpp"
 #include "sparq/nn/train/trainer.hpp"
+#include "support/digits.hpp"
 
 using namespace sparq;
 
 namespace {
-std::string data_path(const char* name) { return std::string(SPARQ_TEST_DATA_DIR) + "/digits/" + name; }
-
-tensor<float, 2> load_f32(const char* name) {
-    auto a = io::read_npy(data_path(name).c_str());
-    REQUIRE(a.ok());
-    auto t = a->to_f32<2>(name);
-    REQUIRE(t.ok());
-    return std::move(*t);
-}
-
-std::vector<std::int64_t> load_labels(const char* name) {
-    auto a = io::read_npy(data_path(name).c_str());
-    REQUIRE(a.ok());
-    auto l = a->to_labels(name);
-    REQUIRE(l.ok());
-    return std::move(*l);
-}
+using digits_test::data_path;
+using digits_test::load_f32;
+using digits_test::load_labels;
 
 double accuracy(const tensor<float, 2>& logits, const std::vector<std::int64_t>& labels) {
     auto a = nn::train::accuracy(logits.cview(), labels);  // the trainer's: top-1 against the labels
