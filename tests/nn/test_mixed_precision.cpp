@@ -143,3 +143,71 @@ TEST_CASE("sensitivity: one row per weighted layer, and the greedy choice stops 
     o.prec = nn::precision::f32;
     CHECK_FALSE(nn::int8_sensitivity(*m, o, eval).ok());
 }
+
+TEST_CASE("int4 models: weight-only linear layers, conv layers fp32; round trips; refused damage") {
+    const auto calib = load_f32("train_x.npy");
+    const auto x = load_f32("test_x.npy");
+    const auto labels = load_labels("test_y.npy");
+    for (const char* file : {"mlp.safetensors", "cnn.safetensors"}) {
+        CAPTURE(file);
+        auto m = io::load_model_safetensors(data_path(file).c_str());
+        REQUIRE(m.ok());
+        const nn::compiled_model c = compile(*m, nn::precision::int4, calib);
+        const nn::compiled_parts p = c.parts();
+        for (std::size_t i = 0; i < p.steps.size(); ++i) {
+            const nn::compiled_step_parts& d = p.steps[i];
+            if (d.kind == nn::op::linear) {
+                const index_t n = d.weight_shape[0], k = d.weight_shape[1];
+                CHECK(d.weight_s4.size() == std::size_t(n * ((k + 1) / 2)));
+                CHECK(d.weight_scale.size() == std::size_t(n * ((k + nn::int4_group - 1) / nn::int4_group)));
+                CHECK(d.weight_f32.empty());
+                // the stored codes and scales are quantize_int4's of the fp32 weights
+                const tensor<float, 2>& w = m->nodes[i].linear.weight;
+                auto q = quant::calibrate_weights(w.cview(), quant::qscheme::weights_s4_per_group(nn::int4_group));
+                REQUIRE(q.ok());
+                CHECK(q->scale == d.weight_scale);
+                std::vector<std::uint8_t> codes(d.weight_s4.size());
+                REQUIRE(kernels::quantize_int4(w.cview(), *q, matrix_view<std::uint8_t>(codes.data(), {n, (k + 1) / 2})).ok());
+                CHECK(codes == d.weight_s4);
+            } else if (d.kind == nn::op::conv2d) {
+                CHECK(d.weight_s4.empty());
+                CHECK_FALSE(d.weight_f32.empty());
+            }
+        }
+        // y = x . dequantize(w)^T + b: the fp32 model on the dequantized weights, within rounding
+        for (std::size_t i = 0; i < p.steps.size(); ++i)
+            if (p.steps[i].kind == nn::op::linear) {
+                tensor<float, 2>& w = m->nodes[i].linear.weight;
+                const quant::qparams q = nn::detail::int4_qparams(p.steps[i].weight_scale);
+                REQUIRE(kernels::dequantize_int4(matrix_view<const std::uint8_t>(p.steps[i].weight_s4.data(), {w.extent(0), (w.extent(1) + 1) / 2}), q,
+                                                 w.view()).ok());
+            }
+        const auto y4 = run(c, x);
+        const auto yref = run(compile(*m, nn::precision::f32, calib), x);
+        CHECK(max_abs_diff(y4, yref) < 1e-3);
+        std::size_t right = 0;
+        for (index_t r = 0; r < y4.extent(0); ++r) {
+            index_t top = 0;
+            for (index_t j = 1; j < y4.extent(1); ++j)
+                if (y4(r, j) > y4(r, top)) top = j;
+            right += top == labels[std::size_t(r)];
+        }
+        MESSAGE(std::string(file) << " int4: accuracy " << double(right) / double(x.extent(0)) << ", " << c.stored_bytes() << " bytes stored");
+        CHECK(double(right) / double(x.extent(0)) > 0.95);
+        // parts and .sparq round trips
+        auto back = nn::compiled_model::from_parts(c.parts());
+        REQUIRE(back.ok());
+        CHECK(same_bits(run(*back, x), y4));
+        const std::string bytes = io::encode_sparq(c.parts());
+        auto loaded = io::parse_sparq(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), "m4.sparq");
+        REQUIRE(loaded.ok());
+        CHECK(loaded->prec() == nn::precision::int4);
+        CHECK(same_bits(run(*loaded, x), y4));
+        CHECK(io::encode_sparq(loaded->parts()) == bytes);
+        // a wrong number of scales is refused
+        nn::compiled_parts bad = c.parts();
+        for (auto& d : bad.steps)
+            if (!d.weight_s4.empty()) d.weight_scale.pop_back();
+        CHECK_FALSE(nn::compiled_model::from_parts(std::move(bad)).ok());
+    }
+}

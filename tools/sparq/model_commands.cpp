@@ -57,17 +57,17 @@ const char* usage_of(const std::string& cmd) {
         return "usage: sparq inspect MODEL\n  Layers, shapes, activations, parameters, fp32 bytes and MACs per input of a .onnx or .safetensors model;\n"
                "  the precision, layers and stored bytes of a .sparq file.\n";
     if (cmd == "run")
-        return "usage: sparq run MODEL --input X.npy --output Y.npy [--precision fp32|fp16|bf16|int8 --calib C.npy] [--prune SPEC]\n"
+        return "usage: sparq run MODEL --input X.npy --output Y.npy [--precision fp32|fp16|bf16|int8|int4 --calib C.npy] [--prune SPEC]\n"
                "  Runs the model on X [batch, features] (float32) and writes its outputs [batch, classes] as float32 .npy.\n";
     if (cmd == "eval")
         return "usage: sparq eval MODEL --data X.npy --labels y.npy [--precision ... --calib C.npy --observer ...] [--prune SPEC]\n"
                "  Prints 'accuracy: 0.xxxx': the share of rows of X whose largest output is the label.\n";
     if (cmd == "compress")
-        return "usage: sparq compress MODEL -o OUT.sparq [--quant fp32|fp16|bf16|int8] [--calib X.npy] [--observer minmax|histogram|percentile|mse|entropy]\n"
+        return "usage: sparq compress MODEL -o OUT.sparq [--quant fp32|fp16|bf16|int8|int4] [--calib X.npy] [--observer minmax|histogram|percentile|mse|entropy]\n"
                "                        [--per-channel] [--prune SPEC] [--float-layers A,B | --sensitivity --data X.npy --labels y.npy [--max-drop P]]\n"
                "  Compiles a .onnx or .safetensors model for one precision and saves it as a .sparq file (docs/formats.md) that\n"
                "  loads and runs bit for bit as compiled, with no calibration. int8 (per-channel weights, the default) needs --calib:\n"
-               "  sample inputs whose activations set the ranges. --quant int4 is not supported yet.\n"
+               "  sample inputs whose activations set the ranges. int4: weight-only, a scale per 32 weights, linear layers.\n"
                "  --prune SPEC zeroes weights by magnitude first, one shot (fine-tune with sparq finetune --prune to win back\n"
                "  accuracy): S or l1:S (the share S of each layer), global:S (of all layers together), N:M (N of every M along\n"
                "  the reduction axis, e.g. 2:4), channel:S (output channels, L2 norm), block:RxC:S (R x C blocks, L1 norm).\n"
@@ -120,10 +120,6 @@ int parse(int argc, char** argv, options& o) {
         if (target) {
             *target = v;
         } else if (!std::strcmp(a, "--precision") || !std::strcmp(a, "--quant")) {
-            if (!std::strcmp(v, "int4")) {
-                std::fprintf(stderr, "sparq %s: %s int4 is not supported yet (int4 weight-only kernels exist; the model path does not)\n", o.cmd, a);
-                return 2;
-            }
             if (!parse_choice(o.cmd, a, v, nn::precision_choices, o.prec)) return 2;
             o.prec_given = true;
         } else if (!std::strcmp(a, "--prune")) {
@@ -323,8 +319,10 @@ int inspect_sparq(const options& o) {
         const nn::compiled_step_parts& d = p.steps[i];
         const nn::sample_shape& y = p.shapes[i + 1];
         const char* act = d.act == kernels::activation::relu ? "relu" : d.act == kernels::activation::relu6 ? "relu6" : "-";
-        const std::size_t w = d.weight_f32.size() + d.weight_f16.size() + d.weight_bf16.size() + d.weight_s8.size();
-        const char* type = !d.weight_s8.empty() ? "int8" : !d.weight_f16.empty() ? "fp16" : !d.weight_bf16.empty() ? "bf16" : w ? "fp32" : "";
+        const std::size_t w = d.weight_f32.size() + d.weight_f16.size() + d.weight_bf16.size() + d.weight_s8.size() +
+                              (d.weight_s4.empty() ? 0 : std::size_t(d.weight_shape[0] * d.weight_shape[1]));
+        const char* type = !d.weight_s8.empty() ? "int8" : !d.weight_s4.empty() ? "int4" : !d.weight_f16.empty() ? "fp16"
+                         : !d.weight_bf16.empty() ? "bf16" : w ? "fp32" : "";
         char shape[48], weights[48];
         std::snprintf(shape, sizeof shape, "(%td, %td, %td)", y[0], y[1], y[2]);
         std::snprintf(weights, sizeof weights, "%zu %s", w, type);

@@ -67,7 +67,11 @@ sparq_ok("wrote ${WORK}/mlp_int8.h: namespace digits, int8, 2 layers" export-c $
 
 sparq_fails("--precision int8 needs --calib" compress ${DATA}/mlp.safetensors -o ${WORK}/z.sparq --quant int8)
 sparq_fails("-o OUT.sparq is needed" compress ${DATA}/mlp.safetensors --quant fp16)
-sparq_fails("--quant int4 is not supported yet" compress ${DATA}/mlp.safetensors -o ${WORK}/z.sparq --quant int4)
+# int4: weight-only linear layers, a scale per 32 weights; it round-trips and exports.
+sparq_ok("wrote ${WORK}/mlp_int4.sparq: int4, 2 layers, 6472 bytes stored \\(fp32: 38440\\)" compress ${DATA}/mlp.safetensors -o ${WORK}/mlp_int4.sparq --quant int4)
+sparq_ok("fc1 +linear .* 8192 int4" inspect ${WORK}/mlp_int4.sparq)
+sparq_ok("accuracy: 0\\.9[0-9]+ \\([0-9]+ of 360, int4\\)" eval ${WORK}/mlp_int4.sparq --data ${DATA}/test_x.npy --labels ${DATA}/test_y.npy)
+sparq_ok("wrote ${WORK}/mlp_int4.h: namespace digits4, int4, 2 layers" export-c ${WORK}/mlp_int4.sparq -o ${WORK}/mlp_int4.h --name digits4)
 # Mixed precision: named layers kept in fp32 inside the int8 model, or chosen by --sensitivity.
 sparq_ok("wrote ${WORK}/mlp_mixed.sparq: int8, 2 layers, 34664 bytes stored"
          compress ${DATA}/mlp.safetensors -o ${WORK}/mlp_mixed.sparq --quant int8 --calib ${DATA}/train_x.npy --float-layers fc1)
@@ -99,7 +103,7 @@ sparq_ok("accuracy: 0\\.[0-9]+" eval ${WORK}/mlp_24.sparq --data ${DATA}/test_x.
 sparq_ok("accuracy: 0\\.[0-9]+ \\([0-9]+ of 360, fp32\\)" eval ${DATA}/cnn.safetensors --data ${DATA}/test_x.npy --labels ${DATA}/test_y.npy --prune global:0.5)
 sparq_fails("--precision, --calib, --observer and --prune do not apply"
             eval ${WORK}/mlp_24.sparq --data ${DATA}/test_x.npy --labels ${DATA}/test_y.npy --prune 0.5)
-sparq_fails("--quant is fp32, fp16, bf16 or int8, not 'int3'" compress ${DATA}/mlp.safetensors -o ${WORK}/z.sparq --quant int3)
+sparq_fails("--quant is fp32, fp16, bf16, int8 or int4, not 'int3'" compress ${DATA}/mlp.safetensors -o ${WORK}/z.sparq --quant int3)
 sparq_fails("mlp_int8.sparq is compressed already" compress ${WORK}/mlp_int8.sparq -o ${WORK}/z.sparq)
 sparq_fails("mlp_int8.sparq is compressed already: --precision, --calib, --observer and --prune do not apply"
             run ${WORK}/mlp_int8.sparq --precision int8 --calib ${DATA}/train_x.npy --input ${DATA}/test_x.npy --output ${WORK}/z.npy)

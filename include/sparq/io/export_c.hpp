@@ -109,7 +109,7 @@ inline result<std::string> export_c(const nn::compiled_parts& p, const std::stri
         const bool weighted = d.kind == nn::op::linear || d.kind == nn::op::conv2d;
         std::string wtype = "none", weights = "nullptr", bias = "nullptr";
         std::string fixed = "nullptr", shift = "nullptr", off = "nullptr", zxc = "nullptr", rs = "nullptr";
-        std::string row_ptr = "nullptr", col8 = "nullptr", col16 = "nullptr";
+        std::string row_ptr = "nullptr", col8 = "nullptr", col16 = "nullptr", w_scale = "nullptr", group = "0";
         std::int32_t zp = 0, qmin = -128, qmax = 127;
         std::string rounding = "double_rounding";
         if (weighted) {
@@ -152,6 +152,11 @@ inline result<std::string> export_c(const nn::compiled_parts& p, const std::stri
                 detail::c_array(o, "float", rs, st->real_scale, fmt_f);
                 zp = st->zero_point, qmin = st->qmin, qmax = st->qmax;
                 rounding = st->rounding == quant::requant_rounding::double_rounding ? "double_rounding" : "single_rounding";
+            } else if (!d.weight_s4.empty()) {
+                wtype = "s4";
+                detail::c_array(o, "std::uint8_t", weights, d.weight_s4, fmt_i);
+                w_scale = l + "w_scale", group = std::to_string(nn::int4_group);
+                detail::c_array(o, "float", w_scale, d.weight_scale, fmt_f);
             } else if (!d.weight_f16.empty()) {
                 wtype = "f16";
                 detail::c_array(o, "sparq::float16", weights, d.weight_f16, [&](float16 v) { return "sparq::float16::from_bits(" + fmt_16(v) + ")"; });
@@ -173,13 +178,13 @@ inline result<std::string> export_c(const nn::compiled_parts& p, const std::stri
         std::snprintf(row, sizeof row,
                       "    {sparq::nn::op::%s, sparq::kernels::activation::%s, %sinputs, %zu, sparq::fw::weight_type::%s, %s, {%td, %td, %td, %td},\n"
                       "     %s, %s, %s, %s, %s, %s, %d, %d, %d, sparq::quant::requant_rounding::%s,\n"
-                      "     {%td, %td, %td, %td, %td, %td, %td, %td, %td}, {%td, %td, %td, %td, %td, %td, %td, %td, %s}, %s, %s, %s},\n",
+                      "     {%td, %td, %td, %td, %td, %td, %td, %td, %td}, {%td, %td, %td, %td, %td, %td, %td, %td, %s}, %s, %s, %s, %s, %s},\n",
                       nn::to_string(d.kind), d.act == kernels::activation::none ? "none" : d.act == kernels::activation::relu ? "relu" : "relu6",
                       l.c_str(), d.inputs.size(), wtype.c_str(), weights.c_str(), d.weight_shape[0], d.weight_shape[1], d.weight_shape[2],
                       d.weight_shape[3], bias.c_str(), fixed.c_str(), shift.c_str(), off.c_str(), zxc.c_str(), rs.c_str(), zp, qmin, qmax,
                       rounding.c_str(), c.stride_h, c.stride_w, c.pad_top, c.pad_left, c.pad_bottom, c.pad_right, c.dilation_h, c.dilation_w,
                       c.groups, q.kh, q.kw, q.stride_h, q.stride_w, q.pad_top, q.pad_left, q.pad_bottom, q.pad_right,
-                      q.count_include_pad ? "true" : "false", row_ptr.c_str(), col8.c_str(), col16.c_str());
+                      q.count_include_pad ? "true" : "false", row_ptr.c_str(), col8.c_str(), col16.c_str(), w_scale.c_str(), group.c_str());
         table += row;
         o += "\n";
     }

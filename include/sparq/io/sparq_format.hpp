@@ -139,7 +139,7 @@ inline bool dtype_of_code(std::uint32_t c, dtype& t) noexcept {
     t = c == 1 ? dtype::s8 : c == 2 ? dtype::u8 : dtype::s4;
     return true;
 }
-enum : std::uint32_t { weight_f32 = 0, weight_f16 = 1, weight_bf16 = 2, weight_s8 = 3 };
+enum : std::uint32_t { weight_f32 = 0, weight_f16 = 1, weight_bf16 = 2, weight_s8 = 3, weight_s4 = 4 };
 
 inline void write_qparams(le_writer& w, const quant::qparams& q) {
     w.u8(dtype_code(q.type)), w.u8(std::uint32_t(q.gran)), w.u8(std::uint32_t(q.round)), w.u8(std::uint32_t(q.scale_by));
@@ -215,14 +215,16 @@ inline std::string encode_sparq(const nn::compiled_parts& p) {
             w.u8(q.count_include_pad ? 1 : 0);
         }
         if (s.kind == nn::op::linear || s.kind == nn::op::conv2d) {
-            const std::uint32_t code = !s.weight_s8.empty() ? detail::weight_s8 : !s.weight_f16.empty() ? detail::weight_f16
-                                     : !s.weight_bf16.empty() ? detail::weight_bf16 : detail::weight_f32;
+            const std::uint32_t code = !s.weight_s8.empty() ? detail::weight_s8 : !s.weight_s4.empty() ? detail::weight_s4
+                                     : !s.weight_f16.empty() ? detail::weight_f16 : !s.weight_bf16.empty() ? detail::weight_bf16
+                                                                                   : detail::weight_f32;
             w.u8(code), w.u8(0), w.u16(0);
             for (index_t e : s.weight_shape) w.u32(std::uint32_t(e));
             if (code == detail::weight_f32) for (float v : s.weight_f32) w.f32(v);
             if (code == detail::weight_f16) for (float16 v : s.weight_f16) w.u16(v.bits);
             if (code == detail::weight_bf16) for (bfloat16 v : s.weight_bf16) w.u16(v.bits);
-            if (code == detail::weight_s8) {
+            if (code == detail::weight_s4) w.bytes(s.weight_s4.data(), s.weight_s4.size());
+            if (code == detail::weight_s8 || code == detail::weight_s4) {
                 for (std::int8_t v : s.weight_s8) w.u8(std::uint8_t(v));
                 w.u32(std::uint32_t(s.weight_scale.size()));
                 for (float v : s.weight_scale) w.f32(v);
@@ -292,7 +294,7 @@ inline result<nn::compiled_parts> decode_sparq(const unsigned char* data, std::s
         if (t == "MODL" && seen == 0) {
             const std::uint32_t prec = s.u8("precision");
             if ((s.u8("reserved") | s.u16("reserved")) != 0) s.fail(errc::parse_error, "reserved bytes are not zero");
-            if (s.error.ok() && prec > std::uint32_t(nn::precision::int8)) s.fail(errc::parse_error, "unknown precision code");
+            if (s.error.ok() && prec > std::uint32_t(nn::precision::int4)) s.fail(errc::parse_error, "unknown precision code");
             p.prec = nn::precision(prec);
             values = s.u32("value count"), nodes = s.u32("node count");
             // each value takes at least 13 bytes, each node 24: counts beyond the file are absurd
@@ -342,14 +344,20 @@ inline result<nn::compiled_parts> decode_sparq(const unsigned char* data, std::s
             if (d.kind == nn::op::linear || d.kind == nn::op::conv2d) {
                 const std::uint32_t code = s.u8("weight dtype");
                 if ((s.u8("reserved") | s.u16("reserved")) != 0) s.fail(errc::parse_error, "reserved bytes are not zero");
-                if (s.error.ok() && code > detail::weight_s8) s.fail(errc::parse_error, "unknown weight dtype code");
+                if (s.error.ok() && code > detail::weight_s4) s.fail(errc::parse_error, "unknown weight dtype code");
                 for (index_t& e : d.weight_shape) e = s.dim("weight extent");
-                const std::size_t elt = code == detail::weight_f32 ? 4 : code == detail::weight_s8 ? 1 : 2;
+                const std::size_t elt = code == detail::weight_f32 ? 4 : code == detail::weight_s8 || code == detail::weight_s4 ? 1 : 2;
                 // four extents of at most 2^24 each: check two at a time so nothing overflows
                 const std::uint64_t a = std::uint64_t(d.weight_shape[0]) * std::uint64_t(d.weight_shape[1]);
                 const std::uint64_t b = std::uint64_t(d.weight_shape[2]) * std::uint64_t(d.weight_shape[3]);
-                if (s.error.ok() && (a > s.left() || b > s.left() || a * b > s.left() / elt))
+                // (s4: two codes a byte, rows padded: N * ceil(K / 2) bytes for [N, K, 1, 1])
+                if (code == detail::weight_s4) {  // extents are at most 2^24 each: no product below overflows
+                    if (s.error.ok() && b != 1) s.fail(errc::parse_error, "int4 weights must be [N, K, 1, 1]");
+                    const std::uint64_t stored = std::uint64_t(d.weight_shape[0]) * ((std::uint64_t(d.weight_shape[1]) + 1) / 2);
+                    if (s.error.ok() && stored > s.left()) s.fail(errc::parse_error, "the weights' extents need more bytes than the section has");
+                } else if (s.error.ok() && (a > s.left() || b > s.left() || a * b > s.left() / elt)) {
                     s.fail(errc::parse_error, "the weights' extents need more bytes than the section has");
+                }
                 const std::uint64_t count = s.error.ok() ? a * b : 0;
                 if (code == detail::weight_f32) {
                     d.weight_f32.resize(std::size_t(count));
@@ -361,7 +369,14 @@ inline result<nn::compiled_parts> decode_sparq(const unsigned char* data, std::s
                     d.weight_bf16.resize(std::size_t(count));
                     for (bfloat16& v : d.weight_bf16) v = bfloat16::from_bits(std::uint16_t(s.u16("weights")));
                 } else {
-                    if (s.has(std::size_t(count), "weights")) {
+                    // int4: two codes a byte, each row of K codes padded to whole bytes
+                    if (code == detail::weight_s4 && s.error.ok()) {
+                        const std::uint64_t n = std::uint64_t(d.weight_shape[0]), k = std::uint64_t(d.weight_shape[1]);
+                        if (s.has(std::size_t(n * ((k + 1) / 2)), "weights")) {
+                            d.weight_s4.assign(data + s.at, data + s.at + n * ((k + 1) / 2));
+                            s.at += std::size_t(n * ((k + 1) / 2));
+                        }
+                    } else if (code == detail::weight_s8 && s.has(std::size_t(count), "weights")) {
                         d.weight_s8.resize(std::size_t(count));
                         for (std::int8_t& v : d.weight_s8) v = std::int8_t(data[s.at++]);
                     }

@@ -3,6 +3,9 @@
 //   f32        packed fp32 weights
 //   f16, bf16  linear weights stored in 16 bits, widened on load, fp32 arithmetic (convolutions
 //              stay fp32: there is no half-precision convolution kernel yet)
+//   int4       weight-only: linear weights as int4 codes (symmetric, a scale per group of 32
+//              along K, two codes a byte), fp32 activations and arithmetic (kernels/int4.hpp);
+//              convolutions stay fp32, as for f16 / bf16
 //   int8       per-channel symmetric int8 weights for linear and conv nodes; every value's int8
 //              parameters calibrated (a chosen observer) on sample inputs run in fp32. A value
 //              stays in int8 codes while its consumers take them (linear, conv, max pooling,
@@ -29,6 +32,7 @@
 #include "sparq/core/context.hpp"
 #include "sparq/energy/report.hpp"
 #include "sparq/kernels/conv2d.hpp"
+#include "sparq/kernels/int4.hpp"
 #include "sparq/kernels/matmul.hpp"
 #include "sparq/kernels/output_stage.hpp"
 #include "sparq/kernels/quantize.hpp"
@@ -45,7 +49,7 @@
 
 namespace sparq::nn {
 
-enum class precision : std::uint8_t { f32, f16, bf16, int8 };
+enum class precision : std::uint8_t { f32, f16, bf16, int8, int4 };
 
 constexpr const char* to_string(precision p) noexcept {
     switch (p) {
@@ -53,11 +57,15 @@ constexpr const char* to_string(precision p) noexcept {
         case precision::f16: return "fp16";
         case precision::bf16: return "bf16";
         case precision::int8: return "int8";
+        case precision::int4: return "int4";
     }
     return "?";
 }
 
-inline constexpr precision precision_choices[] = {precision::f32, precision::f16, precision::bf16, precision::int8};
+inline constexpr precision precision_choices[] = {precision::f32, precision::f16, precision::bf16, precision::int8, precision::int4};
+
+// int4 models: one scale per this many weights along K (llama.cpp's Q4 and GPTQ's usual group).
+inline constexpr index_t int4_group = 32;
 
 // How int8 activation ranges are chosen from the calibration data (quant/observer_*.hpp).
 enum class observer_kind : std::uint8_t { minmax, histogram, percentile, mse, entropy };
@@ -106,7 +114,8 @@ struct compiled_step_parts {
     std::vector<float16> weight_f16;      // fp16 models' linear weights
     std::vector<bfloat16> weight_bf16;    // bf16 models' linear weights
     std::vector<std::int8_t> weight_s8;   // int8 models: symmetric codes (zero point 0, [-127, 127])
-    std::vector<float> weight_scale;      // int8 models: one scale per output channel
+    std::vector<std::uint8_t> weight_s4;  // int4 models' linear weights: [N, ceil(K / 2)] bytes, two codes each
+    std::vector<float> weight_scale;      // int8: one scale per output channel; int4: one per group of int4_group along K
     std::vector<float> bias;              // N / O values or empty
     kernels::activation act = kernels::activation::none;
     kernels::conv2d_params conv;          // conv2d
@@ -169,6 +178,9 @@ private:
         kernels::packed_f16 w16;
         kernels::packed_bf16 wbf;
         kernels::packed_s8 w8;
+        tensor<std::uint8_t, 2> w4;    // int4 linear: the packed codes
+        quant::qparams q4;             // and their per-group s4 parameters
+        index_t k4 = 0;                // and K (odd K leaves half a byte)
         kernels::packed_conv<float> c32;
         kernels::packed_conv<std::int8_t> c8;
         std::vector<float> bias;
@@ -344,6 +356,13 @@ inline result<compiled_model> compiled_model::compile(const model& m, const comp
                 if (is_conv) SPARQ_TRY(kernels::quantize(context(), d.conv.weight.cview(), *wq, tensor_view<std::int8_t, 4>(s.weight_s8.data(), s.weight_shape)));
                 else SPARQ_TRY(kernels::quantize(context(), d.linear.weight.cview(), *wq, matrix_view<std::int8_t>(s.weight_s8.data(), d.linear.weight.extents())));
                 s.weight_scale = wq->scale;
+            } else if (o.prec == precision::int4 && !is_conv) {
+                const matrix_view<const float> wf = d.linear.weight.cview();
+                auto wq = quant::calibrate_weights(wf, quant::qscheme::weights_s4_per_group(int4_group));
+                if (!wq) return wq.error();
+                s.weight_s4.resize(std::size_t(wf.extent(0) * ((wf.extent(1) + 1) / 2)));
+                SPARQ_TRY(kernels::quantize_int4(wf, *wq, matrix_view<std::uint8_t>(s.weight_s4.data(), {wf.extent(0), (wf.extent(1) + 1) / 2})));
+                s.weight_scale = wq->scale;
             } else if (is_conv || o.prec == precision::f32 || int8) {
                 s.weight_f32.assign(w, w + count);
             } else if (o.prec == precision::f16) {
@@ -364,7 +383,7 @@ inline status check_parts(const compiled_parts& p) {
     const std::size_t values = p.shapes.size();
     if (p.steps.empty() || values != p.steps.size() + 1)
         return status(errc::invalid_argument, "model parts: %zu values for %zu nodes (one more value than nodes)", values, p.steps.size());
-    if (std::uint8_t(p.prec) > std::uint8_t(precision::int8)) return status(errc::invalid_argument, "model parts: unknown precision");
+    if (std::uint8_t(p.prec) > std::uint8_t(precision::int4)) return status(errc::invalid_argument, "model parts: unknown precision");
     const bool int8 = p.prec == precision::int8;
     if (p.s8.size() != values || p.q.size() != (int8 ? values : 0))
         return status(errc::invalid_argument, "model parts: %zu int8 flags and %zu qparams for %zu values (%s)", p.s8.size(), p.q.size(),
@@ -466,17 +485,34 @@ inline status check_parts(const compiled_parts& p) {
         if (float_layer && p.s8[out_v])
             return status(errc::invalid_argument, "model parts: float layer '%.60s' cannot make int8 codes", name);
         const bool codes = int8 && !float_layer;
-        const bool half = weighted && !int8 && d.kind == op::linear && p.prec != precision::f32;
-        const std::size_t f32 = weighted && !codes && !half ? count : 0;
+        const bool nibbles = weighted && p.prec == precision::int4 && d.kind == op::linear;
+        const bool half = weighted && !int8 && !nibbles && d.kind == op::linear && p.prec != precision::f32;
+        const std::size_t f32 = weighted && !codes && !half && !nibbles ? count : 0;
+        const std::size_t s4 = nibbles ? std::size_t(ws[0] * ((ws[1] + 1) / 2)) : 0;
+        const std::size_t scales = codes ? outs : nibbles ? std::size_t(ws[0] * ((ws[1] + int4_group - 1) / int4_group)) : 0;
         const std::size_t f16 = half && p.prec == precision::f16 ? count : 0, bf16 = half && p.prec == precision::bf16 ? count : 0;
         if (d.weight_f32.size() != f32 || d.weight_f16.size() != f16 || d.weight_bf16.size() != bf16 ||
-            d.weight_s8.size() != (codes ? count : 0) || d.weight_scale.size() != (codes ? outs : 0) ||
+            d.weight_s8.size() != (codes ? count : 0) || d.weight_s4.size() != s4 || d.weight_scale.size() != scales ||
             !(d.bias.empty() || d.bias.size() == outs))
             return status(errc::shape_mismatch, "model parts: %s '%.60s' (%s) has %zu f32, %zu f16, %zu bf16, %zu s8 weights, %zu scales and "
                           "%zu biases for %zu weights and %zu outputs", to_string(d.kind), name, to_string(p.prec), d.weight_f32.size(),
                           d.weight_f16.size(), d.weight_bf16.size(), d.weight_s8.size(), d.weight_scale.size(), d.bias.size(), count, outs);
     }
     return status::success();
+}
+
+// The per-group s4 qparams of an int4 step's stored scales ([N, K] weights).
+inline quant::qparams int4_qparams(std::vector<float> scales) {
+    quant::qparams q;
+    q.type = dtype::s4;
+    q.gran = quant::granularity::per_group;
+    q.axis = 1;
+    q.group_size = int4_group;
+    q.qmin = -8;
+    q.qmax = 7;
+    q.zero_point.assign(scales.size(), 0);
+    q.scale = std::move(scales);
+    return q;
 }
 
 // The per-channel weight qparams a step's stored scales stand for.
@@ -561,6 +597,15 @@ inline result<compiled_model> compiled_model::from_parts(compiled_parts p) {
                 if (!pk) return pk.error();
                 s.c32 = std::move(*pk);
                 c.stored_bytes_ += count * 4;
+            } else if (c.prec_ == precision::int4) {
+                auto w4 = tensor<std::uint8_t, 2>::make({ws[0], (ws[1] + 1) / 2});
+                if (!w4) return w4.error();
+                std::copy(d.weight_s4.begin(), d.weight_s4.end(), w4->data());
+                s.w4 = std::move(*w4);
+                s.k4 = ws[1];
+                s.q4 = detail::int4_qparams(std::move(d.weight_scale));
+                SPARQ_TRY(s.q4.check_for(extents_t<2>{ws[0], ws[1]}));
+                c.stored_bytes_ += d.weight_s4.size() + s.q4.scale.size() * sizeof(float);
             } else if (c.prec_ == precision::f32 || int8) {  // (int8: a float layer)
                 auto pk = kernels::pack_weights(matrix_view<const float>(d.weight_f32.data(), {ws[0], ws[1]}));
                 if (!pk) return pk.error();
@@ -624,6 +669,11 @@ inline compiled_parts compiled_model::parts() const {
                 if (s.int8) original(s.c8, d.weight_s8);
                 else original(s.c32, d.weight_f32);
             } else if (s.int8) unpack(s.w8, d.weight_s8);
+            else if (prec_ == precision::int4) {
+                d.weight_s4.assign(s.w4.data(), s.w4.data() + s.w4.size());
+                d.weight_scale = s.q4.scale;
+                d.weight_shape = {s.w4.extent(0), s.k4, 1, 1};
+            }
             else if (prec_ == precision::f16) unpack(s.w16, d.weight_f16);
             else if (prec_ == precision::bf16) unpack(s.wbf, d.weight_bf16);
             else unpack(s.w32, d.weight_f32);
@@ -731,7 +781,11 @@ inline status compiled_model::run_steps(const context& ctx, const matrix_view<co
                 const matrix_view<const float> xf(in, {batch, in_n});
                 const matrix_view<float> yf(static_cast<float*>(values[out_v]), {batch, out_n});
                 // bias and activation fused into the GEMM's tiles (kernels/matmul.hpp)
-                if (prec_ == precision::f16) SPARQ_TRY(kernels::matmul(c, xf, s.w16, s.bias, s.act, yf));
+                if (prec_ == precision::int4) {
+                    SPARQ_TRY(kernels::matmul_int4(c, xf, s.w4.cview(), s.q4, yf));
+                    for (index_t r = 0; r < batch; ++r)
+                        for (index_t n = 0; n < out_n; ++n) yf(r, n) = kernels::activate(yf(r, n) + (s.bias.empty() ? 0.0f : s.bias[std::size_t(n)]), s.act);
+                } else if (prec_ == precision::f16) SPARQ_TRY(kernels::matmul(c, xf, s.w16, s.bias, s.act, yf));
                 else if (prec_ == precision::bf16) SPARQ_TRY(kernels::matmul(c, xf, s.wbf, s.bias, s.act, yf));
                 else SPARQ_TRY(kernels::matmul(c, xf, s.w32, s.bias, s.act, yf));
                 if (c.energy && !s.bias.empty()) c.energy->add_adds(dtype::f32, std::uint64_t(batch * out_n));

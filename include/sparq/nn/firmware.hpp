@@ -29,7 +29,9 @@ namespace sparq::fw {
 // s8_csr: a pruned int8 linear layer's nonzero codes row by row (weights), with row_ptr and
 // one column index per code (col8 when K <= 256, else col16): fewer flash bytes than the dense
 // codes once at least half are zero (with 8-bit indices), and the same int32 sums.
-enum class weight_type : std::uint8_t { none, f32, f16, bf16, s8, s8_csr };
+// s4: int4 weight-only linear layers: [N, ceil(K / 2)] bytes, two's complement nibbles (code 2j
+// low, 2j + 1 high), a scale per group of `group` codes along K (w_scale), fp32 arithmetic.
+enum class weight_type : std::uint8_t { none, f32, f16, bf16, s8, s8_csr, s4 };
 
 // One value of the graph (0: the input; i + 1: layer i's output), per sample.
 struct value {
@@ -66,6 +68,9 @@ struct layer {
     const std::uint32_t* row_ptr;
     const std::uint8_t* col8;
     const std::uint16_t* col16;
+    // s4: the per-group scales (N * ceil(K / group)) and the group length
+    const float* w_scale;
+    index_t group;
 };
 
 struct model {
@@ -108,6 +113,23 @@ void conv_direct(const X* x, const value& in, const W* w, const index_t* ws, con
                     }
                 y[(o * out.h + oh) * out.w + ow] = acc;
             }
+    }
+}
+
+// y[n] = x . (row n's int4 codes times their group's scale), summed in k order: the bits of
+// kernels::matmul_int4's scalar path (its xsimd path sums in lanes: within rounding).
+inline void s4_matvec(const float* x, const layer& l, float* y) noexcept {
+    const auto* bytes = static_cast<const std::uint8_t*>(l.weights);
+    const index_t n_out = l.wshape[0], k_in = l.wshape[1], row_bytes = (k_in + 1) / 2, groups = (k_in + l.group - 1) / l.group;
+    for (index_t n = 0; n < n_out; ++n) {
+        float acc = 0.0f;
+        for (index_t k = 0; k < k_in; ++k) {
+            const std::uint8_t b = bytes[n * row_bytes + k / 2];
+            const int nibble = k % 2 ? b >> 4 : b & 15;
+            const int code = nibble >= 8 ? nibble - 16 : nibble;
+            acc += x[k] * ((float(code) - 0.0f) * l.w_scale[n * groups + k / l.group]);
+        }
+        y[n] = acc;
     }
 }
 
@@ -186,7 +208,8 @@ inline status run(const model& m, const float* x, float* y, void* buffer, std::s
                 const matrix_view<const float> xv(as_float(l.inputs[0]), {1, in_n});
                 const matrix_view<float> yv(f32(out.offset), {1, out_n});
                 const extents_t<2> we{l.wshape[0], l.wshape[1]};
-                if (l.wtype == weight_type::f16) kernels::scalar::matmul(xv, matrix_view<const float16>(static_cast<const float16*>(l.weights), we), yv);
+                if (l.wtype == weight_type::s4) detail::s4_matvec(xv.data(), l, yv.data());
+                else if (l.wtype == weight_type::f16) kernels::scalar::matmul(xv, matrix_view<const float16>(static_cast<const float16*>(l.weights), we), yv);
                 else if (l.wtype == weight_type::bf16) kernels::scalar::matmul(xv, matrix_view<const bfloat16>(static_cast<const bfloat16*>(l.weights), we), yv);
                 else kernels::scalar::matmul(xv, matrix_view<const float>(static_cast<const float*>(l.weights), we), yv);
                 for (index_t n = 0; n < out_n; ++n) yv(0, n) = kernels::activate(yv(0, n) + (l.bias ? l.bias[n] : 0.0f), l.act);
