@@ -6,7 +6,7 @@
 // activation with one two-register permutation (vpermt2ps), no memory access. Each
 // (slice, tile) takes as many steps as its fullest row there; lanes with fewer weights
 // carry zeros (about half the lanes at 90% sparsity: the price of never gathering). For
-// layers that fit the caches the permutation is the limit (about two cycles a step on Zen 4
+// layers that fit the caches the permutation is the limit (about two cycles a step on this Zen 5
 // in isolation); for larger ones, memory (the layout is ~1.7x the plain CSR's bytes).
 //
 // Layout: per slice, per tile, its steps (a byte); then, in the same order, per step 16 values

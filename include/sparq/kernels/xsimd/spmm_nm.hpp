@@ -2,7 +2,7 @@
 // (gemm_driver.hpp) over blocks of groups, panels of 32 output rows and blocks of MR activation
 // rows, with an AVX-512 micro-kernel that does n FMAs per group of m (half the dense FMAs for
 // 2:4) and one lane permutation per FMA to pick each row's activation
-// (arch/x86_avx512_sparse.hpp). On Zen 4 a 512-bit permutation costs about what an FMA costs,
+// (arch/x86_avx512_sparse.hpp). On Zen 5 a 512-bit permutation costs about what an FMA costs,
 // so a compute-bound 2:4 product runs only a little faster than dense (docs/sparsity.md).
 // Other CPUs run the reference on the packed layout.
 #pragma once
