@@ -26,6 +26,7 @@
 #include "sparq/io/npy.hpp"
 #include "sparq/io/sparq_format.hpp"
 #include "sparq/nn/compiled_model.hpp"
+#include "sparq/nn/metrics.hpp"
 #include "sparq/nn/sensitivity.hpp"
 #include "sparq/prune/model.hpp"
 
@@ -196,18 +197,6 @@ result<std::vector<std::int64_t>> read_labels(const std::string& path, index_t r
     return v;
 }
 
-// How many rows' largest output is at their label (ties: the first).
-index_t count_right(const tensor<float, 2>& y, const std::vector<std::int64_t>& labels) {
-    index_t right = 0;
-    for (index_t i = 0; i < y.extent(0); ++i) {
-        index_t top = 0;
-        for (index_t j = 1; j < y.extent(1); ++j)
-            if (y(i, j) > y(i, top)) top = j;
-        right += top == labels[std::size_t(i)];
-    }
-    return right;
-}
-
 status run_all(const nn::compiled_model& c, const tensor<float, 2>& x, tensor<float, 2>& y,
                std::vector<energy::layer_counts>* counts = nullptr);
 
@@ -224,7 +213,7 @@ result<std::vector<std::string>> choose_by_sensitivity(const options& o, const n
     if (!y) return y.error();
     auto eval = [&](const nn::compiled_model& c) -> result<double> {
         SPARQ_TRY(run_all(c, *x, *y));
-        return 100.0 * double(count_right(*y, *labels)) / double(x->extent(0));
+        return 100.0 * double(nn::count_correct(y->cview(), *labels)) / double(x->extent(0));
     };
     auto t = nn::int8_sensitivity(m, co, eval, draw_progress, const_cast<char*>("sensitivity"));
     if (!t) return t.error();
@@ -443,7 +432,7 @@ int model_command(const char* cmd, int argc, char** argv) {
         return 0;
     }
     if (!std::strcmp(cmd, "eval")) {
-        const index_t right = count_right(*y, labels);
+        const index_t right = nn::count_correct(y->cview(), labels);
         std::printf("accuracy: %.4f (%td of %td, %s)\n", y->extent(0) ? double(right) / double(y->extent(0)) : 0.0, right,
                     y->extent(0), nn::to_string(p->compiled.prec()));
         return 0;

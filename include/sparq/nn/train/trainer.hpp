@@ -17,6 +17,7 @@
 
 #include "sparq/core/status.hpp"
 #include "sparq/core/tensor.hpp"
+#include "sparq/nn/metrics.hpp"
 #include "sparq/nn/model.hpp"
 #include "sparq/nn/train/backward.hpp"
 #include "sparq/nn/train/loss.hpp"
@@ -233,14 +234,7 @@ inline result<tensor<float, 2>> predict(const std::vector<linear_layer>& layers,
 inline result<double> accuracy(const matrix_view<const float>& logits, const std::vector<std::int64_t>& labels) {
     if (index_t(labels.size()) != logits.extent(0) || logits.extent(0) == 0)
         return status(errc::shape_mismatch, "accuracy: %zu labels for %td rows of logits", labels.size(), logits.extent(0));
-    index_t right = 0;
-    for (index_t i = 0; i < logits.extent(0); ++i) {
-        index_t top = 0;
-        for (index_t j = 1; j < logits.extent(1); ++j)
-            if (logits(i, j) > logits(i, top)) top = j;
-        right += top == labels[std::size_t(i)];
-    }
-    return double(right) / double(logits.extent(0));
+    return double(count_correct(logits, labels)) / double(logits.extent(0));
 }
 
 inline result<double> accuracy(const std::vector<linear_layer>& layers, const matrix_view<const float>& x,
