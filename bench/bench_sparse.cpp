@@ -8,6 +8,7 @@
 
 #include "bench_data.hpp"
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -16,6 +17,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "sparq/core/arena.hpp"
 #include "sparq/core/tensor.hpp"
 #include "sparq/energy/estimate.hpp"
 #include "sparq/kernels/matmul.hpp"
@@ -88,7 +90,10 @@ void sparse_run(benchmark::State& state, const shape& s, pattern p, double spars
     if (!weights) return state.SkipWithError(weights.error().message());
     sparq::energy::counter count;
     sparq::context ctx;
-    ctx.with_energy(count).with_backend(b, false);
+    // scratch for the kernels that take it (the N:M rows layout: the activations transposed once)
+    std::vector<std::byte> scratch(std::size_t(8) << 20);
+    sparq::arena a(scratch.data(), scratch.size());
+    ctx.with_energy(count).with_backend(b, false).with_scratch(a);
     const sparq::matrix_view<const X> xv(x.data(), {s.m, s.k});
     const sparq::matrix_view<Y> yv(y.data(), {s.m, s.n});
     for (auto _ : state) {
@@ -123,10 +128,11 @@ void block_s8(benchmark::State& state, shape s, double sparsity) {
     sparse_run<std::int8_t, std::int8_t>(state, s, pattern::block4x16, sparsity, sparq::backend::xsimd,
                                          [](auto w, auto m) { return sparq::sparse::make_bsr<std::int8_t>(w, m, {4, 16}); });
 }
-void nm_f32(benchmark::State& state, shape s) {
-    sparse_run<float, float>(state, s, pattern::nm24, 0.5, sparq::backend::xsimd, [](auto w, auto m) {
+// 2:4 in the rows layout (the one for batches of 16 rows and more), and in the panels layout.
+void nm_f32(benchmark::State& state, shape s, sparq::kernels::nm_layout layout) {
+    sparse_run<float, float>(state, s, pattern::nm24, 0.5, sparq::backend::xsimd, [layout](auto w, auto m) {
         auto f = sparq::sparse::make_nm<float>(w, m, 2, 4);
-        return f ? sparq::kernels::pack_nm(*f) : sparq::result<sparq::kernels::nm_packed>(f.error());
+        return f ? sparq::kernels::pack_nm(*f, layout) : sparq::result<sparq::kernels::nm_packed>(f.error());
     });
 }
 
@@ -173,7 +179,8 @@ const bool registered = [] {
     for (const shape& s : matmuls) {
         const std::string mnk = mm_name(s);
         if (!matmul_dense_elsewhere(s)) benchmark::RegisterBenchmark(("matmul_f32/sparq_xsimd/" + mnk).c_str(), dense<float>, s, s.n);
-        benchmark::RegisterBenchmark(("spmm_f32_nm/sparq_xsimd/" + mnk).c_str(), nm_f32, s);
+        benchmark::RegisterBenchmark(("spmm_f32_nm/sparq_xsimd/" + mnk).c_str(), nm_f32, s, sparq::kernels::nm_layout::rows);
+        benchmark::RegisterBenchmark(("spmm_f32_nm_panels/sparq_xsimd/" + mnk).c_str(), nm_f32, s, sparq::kernels::nm_layout::panels);
         benchmark::RegisterBenchmark(("matmul_f32_chan50/sparq_xsimd/" + mnk).c_str(), dense<float>, s, s.n / 2);
     }
     // Break-even sweep: family spmv_<format>_s<percent>, two shapes (one in L2, one from DRAM).

@@ -201,6 +201,16 @@ TEST_CASE("spmm N:M fp32 (packed SIMD and canonical) and int8 against the dense 
             CHECK(count.bytes(energy::traffic::indices) == nnz);
             CHECK(count.bytes(energy::traffic::weights) == nnz * 4);
 
+            // the rows layout: blocks of 64 / m groups, each row's values padded to a multiple of 8
+            auto by_rows = kernels::pack_nm(*f, kernels::nm_layout::rows);
+            REQUIRE(by_rows.ok());
+            const auto rcount =
+                check_backends(x, w, *mk, [&](const context& ctx, auto y) { return kernels::spmm(ctx, x.cview(), *by_rows, y); });
+            const index_t bg = 64 / nm.second, blocks = (s.k / nm.second + bg - 1) / bg, per = (bg * nm.first + 7) / 8 * 8;
+            CHECK(by_rows->index_bytes() == std::size_t(blocks * s.n * per));
+            CHECK(rcount.bytes(energy::traffic::indices) == by_rows->index_bytes());
+            CHECK(rcount.sparse_macs(dtype::f32) == nnz * std::uint64_t(s.m));
+
             if (!large)
                 check_int8(s, *mk, rng, [&](const auto& w8) { return sparse::make_nm<std::int8_t>(w8.cview(), mk->cview(), nm.first, nm.second); });
         }
@@ -218,7 +228,8 @@ TEST_CASE("spmm 2:4 packed: row-strided views give the contiguous result bit for
                 if (!c.mk(0, k) && (i + k) % 3 == 0) c.x(i, k) = std::numeric_limits<float>::quiet_NaN();
         auto f = sparse::make_nm<float>(c.w.cview(), c.mk.cview(), 2, 4);
         REQUIRE(f.ok());
-        auto packed = kernels::pack_nm(*f);
+        for (auto layout : {kernels::nm_layout::panels, kernels::nm_layout::rows}) {
+        auto packed = kernels::pack_nm(*f, layout);
         REQUIRE(packed.ok());
         context ctx;
         auto y = tensor<float, 2>::make({s.m, s.n});
@@ -238,7 +249,32 @@ TEST_CASE("spmm 2:4 packed: row-strided views give the contiguous result bit for
             for (index_t j = s.n; j < s.n + 3; ++j) REQUIRE(ys[std::size_t(i * (s.n + 3) + j)] == 7.0f);
             REQUIRE(std::isfinite((*y)(i, 0)));
         }
+        }
     }
+}
+
+TEST_CASE("spmm N:M rows layout: scratch from the arena or none, the same bits; too small an arena is not an error") {
+    std::mt19937 rng(27);
+    const mnk s{150, 40, 200};
+    auto c = make_case(s, rng, [&](auto& wt, auto& m) { return prune::l1_nm(wt.cview(), 2, 4, m.view()); });
+    auto f = sparse::make_nm<float>(c.w.cview(), c.mk.cview(), 2, 4);
+    REQUIRE(f.ok());
+    auto packed = kernels::pack_nm(*f, kernels::nm_layout::rows);
+    REQUIRE(packed.ok());
+    auto run = [&](std::size_t arena_bytes) {
+        auto y = tensor<float, 2>::make({s.m, s.n});
+        REQUIRE(y.ok());
+        std::vector<std::byte> buffer(arena_bytes + 64);
+        arena a(buffer.data(), buffer.size());
+        context ctx;
+        if (arena_bytes > 0) ctx.with_scratch(a);
+        REQUIRE(kernels::spmm(ctx, c.x.cview(), *packed, y->view()).ok());
+        CHECK(a.used() == 0);  // the scratch is given back
+        return std::move(*y);
+    };
+    const auto none = run(0), small = run(1024), enough = run(1 << 20);
+    CHECK(std::memcmp(none.data(), small.data(), sizeof(float) * std::size_t(none.size())) == 0);
+    CHECK(std::memcmp(none.data(), enough.data(), sizeof(float) * std::size_t(none.size())) == 0);
 }
 
 TEST_CASE("spmv: the vector form, with strided vectors") {

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <type_traits>
 
+#include "sparq/core/arena.hpp"
 #include "sparq/core/context.hpp"
 #include "sparq/core/dtype.hpp"
 #include "sparq/core/tensor_view.hpp"
@@ -163,7 +164,7 @@ status spmm(const context& ctx, const matrix_view<const X>& x, const sparse::nm_
     return status::success();
 }
 
-// The panel width the N:M SIMD kernel wants (pack_nm(w, nm_panel_width())).
+// The panel width the N:M panels kernel wants (pack_nm(w, nm_panel_width())).
 constexpr index_t nm_panel_width() noexcept {
 #if defined(SPARQ_SPMM_XSIMD) && defined(SPARQ_HAS_NM_KERNEL)
     return xsimd::nm_nr;
@@ -171,15 +172,32 @@ constexpr index_t nm_panel_width() noexcept {
     return 16;
 #endif
 }
-inline result<nm_packed> pack_nm(const sparse::nm_matrix<float>& w) noexcept { return pack_nm(w, nm_panel_width()); }
+// Packs for the batch the layer runs at: the rows layout from 16 activation rows (a matmul over
+// tokens or pixels), the panels layout below (a matvec). Either layout computes any batch.
+inline result<nm_packed> pack_nm(const sparse::nm_matrix<float>& w, nm_layout layout = nm_layout::panels) noexcept {
+    return layout == nm_layout::rows ? pack_nm_rows(w) : pack_nm(w, nm_panel_width());
+}
 
+// With the rows layout, scratch in the context's arena (xsimd::nm_rows_scratch_bytes) saves
+// transposing the activations again for every 128 weight rows; without it the kernel uses the
+// stack only.
 inline status spmm(const context& ctx, const matrix_view<const float>& x, const nm_packed& w, const matrix_view<float>& y) noexcept {
     SPARQ_TRY(detail::check_spmm(x, w.rows, w.cols, y, "spmm (n:m packed)"));
-    if (w.nr < 1 || w.values.size() != w.panels() * w.groups() * w.n * w.nr || w.position.size() != w.values.size())
+    if (!w.well_formed())
         return status(errc::invalid_argument, "spmm (n:m packed): the weights are not a packed layout (made by pack_nm?)");
 #if defined(SPARQ_SPMM_XSIMD) && defined(SPARQ_HAS_NM_KERNEL)
-    const bool simd = w.nr == xsimd::nm_nr && w.m <= 16;
-    auto kernel = [&] { xsimd::spmm_nm_f32(x, w, y, 0, w.panels()); };
+    const bool rows = w.layout == nm_layout::rows;
+    const bool simd = rows || (w.nr == xsimd::nm_nr && w.m <= 16);
+    auto kernel = [&] {
+        if (!rows) return xsimd::spmm_nm_f32(x, w, y, 0, w.panels());
+        const std::size_t bytes = xsimd::nm_rows_scratch_bytes(w);
+        if (ctx.scratch != nullptr && ctx.scratch->can_allocate(bytes, 64)) {
+            arena::scope keep(*ctx.scratch);
+            xsimd::spmm_nm_rows_f32(x, w, y, static_cast<float*>(ctx.scratch->allocate(bytes, 64)));
+        } else {
+            xsimd::spmm_nm_rows_f32(x, w, y, nullptr);
+        }
+    };
 #else
     constexpr bool simd = false;
     auto kernel = [] {};

@@ -63,8 +63,24 @@ void spmm(const matrix_view<const X>& x, const sparse::nm_matrix<V>& w, const ma
 
 namespace sparq::kernels::scalar {
 
-// The N:M product on the packed panels (builds without the SIMD kernel); same order per row.
+// The N:M product on either packed layout (builds without the SIMD kernels); per output, the
+// kept weights in order along K.
 inline void spmm(const matrix_view<const float>& x, const nm_packed& w, const matrix_view<float>& y) noexcept {
+    if (w.layout == nm_layout::rows) {
+        const index_t bk = w.block_groups() * w.m;
+        for (index_t m = 0; m < x.extent(0); ++m)
+            for (index_t r = 0; r < w.rows; ++r) {
+                float acc = 0.0f;
+                for (index_t kb = 0; kb < w.blocks(); ++kb) {
+                    const float* v = w.row_values(kb, r);
+                    const std::uint8_t* p = w.row_position(kb, r);
+                    for (index_t j = 0; j < w.block_values(); ++j)
+                        if (p[j] != nm_pad_k) acc += v[j] * x(m, kb * bk + p[j]);
+                }
+                y(m, r) = acc;
+            }
+        return;
+    }
     const index_t groups = w.groups();
     for (index_t m = 0; m < x.extent(0); ++m)
         for (index_t r = 0; r < w.rows; ++r) {

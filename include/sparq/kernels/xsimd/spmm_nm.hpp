@@ -1,13 +1,26 @@
-// N:M x dense with SIMD, on packed panels (pack_nm.hpp): the dense GEMM's loop nest
+// N:M x dense with SIMD, in either packed layout (pack_nm.hpp).
+//
+// Panels layout (few activation rows): the dense GEMM's loop nest
 // (gemm_driver.hpp) over blocks of groups, panels of 32 output rows and blocks of MR activation
 // rows, with an AVX-512 micro-kernel that does n FMAs per group of m (half the dense FMAs for
 // 2:4) and one lane permutation per FMA to pick each row's activation
 // (arch/x86_avx512_sparse.hpp). On Zen 5 a 512-bit permutation costs about what an FMA costs,
 // so a compute-bound 2:4 product runs only a little faster than dense (docs/sparsity.md).
-// Other CPUs run the reference on the packed layout.
+//
+// Rows layout (16 activation rows or more): blocks of up to 128 activation rows, transposed
+// (16 x 16 at a time) so that one row of the transposed block holds one k for every activation
+// row; each weight row's kept values then pick their k by address (nm_row_tile), with no lane
+// permutation. K goes in blocks of 64 (the transposed block of K, 33 KB, stays in L1); the sums
+// of 128 weight rows at a time stay transposed on the stack (64 KB) until the last block of K.
+// With scratch (K x 128 floats, from the context's arena) each activation block is transposed
+// once; without, once per 128 weight rows.
+//
+// Other CPUs run the reference on either layout.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
+#include <cstring>
 
 #include "sparq/core/tensor_view.hpp"
 #include "sparq/kernels/pack_nm.hpp"
@@ -52,6 +65,70 @@ inline void spmm_nm_f32(const matrix_view<const float>& x, const nm_packed& w, c
             else
                 detail::nm_micro_rows<false, 0>(rows, seq, xs, ldx, v, pos, gc, n, m, ys, ldy, cols, g0 == 0);
         });
+}
+
+// ---- rows layout ------------------------------------------------------------------------
+inline constexpr index_t nm_rows_rm = 8;       // vectors of 16 activation rows per block: 128 rows
+inline constexpr index_t nm_rows_chunk = 64;  // weight rows whose sums stay on the stack
+
+// The scratch that lets each block of activation rows be transposed once: every block of K,
+// nm_pad_k + 1 rows of 128 floats each.
+inline std::size_t nm_rows_scratch_bytes(const nm_packed& w) noexcept {
+    return std::size_t(w.blocks()) * std::size_t(nm_pad_k + 1) * std::size_t(16 * nm_rows_rm) * sizeof(float);
+}
+
+namespace detail {
+
+template <index_t RM>
+void nm_rows_block(const matrix_view<const float>& x, const nm_packed& w, const matrix_view<float>& y, index_t r0, index_t rows,
+                   float* xt_all) noexcept {
+    constexpr index_t lanes = 16 * RM, xrows = nm_pad_k + 1;
+    const index_t bk = w.block_groups() * w.m, per = w.block_values(), ldx = x.stride(0), ldy = y.stride(0);
+    alignas(64) float xt_one[xrows * lanes];
+    alignas(64) float yt[nm_rows_chunk * lanes];
+    auto transpose_block = [&](index_t kb, float* xt) {
+        const index_t k0 = kb * bk, kc = std::min(bk, w.cols - k0);
+        for (index_t k = 0; k < kc; k += 16)
+            for (index_t v = 0; v < RM; ++v)
+                avx512_sparse::transpose16(x.data() + (r0 + 16 * v) * ldx + k0 + k, ldx, std::clamp<index_t>(rows - 16 * v, 0, 16),
+                                           avx512_sparse::tail_mask(kc - k), xt + k * lanes + 16 * v, lanes, std::min<index_t>(16, kc - k));
+        std::memset(xt + nm_pad_k * lanes, 0, sizeof(float) * std::size_t(lanes));  // where padding values point
+    };
+    if (xt_all != nullptr)
+        for (index_t kb = 0; kb < w.blocks(); ++kb) transpose_block(kb, xt_all + kb * xrows * lanes);
+    for (index_t n0 = 0; n0 < w.rows; n0 += nm_rows_chunk) {
+        const index_t n1 = std::min(w.rows, n0 + nm_rows_chunk);
+        for (index_t kb = 0; kb < w.blocks(); ++kb) {
+            float* xt = xt_all != nullptr ? xt_all + kb * xrows * lanes : xt_one;
+            if (xt_all == nullptr) transpose_block(kb, xt);
+            for (index_t n = n0; n < n1; ++n)
+                avx512_sparse::nm_row_tile<RM>(xt, w.row_values(kb, n), w.row_position(kb, n), per, yt + (n - n0) * lanes, kb == 0);
+        }
+        for (index_t n = n0; n < n1; n += 16)  // the transposed sums -> Y
+            for (index_t v = 0; v < RM && 16 * v < rows; ++v)
+                avx512_sparse::transpose16(yt + (n - n0) * lanes + 16 * v, lanes, std::min<index_t>(16, n1 - n), 0xFFFF,
+                                           y.data() + (r0 + 16 * v) * ldy + n, ldy, std::min<index_t>(16, rows - 16 * v),
+                                           avx512_sparse::tail_mask(n1 - n));
+    }
+}
+
+template <index_t... R>
+void nm_rows_block_rm(index_t rm, std::integer_sequence<index_t, R...>, const matrix_view<const float>& x, const nm_packed& w,
+                      const matrix_view<float>& y, index_t r0, index_t rows, float* xt_all) noexcept {
+    ((rm == R + 1 ? nm_rows_block<R + 1>(x, w, y, r0, rows, xt_all) : void()), ...);
+}
+
+}  // namespace detail
+
+// Y[M, N] = X[M, K] * W^T on the rows layout; unit strides along K and N. `xt_all`: scratch of
+// nm_rows_scratch_bytes(w), 64-byte aligned, or nullptr.
+inline void spmm_nm_rows_f32(const matrix_view<const float>& x, const nm_packed& w, const matrix_view<float>& y,
+                             float* xt_all) noexcept {
+    constexpr index_t block = 16 * nm_rows_rm;
+    for (index_t r0 = 0; r0 < x.extent(0); r0 += block) {
+        const index_t rows = std::min(block, x.extent(0) - r0);
+        detail::nm_rows_block_rm((rows + 15) / 16, std::make_integer_sequence<index_t, nm_rows_rm>{}, x, w, y, r0, rows, xt_all);
+    }
 }
 
 }  // namespace sparq::kernels::xsimd

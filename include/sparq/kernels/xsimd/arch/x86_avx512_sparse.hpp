@@ -1,6 +1,7 @@
 // AVX-512 pieces of the sparse kernels, where xsimd 8.1 has no operation to express them:
 // masked index loads and gathers (CSR: x is read at the stored column indices), the lane
-// permutation that picks each output row's activation inside an N:M group, and the VNNI dot
+// permutation that picks each output row's activation inside an N:M group (panels layout) and
+// the by-address tile with its 16 x 16 transposition (rows layout), and the VNNI dot
 // product of a 4 x 16 int8 block. Everything else of the sparse kernels is portable xsimd.
 #pragma once
 
@@ -10,6 +11,7 @@
 #include <immintrin.h>
 
 #include <cstdint>
+#include <cstring>
 #include <type_traits>
 
 #include "sparq/core/shape.hpp"
@@ -193,6 +195,77 @@ void nm_micro_f32(const float* x, index_t ldx, const float* vals, const std::uin
         }
         _mm512_mask_storeu_ps(out, k0, acc0[r]);
         _mm512_mask_storeu_ps(out + 16, k1, acc1[r]);
+    }
+}
+
+// ---- N:M rows layout: one weight row x 16 RM activation rows, picked by address ---------------
+// The activation rows of a block sit transposed in `xt` (row k of the K block: 16 RM floats,
+// one lane per activation row; row nm_pad_k is zero), so a kept weight at k multiplies the RM
+// vectors at xt + k * 16 RM: a broadcast and RM FMAs that take their operand straight from L1,
+// no permutation. Permutations and FMAs compete for the same pipes on Zen 5; loads do not,
+// which is why this beats the panels kernel on batches of 16 rows or more (docs/sparsity.md).
+// `count` values (a multiple of 8: one 64-bit load gives 8 positions); sums start from `yt`
+// (the transposed partial sums) unless `first`, and end there.
+template <index_t RM>
+void nm_row_tile(const float* xt, const float* v, const std::uint8_t* pos, index_t count, float* yt, bool first) noexcept {
+    constexpr index_t S = RM < 8 ? 2 : 1;  // accumulator sets: 8 or more FMA chains in flight
+    constexpr index_t lanes = 16 * RM;
+    __m512 acc[S][RM];
+    SPARQ_UNROLL
+    for (index_t r = 0; r < RM; ++r) {
+        acc[0][r] = first ? _mm512_setzero_ps() : _mm512_load_ps(yt + 16 * r);
+        if constexpr (S > 1) acc[S - 1][r] = _mm512_setzero_ps();
+    }
+    for (index_t j = 0; j < count; j += 8) {
+        std::uint64_t word;
+        std::memcpy(&word, pos + j, 8);
+        SPARQ_UNROLL
+        for (index_t q = 0; q < 8; ++q) {
+            const float* xr = xt + index_t((word >> (8 * q)) & 0xFFu) * lanes;
+            const __m512 w = _mm512_set1_ps(v[j + q]);
+            SPARQ_UNROLL
+            for (index_t r = 0; r < RM; ++r) acc[q % S][r] = _mm512_fmadd_ps(w, _mm512_load_ps(xr + 16 * r), acc[q % S][r]);
+        }
+    }
+    SPARQ_UNROLL
+    for (index_t r = 0; r < RM; ++r) _mm512_store_ps(yt + 16 * r, S > 1 ? _mm512_add_ps(acc[0][r], acc[S - 1][r]) : acc[0][r]);
+}
+
+// d[c][i] = s[i][c] for a block of up to 16 x 16: `rows` rows of s (the others read as zero),
+// the columns under `cols`; writes the first `out_rows` rows of d, the lanes under `out`.
+inline void transpose16(const float* s, index_t ls, index_t rows, __mmask16 cols, float* d, index_t ld, index_t out_rows,
+                        __mmask16 out = 0xFFFF) noexcept {
+    __m512 r[16], t[16];
+    SPARQ_UNROLL
+    for (index_t i = 0; i < 16; ++i) r[i] = i < rows ? _mm512_maskz_loadu_ps(cols, s + i * ls) : _mm512_setzero_ps();
+    SPARQ_UNROLL
+    for (index_t i = 0; i < 8; ++i) {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    auto lo = [](__m512 p, __m512 q) { return _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(p), _mm512_castps_pd(q))); };
+    auto hi = [](__m512 p, __m512 q) { return _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(p), _mm512_castps_pd(q))); };
+    SPARQ_UNROLL
+    for (index_t i = 0; i < 4; ++i) {  // r[4i + j]: rows 4i..4i+3, column 4L + j in 128-bit lane L
+        r[4 * i + 0] = lo(t[4 * i], t[4 * i + 2]);
+        r[4 * i + 1] = hi(t[4 * i], t[4 * i + 2]);
+        r[4 * i + 2] = lo(t[4 * i + 1], t[4 * i + 3]);
+        r[4 * i + 3] = hi(t[4 * i + 1], t[4 * i + 3]);
+    }
+    SPARQ_UNROLL
+    for (index_t i = 0; i < 2; ++i)
+        SPARQ_UNROLL
+        for (index_t j = 0; j < 4; ++j) {
+            t[8 * i + j] = _mm512_shuffle_f32x4(r[8 * i + j], r[8 * i + 4 + j], 0x88);
+            t[8 * i + 4 + j] = _mm512_shuffle_f32x4(r[8 * i + j], r[8 * i + 4 + j], 0xdd);
+        }
+    SPARQ_UNROLL
+    for (index_t j = 0; j < 4; ++j) {
+        const __m512 res[4] = {_mm512_shuffle_f32x4(t[j], t[8 + j], 0x88), _mm512_shuffle_f32x4(t[4 + j], t[12 + j], 0x88),
+                               _mm512_shuffle_f32x4(t[j], t[8 + j], 0xdd), _mm512_shuffle_f32x4(t[4 + j], t[12 + j], 0xdd)};
+        SPARQ_UNROLL
+        for (index_t q = 0; q < 4; ++q)
+            if (4 * q + j < out_rows) _mm512_mask_storeu_ps(d + (4 * q + j) * ld, out, res[q]);
     }
 }
 
