@@ -32,11 +32,12 @@ for shape in gop.get("spmv_f32", {}):
           f"| {ratio(get('spmv_f32', shape, 'sparq_scalar'), d)} | {ratio(get('spmv_f32_block', shape), d)} | {ds or 0:.1f} "
           f"| {ratio(get('spmv_s8', shape), ds)} | {ratio(get('spmv_s8_block', shape), ds)} | {ratio(get('matvec_f32_chan50', shape), d)} |")
 print()
-print("| shape | dense f32 | 2:4 | 50% channels |")
-print("|---|---:|---:|---:|")
+print("| shape | dense f32 | 2:4 (rows layout) | 2:4 (panels layout) | 50% channels |")
+print("|---|---:|---:|---:|---:|")
 for shape in gop.get("spmm_f32_nm", {}):
     d = get("matmul_f32", shape)
-    print(f"| {shape} | {d or 0:.1f} | {ratio(get('spmm_f32_nm', shape), d)} | {ratio(get('matmul_f32_chan50', shape), d)} |")
+    print(f"| {shape} | {d or 0:.1f} | {ratio(get('spmm_f32_nm', shape), d)} | {ratio(get('spmm_f32_nm_panels', shape), d)} "
+          f"| {ratio(get('matmul_f32_chan50', shape), d)} |")
 print()
 # Break-even: the lowest swept sparsity from which the format is at least as fast as dense,
 # interpolated linearly between the two sweep points around ratio 1.
