@@ -11,9 +11,9 @@
 // (16 x 16 at a time) so that one row of the transposed block holds one k for every activation
 // row; each weight row's kept values then pick their k by address (nm_row_tile), with no lane
 // permutation. K goes in blocks of 64 (the transposed block of K, 33 KB, stays in L1); the sums
-// of 128 weight rows at a time stay transposed on the stack (64 KB) until the last block of K.
+// of 64 weight rows at a time stay transposed on the stack (32 KB) until the last block of K.
 // With scratch (K x 128 floats, from the context's arena) each activation block is transposed
-// once; without, once per 128 weight rows.
+// once; without, once per 64 weight rows.
 //
 // Other CPUs run the reference on either layout.
 #pragma once
