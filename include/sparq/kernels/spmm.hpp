@@ -166,7 +166,7 @@ status spmm(const context& ctx, const matrix_view<const X>& x, const sparse::nm_
 
 // The panel width the N:M panels kernel wants (pack_nm(w, nm_panel_width())).
 constexpr index_t nm_panel_width() noexcept {
-#if defined(SPARQ_SPMM_XSIMD) && defined(SPARQ_HAS_NM_KERNEL)
+#if defined(SPARQ_SPMM_XSIMD) && defined(SPARQ_HAS_NM_PANELS_KERNEL)
     return xsimd::nm_nr;
 #else
     return 16;
@@ -179,17 +179,23 @@ inline result<nm_packed> pack_nm(const sparse::nm_matrix<float>& w, nm_layout la
 }
 
 // With the rows layout, scratch in the context's arena (xsimd::nm_rows_scratch_bytes) saves
-// transposing the activations again for every 128 weight rows; without it the kernel uses the
+// transposing the activations again for every 64 weight rows; without it the kernel uses the
 // stack only.
 inline status spmm(const context& ctx, const matrix_view<const float>& x, const nm_packed& w, const matrix_view<float>& y) noexcept {
     SPARQ_TRY(detail::check_spmm(x, w.rows, w.cols, y, "spmm (n:m packed)"));
     if (!w.well_formed())
         return status(errc::invalid_argument, "spmm (n:m packed): the weights are not a packed layout (made by pack_nm?)");
-#if defined(SPARQ_SPMM_XSIMD) && defined(SPARQ_HAS_NM_KERNEL)
+#if defined(SPARQ_SPMM_XSIMD) && defined(SPARQ_HAS_NM_ROWS_KERNEL)
     const bool rows = w.layout == nm_layout::rows;
+#if defined(SPARQ_HAS_NM_PANELS_KERNEL)
     const bool simd = rows || (w.nr == xsimd::nm_nr && w.m <= 16);
+#else
+    const bool simd = rows;
+#endif
     auto kernel = [&] {
+#if defined(SPARQ_HAS_NM_PANELS_KERNEL)
         if (!rows) return xsimd::spmm_nm_f32(x, w, y, 0, w.panels());
+#endif
         const std::size_t bytes = xsimd::nm_rows_scratch_bytes(w);
         if (ctx.scratch != nullptr && ctx.scratch->can_allocate(bytes, 64)) {
             arena::scope keep(*ctx.scratch);

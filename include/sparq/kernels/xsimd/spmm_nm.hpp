@@ -7,15 +7,17 @@
 // (arch/x86_avx512_sparse.hpp). On Zen 5 a 512-bit permutation costs about what an FMA costs,
 // so a compute-bound 2:4 product runs only a little faster than dense (docs/sparsity.md).
 //
-// Rows layout (16 activation rows or more): blocks of up to 128 activation rows, transposed
-// (16 x 16 at a time) so that one row of the transposed block holds one k for every activation
-// row; each weight row's kept values then pick their k by address (nm_row_tile), with no lane
-// permutation. K goes in blocks of 64 (the transposed block of K, 33 KB, stays in L1); the sums
-// of 64 weight rows at a time stay transposed on the stack (32 KB) until the last block of K.
-// With scratch (K x 128 floats, from the context's arena) each activation block is transposed
-// once; without, once per 64 weight rows.
+// Rows layout (a vector of activation rows or more): blocks of activation rows, transposed
+// (a vector square at a time) so that one row of the transposed block holds one k for every
+// activation row; each weight row's kept values then pick their k by address (nm_row_tile),
+// with no lane permutation. K goes in blocks of 64 (the transposed block of K, 33 KB with
+// AVX-512's 128 rows, stays in L1); the sums of 64 weight rows at a time stay transposed on the
+// stack (32 KB) until the last block of K. With scratch (K x the block's rows floats, from the
+// context's arena) each activation block is transposed once; without, once per 64 weight rows.
 //
-// Other CPUs run the reference on either layout.
+// The panels kernel needs AVX-512; the rows kernel runs with AVX-512 (16 lanes, blocks of 128
+// activation rows) or AVX2 + FMA (8 lanes, blocks of 64), the same driver over either ISA's
+// tile and transposition. Other CPUs run the reference on either layout.
 #pragma once
 
 #include <algorithm>
@@ -24,11 +26,12 @@
 
 #include "sparq/core/tensor_view.hpp"
 #include "sparq/kernels/pack_nm.hpp"
+#include "sparq/kernels/xsimd/arch/x86_avx2_sparse.hpp"
 #include "sparq/kernels/xsimd/arch/x86_avx512_sparse.hpp"
 #include "sparq/kernels/xsimd/gemm_driver.hpp"
 
 #if defined(SPARQ_HAS_AVX512_SPARSE)
-#define SPARQ_HAS_NM_KERNEL 1
+#define SPARQ_HAS_NM_PANELS_KERNEL 1
 
 namespace sparq::kernels::xsimd {
 
@@ -67,31 +70,45 @@ inline void spmm_nm_f32(const matrix_view<const float>& x, const nm_packed& w, c
         });
 }
 
+}  // namespace sparq::kernels::xsimd
+#endif
+
 // ---- rows layout ------------------------------------------------------------------------
-inline constexpr index_t nm_rows_rm = 8;       // vectors of 16 activation rows per block: 128 rows
+#if defined(SPARQ_HAS_AVX512_SPARSE) || defined(SPARQ_HAS_AVX2_SPARSE)
+#define SPARQ_HAS_NM_ROWS_KERNEL 1
+
+namespace sparq::kernels::xsimd {
+
+#if defined(SPARQ_HAS_AVX512_SPARSE)
+using nm_rows_isa = avx512_sparse::nm_rows_isa;
+#else
+using nm_rows_isa = avx2_sparse::nm_rows_isa;
+#endif
+
 inline constexpr index_t nm_rows_chunk = 64;  // weight rows whose sums stay on the stack
+inline constexpr index_t nm_rows_block = nm_rows_isa::lanes * nm_rows_isa::max_vectors;  // activation rows per block
 
 // The scratch that lets each block of activation rows be transposed once: every block of K,
-// nm_pad_k + 1 rows of 128 floats each.
+// nm_pad_k + 1 rows of nm_rows_block floats each.
 inline std::size_t nm_rows_scratch_bytes(const nm_packed& w) noexcept {
-    return std::size_t(w.blocks()) * std::size_t(nm_pad_k + 1) * std::size_t(16 * nm_rows_rm) * sizeof(float);
+    return std::size_t(w.blocks()) * std::size_t(nm_pad_k + 1) * std::size_t(nm_rows_block) * sizeof(float);
 }
 
 namespace detail {
 
-template <index_t RM>
+template <class Isa, index_t RM>
 void nm_rows_block(const matrix_view<const float>& x, const nm_packed& w, const matrix_view<float>& y, index_t r0, index_t rows,
                    float* xt_all) noexcept {
-    constexpr index_t lanes = 16 * RM, xrows = nm_pad_k + 1;
+    constexpr index_t L = Isa::lanes, lanes = L * RM, xrows = nm_pad_k + 1;
     const index_t bk = w.block_groups() * w.m, per = w.block_values(), ldx = x.stride(0), ldy = y.stride(0);
     alignas(64) float xt_one[xrows * lanes];
     alignas(64) float yt[nm_rows_chunk * lanes];
     auto transpose_block = [&](index_t kb, float* xt) {
         const index_t k0 = kb * bk, kc = std::min(bk, w.cols - k0);
-        for (index_t k = 0; k < kc; k += 16)
+        for (index_t k = 0; k < kc; k += L)
             for (index_t v = 0; v < RM; ++v)
-                avx512_sparse::transpose16(x.data() + (r0 + 16 * v) * ldx + k0 + k, ldx, std::clamp<index_t>(rows - 16 * v, 0, 16),
-                                           avx512_sparse::tail_mask(kc - k), xt + k * lanes + 16 * v, lanes, std::min<index_t>(16, kc - k));
+                Isa::transpose(x.data() + (r0 + L * v) * ldx + k0 + k, ldx, std::clamp<index_t>(rows - L * v, 0, L), kc - k,
+                               xt + k * lanes + L * v, lanes, std::min<index_t>(L, kc - k), L);
         std::memset(xt + nm_pad_k * lanes, 0, sizeof(float) * std::size_t(lanes));  // where padding values point
     };
     if (xt_all != nullptr)
@@ -102,20 +119,19 @@ void nm_rows_block(const matrix_view<const float>& x, const nm_packed& w, const 
             float* xt = xt_all != nullptr ? xt_all + kb * xrows * lanes : xt_one;
             if (xt_all == nullptr) transpose_block(kb, xt);
             for (index_t n = n0; n < n1; ++n)
-                avx512_sparse::nm_row_tile<RM>(xt, w.row_values(kb, n), w.row_position(kb, n), per, yt + (n - n0) * lanes, kb == 0);
+                Isa::template tile<RM>(xt, w.row_values(kb, n), w.row_position(kb, n), per, yt + (n - n0) * lanes, kb == 0);
         }
-        for (index_t n = n0; n < n1; n += 16)  // the transposed sums -> Y
-            for (index_t v = 0; v < RM && 16 * v < rows; ++v)
-                avx512_sparse::transpose16(yt + (n - n0) * lanes + 16 * v, lanes, std::min<index_t>(16, n1 - n), 0xFFFF,
-                                           y.data() + (r0 + 16 * v) * ldy + n, ldy, std::min<index_t>(16, rows - 16 * v),
-                                           avx512_sparse::tail_mask(n1 - n));
+        for (index_t n = n0; n < n1; n += L)  // the transposed sums -> Y
+            for (index_t v = 0; v < RM && L * v < rows; ++v)
+                Isa::transpose(yt + (n - n0) * lanes + L * v, lanes, std::min<index_t>(L, n1 - n), L, y.data() + (r0 + L * v) * ldy + n,
+                               ldy, std::min<index_t>(L, rows - L * v), n1 - n);
     }
 }
 
 template <index_t... R>
 void nm_rows_block_rm(index_t rm, std::integer_sequence<index_t, R...>, const matrix_view<const float>& x, const nm_packed& w,
                       const matrix_view<float>& y, index_t r0, index_t rows, float* xt_all) noexcept {
-    ((rm == R + 1 ? nm_rows_block<R + 1>(x, w, y, r0, rows, xt_all) : void()), ...);
+    ((rm == R + 1 ? nm_rows_block<nm_rows_isa, R + 1>(x, w, y, r0, rows, xt_all) : void()), ...);
 }
 
 }  // namespace detail
@@ -124,10 +140,11 @@ void nm_rows_block_rm(index_t rm, std::integer_sequence<index_t, R...>, const ma
 // nm_rows_scratch_bytes(w), 64-byte aligned, or nullptr.
 inline void spmm_nm_rows_f32(const matrix_view<const float>& x, const nm_packed& w, const matrix_view<float>& y,
                              float* xt_all) noexcept {
-    constexpr index_t block = 16 * nm_rows_rm;
-    for (index_t r0 = 0; r0 < x.extent(0); r0 += block) {
-        const index_t rows = std::min(block, x.extent(0) - r0);
-        detail::nm_rows_block_rm((rows + 15) / 16, std::make_integer_sequence<index_t, nm_rows_rm>{}, x, w, y, r0, rows, xt_all);
+    constexpr index_t L = nm_rows_isa::lanes;
+    for (index_t r0 = 0; r0 < x.extent(0); r0 += nm_rows_block) {
+        const index_t rows = std::min(nm_rows_block, x.extent(0) - r0);
+        detail::nm_rows_block_rm((rows + L - 1) / L, std::make_integer_sequence<index_t, nm_rows_isa::max_vectors>{}, x, w, y, r0, rows,
+                                 xt_all);
     }
 }
 

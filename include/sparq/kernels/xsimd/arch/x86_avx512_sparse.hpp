@@ -269,6 +269,21 @@ inline void transpose16(const float* s, index_t ls, index_t rows, __mmask16 cols
     }
 }
 
+// What the rows-layout driver needs of an ISA (xsimd/spmm_nm.hpp); counts of rows and columns
+// as in avx2_sparse::nm_rows_isa.
+struct nm_rows_isa {
+    static constexpr index_t lanes = 16;       // activation rows per vector
+    static constexpr index_t max_vectors = 8;  // per block: 128 rows
+    static void transpose(const float* s, index_t ls, index_t rows, index_t cols, float* d, index_t ld, index_t out_rows,
+                          index_t out_cols) noexcept {
+        transpose16(s, ls, rows, tail_mask(cols), d, ld, out_rows, tail_mask(out_cols));
+    }
+    template <index_t RM>
+    static void tile(const float* xt, const float* v, const std::uint8_t* pos, index_t count, float* yt, bool first) noexcept {
+        nm_row_tile<RM>(xt, v, pos, count, yt, first);
+    }
+};
+
 // ---- int8 4 x 16 blocks with VNNI --------------------------------------------------------
 #if defined(__AVX512VNNI__)
 #define SPARQ_HAS_VNNI_BLOCK 1

@@ -1,0 +1,103 @@
+// AVX2 + FMA pieces of the N:M rows-layout kernel (xsimd/spmm_nm.hpp), for x86-64 CPUs without
+// AVX-512 (Zen 2 / 3, Haswell to Alder Lake): the by-address tile and the 8 x 8 transposition,
+// the 8-lane twins of x86_avx512_sparse.hpp's. xsimd 8.1 has no masked load / store to express
+// the transposition's edges; the tile is plain broadcasts and FMAs with memory operands.
+#pragma once
+
+#include "sparq/core/config.hpp"
+
+#if defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+
+#include <cstdint>
+#include <cstring>
+
+#include "sparq/core/shape.hpp"
+
+#define SPARQ_HAS_AVX2_SPARSE 1
+
+SPARQ_INTRINSICS_BEGIN
+
+namespace sparq::kernels::xsimd::avx2_sparse {
+
+// Lanes [0, count) set, for maskload / maskstore.
+inline __m256i lane_mask(index_t count) noexcept {
+    const int c = count >= 8 ? 8 : int(count);
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(c), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+// d[c][i] = s[i][c] for a block of up to 8 x 8: `rows` rows of s (the others read as zero),
+// their first `cols` columns (the others read as zero); writes the first `out_rows` rows of d,
+// their first `out_cols` lanes.
+inline void transpose8(const float* s, index_t ls, index_t rows, index_t cols, float* d, index_t ld, index_t out_rows,
+                       index_t out_cols) noexcept {
+    const __m256i in = lane_mask(cols), out = lane_mask(out_cols);
+    __m256 r[8], t[8];
+    SPARQ_UNROLL
+    for (index_t i = 0; i < 8; ++i) r[i] = i < rows ? _mm256_maskload_ps(s + i * ls, in) : _mm256_setzero_ps();
+    SPARQ_UNROLL
+    for (index_t i = 0; i < 4; ++i) {  // rows 2i, 2i+1 interleaved: columns (0, 1, 4, 5) and (2, 3, 6, 7)
+        t[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm256_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    SPARQ_UNROLL
+    for (index_t h = 0; h < 2; ++h) {  // r[4h + c]: rows 4h..4h+3 of column c (low half), c + 4 (high half)
+        r[4 * h + 0] = _mm256_shuffle_ps(t[4 * h], t[4 * h + 2], 0x44);
+        r[4 * h + 1] = _mm256_shuffle_ps(t[4 * h], t[4 * h + 2], 0xEE);
+        r[4 * h + 2] = _mm256_shuffle_ps(t[4 * h + 1], t[4 * h + 3], 0x44);
+        r[4 * h + 3] = _mm256_shuffle_ps(t[4 * h + 1], t[4 * h + 3], 0xEE);
+    }
+    SPARQ_UNROLL
+    for (index_t c = 0; c < 4; ++c) {
+        if (c < out_rows) _mm256_maskstore_ps(d + c * ld, out, _mm256_permute2f128_ps(r[c], r[4 + c], 0x20));
+        if (c + 4 < out_rows) _mm256_maskstore_ps(d + (c + 4) * ld, out, _mm256_permute2f128_ps(r[c], r[4 + c], 0x31));
+    }
+}
+
+// One weight row of the rows layout against RM vectors of 8 activation rows: for each kept
+// value, a broadcast and RM FMAs on the row of the transposed activations at its k, a load
+// from L1 (the selection is the address). yt: the row's RM x 8 sums, kept transposed.
+template <index_t RM>
+void nm_row_tile(const float* xt, const float* v, const std::uint8_t* pos, index_t count, float* yt, bool first) noexcept {
+    constexpr index_t S = RM < 4 ? 2 : 1;  // accumulator sets: 4 or more FMA chains in flight
+    constexpr index_t lanes = 8 * RM;
+    __m256 acc[S][RM];
+    SPARQ_UNROLL
+    for (index_t r = 0; r < RM; ++r) {
+        acc[0][r] = first ? _mm256_setzero_ps() : _mm256_load_ps(yt + 8 * r);
+        if constexpr (S > 1) acc[S - 1][r] = _mm256_setzero_ps();
+    }
+    for (index_t j = 0; j < count; j += 8) {
+        std::uint64_t word;
+        std::memcpy(&word, pos + j, 8);
+        SPARQ_UNROLL
+        for (index_t q = 0; q < 8; ++q) {
+            const float* xr = xt + index_t((word >> (8 * q)) & 0xFFu) * lanes;
+            const __m256 w = _mm256_broadcast_ss(v + j + q);
+            SPARQ_UNROLL
+            for (index_t r = 0; r < RM; ++r) acc[q % S][r] = _mm256_fmadd_ps(w, _mm256_load_ps(xr + 8 * r), acc[q % S][r]);
+        }
+    }
+    SPARQ_UNROLL
+    for (index_t r = 0; r < RM; ++r) _mm256_store_ps(yt + 8 * r, S > 1 ? _mm256_add_ps(acc[0][r], acc[S - 1][r]) : acc[0][r]);
+}
+
+// What the rows-layout driver needs of an ISA (xsimd/spmm_nm.hpp).
+struct nm_rows_isa {
+    static constexpr index_t lanes = 8;        // activation rows per vector
+    static constexpr index_t max_vectors = 8;  // per block: 64 rows, 8 accumulators (of 16 registers)
+    static void transpose(const float* s, index_t ls, index_t rows, index_t cols, float* d, index_t ld, index_t out_rows,
+                          index_t out_cols) noexcept {
+        transpose8(s, ls, rows, cols, d, ld, out_rows, out_cols);
+    }
+    template <index_t RM>
+    static void tile(const float* xt, const float* v, const std::uint8_t* pos, index_t count, float* yt, bool first) noexcept {
+        nm_row_tile<RM>(xt, v, pos, count, yt, first);
+    }
+};
+
+}  // namespace sparq::kernels::xsimd::avx2_sparse
+
+SPARQ_INTRINSICS_END
+
+#endif
