@@ -255,26 +255,33 @@ TEST_CASE("spmm 2:4 packed: row-strided views give the contiguous result bit for
 
 TEST_CASE("spmm N:M rows layout: scratch from the arena or none, the same bits; too small an arena is not an error") {
     std::mt19937 rng(27);
-    const mnk s{150, 40, 200};
-    auto c = make_case(s, rng, [&](auto& wt, auto& m) { return prune::l1_nm(wt.cview(), 2, 4, m.view()); });
-    auto f = sparse::make_nm<float>(c.w.cview(), c.mk.cview(), 2, 4);
-    REQUIRE(f.ok());
-    auto packed = kernels::pack_nm(*f, kernels::nm_layout::rows);
-    REQUIRE(packed.ok());
-    auto run = [&](std::size_t arena_bytes) {
-        auto y = tensor<float, 2>::make({s.m, s.n});
-        REQUIRE(y.ok());
-        std::vector<std::byte> buffer(arena_bytes + 64);
-        arena a(buffer.data(), buffer.size());
-        context ctx;
-        if (arena_bytes > 0) ctx.with_scratch(a);
-        REQUIRE(kernels::spmm(ctx, c.x.cview(), *packed, y->view()).ok());
-        CHECK(a.used() == 0);  // the scratch is given back
-        return std::move(*y);
-    };
-    const auto none = run(0), small = run(1024), enough = run(1 << 20);
-    CHECK(std::memcmp(none.data(), small.data(), sizeof(float) * std::size_t(none.size())) == 0);
-    CHECK(std::memcmp(none.data(), enough.data(), sizeof(float) * std::size_t(none.size())) == 0);
+    // N past the rows the scratch holds at once (nm_rows_big_chunk: 512 or 682) and past the
+    // stack's 64; K with a partial last block
+    for (const mnk s : {mnk{150, 40, 200}, mnk{20, 1100, 72}}) {
+        CAPTURE(s.n);
+        auto c = make_case(s, rng, [&](auto& wt, auto& m) { return prune::l1_nm(wt.cview(), 2, 4, m.view()); });
+        auto f = sparse::make_nm<float>(c.w.cview(), c.mk.cview(), 2, 4);
+        REQUIRE(f.ok());
+        auto packed = kernels::pack_nm(*f, kernels::nm_layout::rows);
+        REQUIRE(packed.ok());
+        std::vector<double> ref, bound;
+        dense_reference(c.x, c.w, c.mk, ref, bound);
+        auto run = [&](std::size_t arena_bytes) {
+            auto y = tensor<float, 2>::make({s.m, s.n});
+            REQUIRE(y.ok());
+            std::vector<std::byte> buffer(arena_bytes + 64);
+            arena a(buffer.data(), buffer.size());
+            context ctx;
+            if (arena_bytes > 0) ctx.with_scratch(a);
+            REQUIRE(kernels::spmm(ctx, c.x.cview(), *packed, y->view()).ok());
+            CHECK(a.used() == 0);  // the scratch is given back
+            check_against(*y, ref, bound);
+            return std::move(*y);
+        };
+        const auto none = run(0), small = run(1024), enough = run(1 << 20);
+        CHECK(std::memcmp(none.data(), small.data(), sizeof(float) * std::size_t(none.size())) == 0);
+        CHECK(std::memcmp(none.data(), enough.data(), sizeof(float) * std::size_t(none.size())) == 0);
+    }
 }
 
 TEST_CASE("spmv: the vector form, with strided vectors") {

@@ -85,41 +85,46 @@ using nm_rows_isa = avx512_sparse::nm_rows_isa;
 using nm_rows_isa = avx2_sparse::nm_rows_isa;
 #endif
 
-inline constexpr index_t nm_rows_chunk = 64;  // weight rows whose sums stay on the stack
+inline constexpr index_t nm_rows_chunk = 64;  // weight rows whose sums fit on the stack (no scratch)
 inline constexpr index_t nm_rows_block = nm_rows_isa::lanes * nm_rows_isa::max_vectors;  // activation rows per block
+// With scratch: weight rows whose sums stay transposed there, 256 KB of them (in L2).
+inline constexpr index_t nm_rows_big_chunk = (256 << 10) / (nm_rows_block * index_t(sizeof(float)));
 
-// The scratch that lets each block of activation rows be transposed once: every block of K,
-// nm_pad_k + 1 rows of nm_rows_block floats each.
+// The scratch that holds the transposed sums of nm_rows_big_chunk weight rows (fewer if W has fewer).
 inline std::size_t nm_rows_scratch_bytes(const nm_packed& w) noexcept {
-    return std::size_t(w.blocks()) * std::size_t(nm_pad_k + 1) * std::size_t(nm_rows_block) * sizeof(float);
+    return std::size_t(std::min(w.rows, nm_rows_big_chunk)) * std::size_t(nm_rows_block) * sizeof(float);
 }
 
 namespace detail {
 
 template <class Isa, index_t RM>
 void nm_rows_block(const matrix_view<const float>& x, const nm_packed& w, const matrix_view<float>& y, index_t r0, index_t rows,
-                   float* xt_all) noexcept {
-    constexpr index_t L = Isa::lanes, lanes = L * RM, xrows = nm_pad_k + 1;
+                   float* yt_big) noexcept {
+    constexpr index_t L = Isa::lanes, lanes = L * RM;
     const index_t bk = w.block_groups() * w.m, per = w.block_values(), ldx = x.stride(0), ldy = y.stride(0);
-    alignas(64) float xt_one[xrows * lanes];
-    alignas(64) float yt[nm_rows_chunk * lanes];
-    auto transpose_block = [&](index_t kb, float* xt) {
-        const index_t k0 = kb * bk, kc = std::min(bk, w.cols - k0);
-        for (index_t k = 0; k < kc; k += L)
-            for (index_t v = 0; v < RM; ++v)
-                Isa::transpose(x.data() + (r0 + L * v) * ldx + k0 + k, ldx, std::clamp<index_t>(rows - L * v, 0, L), kc - k,
-                               xt + k * lanes + L * v, lanes, std::min<index_t>(L, kc - k), L);
-        std::memset(xt + nm_pad_k * lanes, 0, sizeof(float) * std::size_t(lanes));  // where padding values point
-    };
-    if (xt_all != nullptr)
-        for (index_t kb = 0; kb < w.blocks(); ++kb) transpose_block(kb, xt_all + kb * xrows * lanes);
-    for (index_t n0 = 0; n0 < w.rows; n0 += nm_rows_chunk) {
-        const index_t n1 = std::min(w.rows, n0 + nm_rows_chunk);
+    alignas(64) float xt[(nm_pad_k + 1) * lanes];
+    alignas(64) float yt_small[nm_rows_chunk * lanes];
+    float* yt = yt_big != nullptr ? yt_big : yt_small;
+    const index_t chunk = yt_big != nullptr ? nm_rows_big_chunk : nm_rows_chunk;
+    const index_t line_per_row = (bk + 15) / 16;  // 64-byte lines of a block of K in one activation row
+    std::memset(xt + nm_pad_k * lanes, 0, sizeof(float) * std::size_t(lanes));  // where padding values point
+    for (index_t n0 = 0; n0 < w.rows; n0 += chunk) {
+        const index_t n1 = std::min(w.rows, n0 + chunk);
         for (index_t kb = 0; kb < w.blocks(); ++kb) {
-            float* xt = xt_all != nullptr ? xt_all + kb * xrows * lanes : xt_one;
-            if (xt_all == nullptr) transpose_block(kb, xt);
-            for (index_t n = n0; n < n1; ++n)
+            const index_t k0 = kb * bk, kc = std::min(bk, w.cols - k0);
+            for (index_t k = 0; k < kc; k += L)  // the block of K, transposed: one row of `lanes` activations per k
+                for (index_t v = 0; v < RM; ++v)
+                    Isa::transpose(x.data() + (r0 + L * v) * ldx + k0 + k, ldx, std::clamp<index_t>(rows - L * v, 0, L), kc - k,
+                                   xt + k * lanes + L * v, lanes, std::min<index_t>(L, kc - k), L);
+            // The next block of K's activations, strided rows the prefetchers miss: a few cache
+            // lines of them with each weight row.
+            const index_t next = (kb + 1) * bk, lines = next < w.cols ? rows * line_per_row : 0;
+            const index_t step = (lines + (n1 - n0) - 1) / (n1 - n0);
+            for (index_t n = n0; n < n1; ++n) {
+                for (index_t l = (n - n0) * step; l < std::min(lines, (n - n0 + 1) * step); ++l)
+                    __builtin_prefetch(x.data() + (r0 + l / line_per_row) * ldx + next + (l % line_per_row) * 16);
                 Isa::template tile<RM>(xt, w.row_values(kb, n), w.row_position(kb, n), per, yt + (n - n0) * lanes, kb == 0);
+            }
         }
         for (index_t n = n0; n < n1; n += L)  // the transposed sums -> Y
             for (index_t v = 0; v < RM && L * v < rows; ++v)
@@ -130,21 +135,23 @@ void nm_rows_block(const matrix_view<const float>& x, const nm_packed& w, const 
 
 template <index_t... R>
 void nm_rows_block_rm(index_t rm, std::integer_sequence<index_t, R...>, const matrix_view<const float>& x, const nm_packed& w,
-                      const matrix_view<float>& y, index_t r0, index_t rows, float* xt_all) noexcept {
-    ((rm == R + 1 ? nm_rows_block<nm_rows_isa, R + 1>(x, w, y, r0, rows, xt_all) : void()), ...);
+                      const matrix_view<float>& y, index_t r0, index_t rows, float* yt) noexcept {
+    ((rm == R + 1 ? nm_rows_block<nm_rows_isa, R + 1>(x, w, y, r0, rows, yt) : void()), ...);
 }
 
 }  // namespace detail
 
-// Y[M, N] = X[M, K] * W^T on the rows layout; unit strides along K and N. `xt_all`: scratch of
+// Y[M, N] = X[M, K] * W^T on the rows layout; unit strides along K and N. `yt`: scratch of
 // nm_rows_scratch_bytes(w), 64-byte aligned, or nullptr.
 inline void spmm_nm_rows_f32(const matrix_view<const float>& x, const nm_packed& w, const matrix_view<float>& y,
-                             float* xt_all) noexcept {
-    constexpr index_t L = nm_rows_isa::lanes;
-    for (index_t r0 = 0; r0 < x.extent(0); r0 += nm_rows_block) {
-        const index_t rows = std::min(nm_rows_block, x.extent(0) - r0);
-        detail::nm_rows_block_rm((rows + L - 1) / L, std::make_integer_sequence<index_t, nm_rows_isa::max_vectors>{}, x, w, y, r0, rows,
-                                 xt_all);
+                             float* yt) noexcept {
+    constexpr index_t L = nm_rows_isa::lanes, most = nm_rows_isa::max_vectors;
+    // Blocks of equal numbers of vectors (the last may have fewer rows): 196 rows with AVX2 as
+    // 9 + 9 + 7 vectors rather than 12 + 12 + 1.
+    const index_t vectors = (x.extent(0) + L - 1) / L, blocks = (vectors + most - 1) / most, per = (vectors + blocks - 1) / std::max<index_t>(blocks, 1);
+    for (index_t r0 = 0; r0 < x.extent(0); r0 += per * L) {
+        const index_t rows = std::min(per * L, x.extent(0) - r0);
+        detail::nm_rows_block_rm((rows + L - 1) / L, std::make_integer_sequence<index_t, most>{}, x, w, y, r0, rows, yt);
     }
 }
 
