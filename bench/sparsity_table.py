@@ -24,11 +24,12 @@ def ratio(a, b):
     return f"{a / b:.2f}x" if a and b else "-"
 
 
-print("| shape | dense f32 | 90% CSR (packed) | CSR gather | CSR scalar | 90% block 4x16 | dense s8 | 90% CSR s8 | 90% block s8 | 50% channels |")
-print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+print("| shape | dense f32 | 90% CSR (sparq_xsimd) | CSR packed | CSR plain | CSR scalar | 90% block 4x16 | dense s8 | 90% CSR s8 | 90% block s8 | 50% channels |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 for shape in gop.get("spmv_f32", {}):
     d, ds = get("matvec_f32", shape), get("matvec_s8", shape)
-    print(f"| {shape} | {d or 0:.1f} | {ratio(get('spmv_f32', shape), d)} | {ratio(get('spmv_f32', shape, 'sparq_xsimd_gather'), d)} "
+    print(f"| {shape} | {d or 0:.1f} | {ratio(get('spmv_f32', shape), d)} | {ratio(get('spmv_f32', shape, 'sparq_xsimd_packed'), d)} "
+          f"| {ratio(get('spmv_f32', shape, 'sparq_xsimd_plain'), d)} "
           f"| {ratio(get('spmv_f32', shape, 'sparq_scalar'), d)} | {ratio(get('spmv_f32_block', shape), d)} | {ds or 0:.1f} "
           f"| {ratio(get('spmv_s8', shape), ds)} | {ratio(get('spmv_s8_block', shape), ds)} | {ratio(get('matvec_f32_chan50', shape), d)} |")
 print()

@@ -10,6 +10,7 @@
 
 #include "sparq/core/tensor_view.hpp"
 #include "sparq/kernels/pack_csr.hpp"
+#include "sparq/kernels/xsimd/arch/x86_avx2_sparse.hpp"
 #include "sparq/kernels/xsimd/arch/x86_avx512_sparse.hpp"
 #include "sparq/sparse/csr.hpp"
 
@@ -74,9 +75,14 @@ void spmm_csr_s8(const matrix_view<const X>& x, const sparse::csr<std::int8_t, I
     }
 }
 
-#if defined(SPARQ_HAS_AVX512_SPARSE)
+#if defined(SPARQ_HAS_AVX512_SPARSE) || defined(SPARQ_HAS_AVX2_SPARSE)
 #define SPARQ_HAS_CSR_PACKED_KERNEL 1
-// The repacked CSR (AVX-512): x with unit stride along K, y along N.
+#if defined(SPARQ_HAS_AVX512_SPARSE)
+namespace csr_isa = avx512_sparse;
+#else
+namespace csr_isa = avx2_sparse;
+#endif
+// The repacked CSR (AVX-512, or AVX2 + FMA): x with unit stride along K, y along N.
 inline void spmm_csr_packed_f32(const matrix_view<const float>& x, const csr_packed& w, const matrix_view<float>& y) noexcept {
     const index_t tiles = w.tiles();
     for (index_t m = 0; m < x.extent(0); ++m) {
@@ -84,7 +90,7 @@ inline void spmm_csr_packed_f32(const matrix_view<const float>& x, const csr_pac
         const std::uint8_t* col = w.column.data();
         for (index_t s = 0; s < w.slices(); ++s) {
             const index_t r0 = s * csr_packed::slice;
-            avx512_sparse::sell_slice_f32(&x(m, 0), w.cols, w.steps.data() + s * tiles, tiles, v, col, &y(m, r0),
+            csr_isa::sell_slice_f32(&x(m, 0), w.cols, w.steps.data() + s * tiles, tiles, v, col, &y(m, r0),
                                           w.rows - r0 < csr_packed::slice ? w.rows - r0 : csr_packed::slice);
         }
     }

@@ -1,7 +1,8 @@
-// AVX2 + FMA pieces of the N:M rows-layout kernel (xsimd/spmm_nm.hpp), for x86-64 CPUs without
-// AVX-512 (Zen 2 / 3, Haswell to Alder Lake): the by-address tile and the 8 x 8 transposition,
-// the 8-lane twins of x86_avx512_sparse.hpp's. xsimd 8.1 has no masked load / store to express
-// the transposition's edges; the tile is plain broadcasts and FMAs with memory operands.
+// AVX2 + FMA pieces of the sparse kernels for x86-64 CPUs without AVX-512 (Zen 2 / 3, Haswell
+// to Alder Lake), the 8-lane twins of x86_avx512_sparse.hpp's: the repacked CSR's slice (a
+// 32-way lane selection built from four vpermps and three blends, where AVX-512 has one
+// vpermt2ps), and the N:M rows layout's by-address tile and 8 x 8 transposition. xsimd 8.1 has
+// no lane permutation by index nor masked load / store to express them.
 #pragma once
 
 #include "sparq/core/config.hpp"
@@ -24,6 +25,53 @@ namespace sparq::kernels::xsimd::avx2_sparse {
 inline __m256i lane_mask(index_t count) noexcept {
     const int c = count >= 8 ? 8 : int(count);
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(c), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+// ---- CSR repacked in slices of 16 rows x tiles of 32 columns (pack_csr.hpp) -----------------
+// Lane i of the result: x[idx[i]] for idx in [0, 32), x in four registers. vpermps picks by the
+// low three bits in each register; blends on bits 3 and 4 pick the register (the blend looks at
+// each lane's sign bit, so the index is shifted there).
+inline __m256 select32(__m256 x0, __m256 x1, __m256 x2, __m256 x3, __m256i idx) noexcept {
+    const __m256 b3 = _mm256_castsi256_ps(_mm256_slli_epi32(idx, 28)), b4 = _mm256_castsi256_ps(_mm256_slli_epi32(idx, 27));
+    const __m256 s01 = _mm256_blendv_ps(_mm256_permutevar8x32_ps(x0, idx), _mm256_permutevar8x32_ps(x1, idx), b3);
+    const __m256 s23 = _mm256_blendv_ps(_mm256_permutevar8x32_ps(x2, idx), _mm256_permutevar8x32_ps(x3, idx), b3);
+    return _mm256_blendv_ps(s01, s23, b4);
+}
+
+// One slice of 16 output rows times one activation row (xsimd::spmm_csr_packed_f32): per tile
+// the 32 activations sit in four registers; each step is two halves of 8 lanes, two
+// accumulators each so consecutive steps overlap. `rows` < 16 stores only the slice's real rows.
+inline void sell_slice_f32(const float* x, index_t k, const std::uint8_t* steps, index_t tiles, const float*& v,
+                           const std::uint8_t*& col, float* y, index_t rows) noexcept {
+    __m256 lo0 = _mm256_setzero_ps(), lo1 = lo0, hi0 = lo0, hi1 = lo0;
+    for (index_t t = 0; t < tiles; ++t) {
+        const index_t k0 = t * 32;
+        __m256 xr[4];
+        SPARQ_UNROLL
+        for (index_t q = 0; q < 4; ++q)
+            xr[q] = SPARQ_LIKELY(k0 + 32 <= k) ? _mm256_loadu_ps(x + k0 + 8 * q)  // else the last tile of a K not a multiple of 32
+                                               : _mm256_maskload_ps(x + k0 + 8 * q, lane_mask(k - k0 - 8 * q > 0 ? k - k0 - 8 * q : 0));
+        const index_t n = steps[t];
+        auto half = [&](__m256& acc, index_t at) {
+            const __m256i idx = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(col + at)));
+            acc = _mm256_fmadd_ps(_mm256_loadu_ps(v + at), select32(xr[0], xr[1], xr[2], xr[3], idx), acc);
+        };
+        index_t j = 0;
+        for (; j + 2 <= n; j += 2) {
+            half(lo0, 16 * j);
+            half(hi0, 16 * j + 8);
+            half(lo1, 16 * j + 16);
+            half(hi1, 16 * j + 24);
+        }
+        if (j < n) {
+            half(lo0, 16 * j);
+            half(hi0, 16 * j + 8);
+        }
+        v += n * 16;
+        col += n * 16;
+    }
+    _mm256_maskstore_ps(y, lane_mask(rows), _mm256_add_ps(lo0, lo1));
+    if (rows > 8) _mm256_maskstore_ps(y + 8, lane_mask(rows - 8), _mm256_add_ps(hi0, hi1));
 }
 
 // d[c][i] = s[i][c] for a block of up to 8 x 8: `rows` rows of s (the others read as zero),
