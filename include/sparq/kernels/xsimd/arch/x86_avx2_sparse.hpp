@@ -109,8 +109,9 @@ inline void transpose8(const float* s, index_t ls, index_t rows, index_t cols, f
 // One weight row of the rows layout against RM vectors of 8 activation rows: for each kept
 // value, a broadcast and RM FMAs on the row of the transposed activations at its k, a load
 // from L1 (the selection is the address). yt: the row's RM x 8 sums, kept transposed.
-template <index_t RM>
-void nm_row_tile(const float* xt, const float* v, const std::uint8_t* pos, index_t count, float* yt, bool first) noexcept {
+template <index_t RM, index_t COUNT = 0>
+void nm_row_tile(const float* xt, const float* v, const std::uint8_t* pos, index_t runtime_count, float* yt, bool first) noexcept {
+    const index_t count = COUNT > 0 ? COUNT : runtime_count;
     constexpr index_t S = RM < 4 ? 2 : 1;  // accumulator sets: 4 or more FMA chains in flight
     constexpr index_t lanes = 8 * RM;
     __m256 acc[S][RM];
@@ -144,7 +145,8 @@ struct nm_rows_isa {
     }
     template <index_t RM>
     static void tile(const float* xt, const float* v, const std::uint8_t* pos, index_t count, float* yt, bool first) noexcept {
-        nm_row_tile<RM>(xt, v, pos, count, yt, first);
+        if (count == 32) nm_row_tile<RM, 32>(xt, v, pos, count, yt, first);  // 2:4 and 4:8: the loop unrolled
+        else nm_row_tile<RM>(xt, v, pos, count, yt, first);
     }
 };
 
