@@ -173,14 +173,15 @@ constexpr index_t nm_panel_width() noexcept {
 #endif
 }
 // Packs for the batch the layer runs at: the rows layout from 16 activation rows (a matmul over
-// tokens or pixels), the panels layout below (a matvec). Either layout computes any batch.
+// tokens or pixels), the panels layout below (a matvec; without AVX-512 only the rows layout
+// has a SIMD kernel). Either layout computes any batch.
 inline result<nm_packed> pack_nm(const sparse::nm_matrix<float>& w, nm_layout layout = nm_layout::panels) noexcept {
     return layout == nm_layout::rows ? pack_nm_rows(w) : pack_nm(w, nm_panel_width());
 }
 
-// With the rows layout, scratch in the context's arena (xsimd::nm_rows_scratch_bytes) saves
-// transposing the activations again for every 64 weight rows; without it the kernel uses the
-// stack only.
+// With the rows layout, scratch in the context's arena (xsimd::nm_rows_scratch_bytes, at most
+// 256 KB) holds the sums of up to 512 weight rows (682 with AVX2), so X is transposed once per
+// 512 weight rows rather than per 64; without it the kernel uses the stack only.
 inline status spmm(const context& ctx, const matrix_view<const float>& x, const nm_packed& w, const matrix_view<float>& y) noexcept {
     SPARQ_TRY(detail::check_spmm(x, w.rows, w.cols, y, "spmm (n:m packed)"));
     if (!w.well_formed())

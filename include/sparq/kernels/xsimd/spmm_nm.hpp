@@ -10,13 +10,16 @@
 // Rows layout (a vector of activation rows or more): blocks of activation rows, transposed
 // (a vector square at a time) so that one row of the transposed block holds one k for every
 // activation row; each weight row's kept values then pick their k by address (nm_row_tile),
-// with no lane permutation. K goes in blocks of 64 (the transposed block of K, 33 KB with
-// AVX-512's 128 rows, stays in L1); the sums of 64 weight rows at a time stay transposed on the
-// stack (32 KB) until the last block of K. With scratch (K x the block's rows floats, from the
-// context's arena) each activation block is transposed once; without, once per 64 weight rows.
+// with no lane permutation. For a chunk of weight rows, K goes outermost in blocks of 64: each
+// block of K is transposed once into L1 (33 KB with AVX-512's 128 rows) and every weight row of
+// the chunk runs its tile on it, adding into its sums, kept transposed until the last block of
+// K. The chunk is 64 weight rows with the sums on the stack (32 KB), or with scratch from the
+// context's arena 256 KB of sums (512 weight rows with AVX-512): fewer passes over X. A weight
+// row's sums are read and written once per block of K. Transposing X costs about an eighth of
+// the tile work with a 64-row chunk (an estimate) and did not measure with the large one.
 //
-// The panels kernel needs AVX-512; the rows kernel runs with AVX-512 (16 lanes, blocks of 128
-// activation rows) or AVX2 + FMA (8 lanes, blocks of 64), the same driver over either ISA's
+// The panels kernel needs AVX-512; the rows kernel runs with AVX-512 (16 lanes, blocks of up
+// to 128 activation rows) or AVX2 + FMA (8 lanes, up to 96), the same driver over either ISA's
 // tile and transposition. Other CPUs run the reference on either layout.
 #pragma once
 
