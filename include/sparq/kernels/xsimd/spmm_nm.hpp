@@ -109,7 +109,6 @@ void nm_rows_block(const matrix_view<const float>& x, const nm_packed& w, const 
     alignas(64) float yt_small[nm_rows_chunk * lanes];
     float* yt = yt_big != nullptr ? yt_big : yt_small;
     const index_t chunk = yt_big != nullptr ? nm_rows_big_chunk : nm_rows_chunk;
-    const index_t line_per_row = (bk + 15) / 16;  // 64-byte lines of a block of K in one activation row
     std::memset(xt + nm_pad_k * lanes, 0, sizeof(float) * std::size_t(lanes));  // where padding values point
     for (index_t n0 = 0; n0 < w.rows; n0 += chunk) {
         const index_t n1 = std::min(w.rows, n0 + chunk);
@@ -119,15 +118,8 @@ void nm_rows_block(const matrix_view<const float>& x, const nm_packed& w, const 
                 for (index_t v = 0; v < RM; ++v)
                     Isa::transpose(x.data() + (r0 + L * v) * ldx + k0 + k, ldx, std::clamp<index_t>(rows - L * v, 0, L), kc - k,
                                    xt + k * lanes + L * v, lanes, std::min<index_t>(L, kc - k), L);
-            // The next block of K's activations, strided rows the prefetchers miss: a few cache
-            // lines of them with each weight row.
-            const index_t next = (kb + 1) * bk, lines = next < w.cols ? rows * line_per_row : 0;
-            const index_t step = (lines + (n1 - n0) - 1) / (n1 - n0);
-            for (index_t n = n0; n < n1; ++n) {
-                for (index_t l = (n - n0) * step; l < std::min(lines, (n - n0 + 1) * step); ++l)
-                    __builtin_prefetch(x.data() + (r0 + l / line_per_row) * ldx + next + (l % line_per_row) * 16);
+            for (index_t n = n0; n < n1; ++n)
                 Isa::template tile<RM>(xt, w.row_values(kb, n), w.row_position(kb, n), per, yt + (n - n0) * lanes, kb == 0);
-            }
         }
         for (index_t n = n0; n < n1; n += L)  // the transposed sums -> Y
             for (index_t v = 0; v < RM && L * v < rows; ++v)
