@@ -255,9 +255,10 @@ TEST_CASE("spmm 2:4 packed: row-strided views give the contiguous result bit for
 
 TEST_CASE("spmm N:M rows layout: scratch from the arena or none, the same bits; too small an arena is not an error") {
     std::mt19937 rng(27);
-    // N past the rows the scratch holds at once (nm_rows_big_chunk: 512 or 682) and past the
-    // stack's 64; K with a partial last block
-    for (const mnk s : {mnk{150, 40, 200}, mnk{20, 1100, 72}}) {
+    // N past the stack's 64; with 96 activation rows (a full block on AVX2, 6 vectors of 16 on
+    // AVX-512), N = 1100 is also past the weight rows the scratch holds at once (682 either way:
+    // its 256 KB over the block's rows); K with a partial last block
+    for (const mnk s : {mnk{150, 40, 200}, mnk{20, 1100, 72}, mnk{96, 1100, 72}}) {
         CAPTURE(s.n);
         auto c = make_case(s, rng, [&](auto& wt, auto& m) { return prune::l1_nm(wt.cview(), 2, 4, m.view()); });
         auto f = sparse::make_nm<float>(c.w.cview(), c.mk.cview(), 2, 4);

@@ -108,7 +108,9 @@ void nm_rows_block(const matrix_view<const float>& x, const nm_packed& w, const 
     alignas(64) float xt[(nm_pad_k + 1) * lanes];
     alignas(64) float yt_small[nm_rows_chunk * lanes];
     float* yt = yt_big != nullptr ? yt_big : yt_small;
-    const index_t chunk = yt_big != nullptr ? nm_rows_big_chunk : nm_rows_chunk;
+    // The scratch holds nm_rows_scratch_bytes(w): more weight rows' sums when this block has fewer
+    // than nm_rows_block activation rows (768 rows in one chunk for blocks of 64, not 682 + 86).
+    const index_t chunk = yt_big != nullptr ? index_t(nm_rows_scratch_bytes(w) / sizeof(float)) / lanes : nm_rows_chunk;
     std::memset(xt + nm_pad_k * lanes, 0, sizeof(float) * std::size_t(lanes));  // where padding values point
     for (index_t n0 = 0; n0 < w.rows; n0 += chunk) {
         const index_t n1 = std::min(w.rows, n0 + chunk);
