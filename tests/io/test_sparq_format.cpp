@@ -117,7 +117,8 @@ TEST_CASE(".sparq: truncation at every offset, every flipped byte, wrong version
     CHECK(message_of(flipped).find("header checksum mismatch") != std::string::npos);
 
     std::string v2 = good;
-    v2[8] = 2;  // major version 2
+    v2[8] = 2;  // major version 2 (minor 0)
+    v2[10] = 0;
     reseal(v2);
     CHECK(message_of(v2).find("format version 2.0; this sparq reads version 1.x") != std::string::npos);
 

@@ -50,12 +50,45 @@ inline bool csr_pays(const std::vector<std::int8_t>& codes, index_t k) {
     return nonzero * (k <= 256 ? 2 : 3) + 4 * (rows + 1) < codes.size();
 }
 
+// Whether the firmware runtime (nn/firmware.hpp) runs these parts as compiled_model does: its
+// layer tables hold no op parameters nor constants, and it returns the last value alone.
+inline status firmware_runs(const nn::compiled_parts& p) {
+    const std::size_t last = p.shapes.size() - 1;
+    if (!p.outputs.empty() && !(p.outputs.size() == 1 && std::size_t(p.outputs[0]) == last))
+        return status(errc::unsupported, "export-c: the model returns %zu values (or not its last one): the firmware runtime returns the last value",
+                      p.outputs.size());
+    for (std::size_t i = 0; i < p.steps.size(); ++i) {
+        const nn::compiled_step_parts& d = p.steps[i];
+        const char* op = nn::to_string(d.kind);
+        const nn::sample_shape& x = p.shapes[std::size_t(d.inputs[0])];
+        bool ok = true;
+        switch (d.kind) {
+            case nn::op::linear: case nn::op::conv2d: case nn::op::relu: case nn::op::relu6: case nn::op::sigmoid: case nn::op::tanh:
+            case nn::op::gelu: case nn::op::max_pool: case nn::op::avg_pool: case nn::op::global_avg_pool: case nn::op::flatten:
+                break;
+            case nn::op::add: ok = d.inputs.size() == 2 && p.shapes[std::size_t(d.inputs[1])] == x; break;  // no broadcasting
+            case nn::op::concat: ok = d.params.axis == 0; break;                                         // whole samples
+            case nn::op::softmax: ok = d.params.axis == 0 && x[1] * x[2] == 1; break;                     // over the whole sample
+            case nn::op::silu: case nn::op::hard_sigmoid: case nn::op::hard_swish: case nn::op::leaky_relu: case nn::op::clip:
+            case nn::op::exp: case nn::op::sqrt: case nn::op::neg: case nn::op::erf: case nn::op::sub: case nn::op::mul:
+            case nn::op::div: case nn::op::pow: case nn::op::batch_norm: case nn::op::pad: case nn::op::transpose:
+            case nn::op::reshape: case nn::op::reduce_mean:
+                return status(errc::unsupported, "export-c: node '%.60s': op '%s' is not supported by the firmware runtime", d.name.c_str(), op);
+        }
+        if (!ok)
+            return status(errc::unsupported, "export-c: node '%.60s': op '%s' with these parameters (broadcasting, an axis) is not supported "
+                          "by the firmware runtime", d.name.c_str(), op);
+    }
+    return status::success();
+}
+
 }  // namespace detail
 
 // The header's text for a compiled model's parts. `name`: the C++ namespace of its tables and
 // run() (an identifier); `source`: named in the header's first line.
 inline result<std::string> export_c(const nn::compiled_parts& p, const std::string& name, const std::string& source) {
     SPARQ_TRY(nn::detail::check_parts(p));
+    SPARQ_TRY(detail::firmware_runs(p));
     if (name.empty() || !(std::isalpha(static_cast<unsigned char>(name[0])) || name[0] == '_'))
         return status(errc::invalid_argument, "export-c: '%.60s' is not a C++ identifier", name.c_str());
     for (char ch : name)

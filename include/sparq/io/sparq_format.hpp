@@ -3,7 +3,8 @@
 // every value's int8 parameters, the graph. Loading needs no calibration or quantization and
 // gives a model that runs bit for bit as the one saved. docs/formats.md has the layout, byte by
 // byte: a 32-byte header (magic, version, payload size, CRC-32 of the payload and of the
-// header), then sections (MODL, VALS, one NODE per node), every number little-endian,
+// header), then sections (MODL, VALS, one NODE per node, OUTS when the model returns other
+// values than its last), every number little-endian,
 // written and read one byte at a time (no struct is ever copied to or from the file).
 // Checked before trusted: the header CRC, then the version, the payload size against the file,
 // the payload CRC, then every count and length against the bytes left in its section before
@@ -23,7 +24,10 @@
 namespace sparq::io {
 
 inline constexpr std::uint16_t sparq_format_major = 1;
-inline constexpr std::uint16_t sparq_format_minor = 0;
+// 1.1: op parameters and constants at the end of each NODE, the OUTS section, the ops of ONNX
+// import (nn::op up to nn::last_op). A 1.0 reader reads a 1.1 file of 1.0 ops and refuses one
+// with OUTS (an unknown uppercase section) rather than return the wrong value.
+inline constexpr std::uint16_t sparq_format_minor = 1;
 inline constexpr std::size_t sparq_header_bytes = 32;
 inline constexpr unsigned char sparq_magic[8] = {'s', 'p', 'a', 'r', 'q', 0x00, 0x0D, 0x0A};
 
@@ -165,6 +169,57 @@ inline bool read_qparams(le_reader& r, quant::qparams& q) {
     return r.error.ok();
 }
 
+// Node op parameters (1.1): a u16 mask of the fields that differ from op_params' defaults, then
+// those fields in this order (each bit one field).
+inline constexpr std::uint32_t param_alpha = 1, param_beta = 2, param_axis = 4, param_axes = 8, param_constant_first = 16, param_shape = 32,
+                               param_pads = 64, param_dims = 128, param_perm = 256, param_all = 511;
+
+inline void write_params(le_writer& w, const nn::op_params& p) {
+    const nn::op_params d;
+    const auto same_f = [](float a, float b) { return std::memcmp(&a, &b, 4) == 0; };  // bits: -0 and NaN payloads kept
+    const std::uint32_t mask = (same_f(p.alpha, d.alpha) ? 0 : param_alpha) | (same_f(p.beta, d.beta) ? 0 : param_beta) |
+                               (p.axis == d.axis ? 0 : param_axis) | (p.axes == d.axes ? 0 : param_axes) |
+                               (p.constant_first == d.constant_first ? 0 : param_constant_first) | (p.shape == d.shape ? 0 : param_shape) |
+                               (p.pads == d.pads ? 0 : param_pads) | (p.dims == d.dims ? 0 : param_dims) | (p.perm == d.perm ? 0 : param_perm);
+    w.u16(mask);
+    if (mask & param_alpha) w.f32(p.alpha);
+    if (mask & param_beta) w.f32(p.beta);
+    if (mask & param_axis) w.i32(p.axis);
+    if (mask & param_axes) w.u32(p.axes);
+    if (mask & param_constant_first) w.u8(p.constant_first ? 1 : 0);
+    if (mask & param_shape) for (index_t e : p.shape) w.u32(std::uint32_t(e));
+    if (mask & param_pads) for (index_t e : p.pads) w.u32(std::uint32_t(e));
+    if (mask & param_dims) for (index_t e : p.dims) w.u32(std::uint32_t(e));
+    if (mask & param_perm) for (index_t e : p.perm) w.u32(std::uint32_t(e));
+}
+
+inline void read_params(le_reader& r, nn::op_params& p) {
+    const std::uint32_t mask = r.u16("op parameter mask");
+    if (r.error.ok() && (mask & ~std::uint32_t(param_all)) != 0) r.fail(errc::parse_error, "unknown op parameter bits");
+    if (mask & param_alpha) p.alpha = r.f32("alpha");
+    if (mask & param_beta) p.beta = r.f32("beta");
+    if (mask & param_axis) p.axis = r.i32("axis");
+    if (mask & param_axes) p.axes = r.u32("axes");
+    if (mask & param_constant_first) {
+        const std::uint32_t b = r.u8("constant_first");
+        if (r.error.ok() && b > 1) r.fail(errc::parse_error, "constant_first is not 0 or 1");
+        p.constant_first = b == 1;
+    }
+    // extents, pads and permutation entries: at most nn::max_dimension each (the model check
+    // says what else they must be)
+    if (mask & param_shape) for (index_t& e : p.shape) e = r.dim("reshape / constant extent");
+    if (mask & param_pads) for (index_t& e : p.pads) e = r.dim("padding");
+    if (mask & param_dims) for (index_t& e : p.dims) e = r.dim("transpose extent");
+    if (mask & param_perm) for (index_t& e : p.perm) e = r.dim("transpose permutation");
+    // canonical: a field is stored only when it differs from its default (write_params)
+    if (r.error.ok()) {
+        le_writer again;
+        write_params(again, p);
+        if ((std::uint32_t(std::uint8_t(again.out[0])) | std::uint32_t(std::uint8_t(again.out[1])) << 8) != mask)
+            r.fail(errc::parse_error, "an op parameter is stored with its default value (not canonical)");
+    }
+}
+
 inline void section(le_writer& w, const char tag[4], std::size_t& length_at) {
     w.bytes(tag, 4);
     length_at = w.out.size();
@@ -232,6 +287,16 @@ inline std::string encode_sparq(const nn::compiled_parts& p) {
             w.u32(std::uint32_t(s.bias.size()));
             for (float v : s.bias) w.f32(v);
         }
+        detail::write_params(w, s.params);  // 1.1
+        w.u32(std::uint32_t(s.constant.size()));
+        for (float v : s.constant) w.f32(v);
+        close();
+    }
+
+    if (!p.outputs.empty()) {  // 1.1; uppercase: a reader that does not know it must stop
+        open("OUTS");
+        w.u32(std::uint32_t(p.outputs.size()));
+        for (int v : p.outputs) w.u32(std::uint32_t(v));
         close();
     }
 
@@ -267,12 +332,13 @@ inline result<nn::compiled_parts> decode_sparq(const unsigned char* data, std::s
     if (crc32(data + sparq_header_bytes, size - sparq_header_bytes) != crc)
         return status(errc::parse_error, "%s: payload checksum mismatch (the file is corrupted)", source);
 
-    // The sections, in order: MODL, VALS, then one NODE per node. An unknown section whose tag
+    // The sections, in order: MODL, VALS, then one NODE per node, then OUTS if any (1.1). An unknown section whose tag
     // starts with a lowercase letter is skipped (later minor versions may add such); any other
     // unknown tag is an error.
     detail::le_reader r{data, sparq_header_bytes, size, source};
     nn::compiled_parts p;
     std::size_t values = 0, nodes = 0, seen = 0;
+    bool outs = false;
     while (r.left() > 0 && r.error.ok()) {
         char tag[5] = {};
         if (!r.has(12, "section header")) break;
@@ -318,7 +384,7 @@ inline result<nn::compiled_parts> decode_sparq(const unsigned char* data, std::s
         } else if (t == "NODE" && seen >= 2 && seen < 2 + nodes) {
             nn::compiled_step_parts d;
             const std::uint32_t kind = s.u8("op"), act = s.u8("activation");
-            if (s.error.ok() && (kind > std::uint32_t(nn::op::softmax) || act > std::uint32_t(kernels::activation::relu6)))
+            if (s.error.ok() && (kind > std::uint32_t(nn::last_op) || act > std::uint32_t(kernels::activation::relu6)))
                 s.fail(errc::parse_error, "unknown op or activation code");
             d.kind = nn::op(kind), d.act = kernels::activation(act);
             const std::size_t name_len = s.u16("name length");
@@ -386,13 +452,26 @@ inline result<nn::compiled_parts> decode_sparq(const unsigned char* data, std::s
                 d.bias.resize(s.count("bias count", 4));
                 for (float& v : d.bias) v = s.f32("bias");
             }
+            if (minor >= 1) {
+                detail::read_params(s, d.params);
+                d.constant.resize(s.count("constant count", 4));
+                for (float& v : d.constant) v = s.f32("constant");
+            }
             p.steps.push_back(std::move(d));
             ++seen;
+        } else if (t == "OUTS" && minor >= 1 && seen == 2 + nodes && nodes > 0 && !outs) {
+            p.outputs.resize(s.count("output count", 4));
+            for (int& v : p.outputs) {
+                const std::uint32_t id = s.u32("output value");
+                if (s.error.ok() && id >= values) s.fail(errc::parse_error, "output value id out of range");
+                v = int(id);
+            }
+            outs = true;
         } else if (tag[0] >= 'a' && tag[0] <= 'z') {
             continue;  // an optional section this version does not know
         } else {
             char msg[80];
-            std::snprintf(msg, sizeof msg, "unexpected section '%.4s' (MODL, VALS, then one NODE per node)", tag);
+            std::snprintf(msg, sizeof msg, "unexpected section '%.4s' (MODL, VALS, one NODE per node, then OUTS)", tag);
             r.at -= std::size_t(len) + 12;
             r.fail(errc::parse_error, msg);
             break;

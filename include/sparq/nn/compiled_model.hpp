@@ -9,9 +9,12 @@
 //   int8       per-channel symmetric int8 weights for linear and conv nodes; every value's int8
 //              parameters calibrated (a chosen observer) on sample inputs run in fp32. A value
 //              stays in int8 codes while its consumers take them (linear, conv, max pooling,
-//              flatten, ReLU): between int8 layers the int32 sums are requantized with integer
-//              arithmetic only; ops that need float (softmax, add, average pooling, the model's
-//              output) get dequantized values.
+//              flatten, reshape, ReLU): between int8 layers the int32 sums are requantized with
+//              integer arithmetic only; ops that need float (softmax, add, mul, average pooling,
+//              every other op, the model's outputs) get dequantized values.
+//
+// A model may return several values (model::outputs, e.g. an intermediate feature map and the
+// logits): run() with one y writes output 0, the overload with a list writes each.
 //
 // Packing, quantizing weights and preparing requantization happen in compile(); run() only
 // runs kernels, takes its buffers from the context's arena, and counts each node's work into
@@ -120,6 +123,8 @@ struct compiled_step_parts {
     kernels::activation act = kernels::activation::none;
     kernels::conv2d_params conv;          // conv2d
     pool_params pool;                     // max_pool, avg_pool
+    op_params params;                     // the other ops' parameters (nn/op.hpp)
+    std::vector<float> constant;          // binary ops with a constant operand; batch_norm: scales, then shifts
 };
 
 struct compiled_parts {
@@ -131,12 +136,11 @@ struct compiled_parts {
     std::vector<std::uint8_t> s8;         // per value: 1 if held as int8 codes (int8 models only)
     std::vector<quant::qparams> q;        // per value: per-tensor int8 parameters (int8 models; else empty)
     std::vector<compiled_step_parts> steps;
+    std::vector<int> outputs;             // the values the model returns, in order; empty: the last one
 };
 
-// Bounds from_parts enforces on any parts (they may come from a file).
-inline constexpr index_t max_value_elements = index_t(1) << 26;  // C * H * W of one sample
-inline constexpr index_t max_dimension = index_t(1) << 24;      // any extent, stride, padding, ...
-inline constexpr index_t max_weight_elements = index_t(1) << 31;  // one node's weights
+// (Bounds from_parts enforces on any parts, which may come from a file: max_value_elements,
+// max_dimension, max_weight_elements in shape_rules.hpp.)
 
 class compiled_model {
 public:
@@ -150,12 +154,20 @@ public:
     // y [batch, out_features] = the model on x [batch, in_features] (each row a sample's C*H*W
     // values in NCHW order). Needs an arena on ctx of scratch_bytes(batch). per_layer, if given,
     // gets one counter per node (make_counters()) that this call adds to.
+    // y is output 0 (the model's only output unless it has several).
     status run(const context& ctx, const matrix_view<const float>& x, const matrix_view<float>& y,
+               std::vector<energy::layer_counts>* per_layer = nullptr) const;
+    // Every output: ys[i] [batch, output_features(i)] (output_count() of them).
+    status run(const context& ctx, const matrix_view<const float>& x, const std::vector<matrix_view<float>>& ys,
                std::vector<energy::layer_counts>* per_layer = nullptr) const;
 
     precision prec() const noexcept { return prec_; }
     index_t in_features() const noexcept { return size_of(0); }
-    index_t out_features() const noexcept { return shapes_.empty() ? 0 : size_of(shapes_.size() - 1); }
+    // One sample of the input as the model holds it (C, H, W; a vector is [F, 1, 1]).
+    const sample_shape& input_shape() const noexcept { return shapes_[0]; }
+    std::size_t output_count() const noexcept { return outputs_.empty() ? 1 : outputs_.size(); }
+    index_t output_features(std::size_t i) const noexcept { return shapes_.empty() ? 0 : size_of(output_value(i)); }
+    index_t out_features() const noexcept { return output_features(0); }
     std::size_t layer_count() const noexcept { return steps_.size(); }
     const std::string& layer_name(std::size_t i) const noexcept { return steps_[i].name; }
     // What a file holding this model stores: weights in their precision, per-channel scales
@@ -187,6 +199,8 @@ private:
         kernels::activation act = kernels::activation::none;
         kernels::conv2d_params conv;
         pool_params pool;
+        op_params params;
+        std::vector<float> constant;
         sparse::csr<std::int8_t> sw8;  // int8 linear, pruned: the nonzero codes
         bool sparse = false;           // run from sw8
         kernels::requant_stage stage;  // int8 linear / conv: to the output's codes, or to float
@@ -195,6 +209,8 @@ private:
     };
 
     index_t size_of(std::size_t v) const noexcept { return shapes_[v][0] * shapes_[v][1] * shapes_[v][2]; }
+    // The value id of output i.
+    std::size_t output_value(std::size_t i) const noexcept { return outputs_.empty() ? shapes_.size() - 1 : std::size_t(outputs_[i]); }
     status run_steps(const context& ctx, const matrix_view<const float>& x, std::vector<void*>& values,
                      std::vector<energy::layer_counts>* per_layer) const;
 
@@ -204,6 +220,7 @@ private:
     std::vector<std::uint8_t> s8_;       // per value: held as int8 codes
     std::vector<quant::qparams> q_;      // per value: int8 parameters (int8 models)
     std::vector<step> steps_;
+    std::vector<int> outputs_;           // as compiled_parts::outputs (empty: the last value)
     std::size_t stored_bytes_ = 0;
     index_t conv_scratch_ = 0;           // the largest im2col need of one image, bytes
 };
@@ -232,7 +249,7 @@ inline std::string node_name(const node& d, std::size_t i) { return d.name.empty
 
 // Which ops read int8 codes as they are.
 constexpr bool takes_s8(op k) noexcept {
-    return k == op::linear || k == op::conv2d || k == op::max_pool || k == op::flatten || k == op::relu || k == op::relu6;
+    return k == op::linear || k == op::conv2d || k == op::max_pool || k == op::flatten || k == op::reshape || k == op::relu || k == op::relu6;
 }
 
 // y[n, c, :, :] = act(y + bias[c]) over a [batch, C, H, W] block.
@@ -269,6 +286,7 @@ inline result<compiled_model> compiled_model::compile(const model& m, const comp
     c.prec = o.prec;
     c.sparse_int8 = o.sparse_int8;
     c.shapes = std::move(*shapes);
+    c.outputs = m.outputs;
     const std::size_t values = c.shapes.size();
     c.s8.assign(values, 0);
     const bool int8 = o.prec == precision::int8;
@@ -315,11 +333,15 @@ inline result<compiled_model> compiled_model::compile(const model& m, const comp
             progress(v + 2);
         }
         // Which values stay int8: a linear / conv output whose every consumer takes codes (and
-        // which is not the model's output); codes flow on through max pooling, flatten, ReLU.
+        // which is not one of the model's outputs); codes flow on through max pooling, flatten,
+        // reshape, ReLU. (An output held as codes that way is dequantized at the end of run().)
+        std::vector<std::uint8_t> is_output(values, 0);
+        if (m.outputs.empty()) is_output[values - 1] = 1;
+        for (int v : m.outputs) is_output[std::size_t(v)] = 1;
         for (std::size_t i = 0; i < m.nodes.size(); ++i) {
             const node& d = m.nodes[i];
             const std::size_t v = i + 1;
-            bool consumers_take_s8 = v + 1 < values;
+            bool consumers_take_s8 = !is_output[v];
             for (std::size_t j = 0; j < m.nodes.size(); ++j)
                 for (int in : m.nodes[j].inputs)
                     if (std::size_t(in) == v && (!detail::takes_s8(m.nodes[j].kind) || keep_float[j])) consumers_take_s8 = false;
@@ -339,6 +361,8 @@ inline result<compiled_model> compiled_model::compile(const model& m, const comp
         s.kind = d.kind;
         s.inputs = d.inputs;
         s.pool = d.pool;
+        s.params = d.params;
+        s.constant = d.constant;
         if (d.kind == op::linear || d.kind == op::conv2d) {
             const bool is_conv = d.kind == op::conv2d;
             s.bias = is_conv ? d.conv.bias : d.linear.bias;
@@ -390,8 +414,7 @@ inline status check_parts(const compiled_parts& p) {
                       values, to_string(p.prec));
     for (std::size_t v = 0; v < values; ++v) {
         const sample_shape& s = p.shapes[v];
-        if (s[0] < 1 || s[1] < 1 || s[2] < 1 || s[0] > max_dimension || s[1] > max_dimension || s[2] > max_dimension ||
-            s[0] * s[1] > max_value_elements || s[0] * s[1] * s[2] > max_value_elements)
+        if (!shape_fits(s))
             return status(errc::out_of_range, "model parts: value %zu has shape (%td, %td, %td) (each sample at most %td values)", v, s[0],
                           s[1], s[2], max_value_elements);
         if (p.s8[v] > 1 || (p.s8[v] && (!int8 || v == 0)))
@@ -406,71 +429,28 @@ inline status check_parts(const compiled_parts& p) {
     for (std::size_t i = 0; i < p.steps.size(); ++i) {
         const compiled_step_parts& d = p.steps[i];
         const char* name = d.name.c_str();
-        if (std::uint8_t(d.kind) > std::uint8_t(op::softmax) || std::uint8_t(d.act) > std::uint8_t(kernels::activation::relu6))
+        if (std::uint8_t(d.kind) > std::uint8_t(last_op) || std::uint8_t(d.act) > std::uint8_t(kernels::activation::relu6))
             return status(errc::invalid_argument, "model parts: node %zu has an unknown op or activation", i);
-        const std::size_t want = d.kind == op::add ? 2 : d.kind == op::concat ? d.inputs.size() : 1;
-        if (d.inputs.size() != want || (d.kind == op::concat && want < 2))
-            return status(errc::invalid_argument, "model parts: node '%.60s' (%s) has %zu inputs", name, to_string(d.kind), d.inputs.size());
-        for (int in : d.inputs)
-            if (in < 0 || std::size_t(in) > i)
-                return status(errc::invalid_argument, "model parts: node '%.60s' reads value %d, not yet made", name, in);
-        const std::size_t in_v = std::size_t(d.inputs[0]), out_v = i + 1;
-        const sample_shape x = p.shapes[in_v];
-        sample_shape y = x;
         const bool weighted = d.kind == op::linear || d.kind == op::conv2d;
         if (!weighted && d.act != kernels::activation::none)
             return status(errc::invalid_argument, "model parts: %s '%.60s' has a folded activation (only linear and conv2d have one)",
                           to_string(d.kind), name);
+        node_facts f;
+        f.name = name;
+        f.kind = d.kind;
+        f.inputs = d.inputs.data();
+        f.input_count = d.inputs.size();
+        f.params = &d.params;
+        f.constant_size = d.constant.size();
+        f.weight_shape = weighted ? d.weight_shape : extents_t<4>{0, 0, 0, 0};
+        f.bias_size = weighted ? d.bias.size() : 0;
+        f.conv = &d.conv;
+        f.pool = &d.pool;
+        auto shape = output_shape(f, i, p.shapes.data(), "model parts");
+        if (!shape) return shape.error();
+        const sample_shape y = *shape;
+        const std::size_t in_v = std::size_t(d.inputs[0]), out_v = i + 1;
         const extents_t<4>& ws = d.weight_shape;
-        if (weighted) {
-            for (index_t e : ws)
-                if (e < 1 || e > max_dimension)
-                    return status(errc::out_of_range, "model parts: %s '%.60s' has weights [%td, %td, %td, %td]", to_string(d.kind), name,
-                                  ws[0], ws[1], ws[2], ws[3]);
-            if (ws[0] * ws[1] > max_weight_elements || ws[0] * ws[1] * ws[2] > max_weight_elements ||
-                ws[0] * ws[1] * ws[2] * ws[3] > max_weight_elements)
-                return status(errc::out_of_range, "model parts: %s '%.60s' has more than %td weights", to_string(d.kind), name,
-                              max_weight_elements);
-            const kernels::conv2d_params& c = d.conv;
-            for (index_t e : {c.stride_h, c.stride_w, c.pad_top, c.pad_left, c.pad_bottom, c.pad_right, c.dilation_h, c.dilation_w, c.groups})
-                if (e < 0 || e > max_dimension) return status(errc::out_of_range, "model parts: conv2d '%.60s' has a parameter %td", name, e);
-        }
-        switch (d.kind) {
-            case op::linear:
-                if (ws[2] != 1 || ws[3] != 1 || ws[1] != x[0] * x[1] * x[2])
-                    return status(errc::shape_mismatch, "model parts: linear '%.60s' takes %td features, its input has %td", name, ws[1],
-                                  x[0] * x[1] * x[2]);
-                y = {ws[0], 1, 1};
-                break;
-            case op::conv2d: {
-                auto out = kernels::conv2d_output({1, x[0], x[1], x[2]}, ws, d.conv);
-                if (!out) return status(out.error().code(), "model parts: conv2d '%.60s': %s", name, out.error().message());
-                y = {(*out)[1], (*out)[2], (*out)[3]};
-                break;
-            }
-            case op::max_pool: case op::avg_pool: {
-                const pool_params& q = d.pool;
-                for (index_t e : {q.kh, q.kw, q.stride_h, q.stride_w, q.pad_top, q.pad_left, q.pad_bottom, q.pad_right})
-                    if (e < 0 || e > max_dimension) return status(errc::out_of_range, "model parts: pooling '%.60s' has a parameter %td", name, e);
-                if (!pool_output(q, x, y))
-                    return status(errc::shape_mismatch, "model parts: %s '%.60s': the window does not fit the input", to_string(d.kind), name);
-                break;
-            }
-            case op::global_avg_pool: y = {x[0], 1, 1}; break;
-            case op::flatten: y = {x[0] * x[1] * x[2], 1, 1}; break;
-            case op::add:
-                if (p.shapes[std::size_t(d.inputs[1])] != x) return status(errc::shape_mismatch, "model parts: add '%.60s' of different shapes", name);
-                break;
-            case op::concat:
-                for (std::size_t k = 1; k < d.inputs.size(); ++k) {
-                    const sample_shape& s = p.shapes[std::size_t(d.inputs[k])];
-                    if (s[1] != x[1] || s[2] != x[2])
-                        return status(errc::shape_mismatch, "model parts: concat '%.60s': inputs differ in height or width", name);
-                    y[0] += s[0];
-                }
-                break;
-            default: break;
-        }
         if (y != p.shapes[out_v])
             return status(errc::shape_mismatch, "model parts: %s '%.60s' makes (%td, %td, %td), value %zu is (%td, %td, %td)", to_string(d.kind),
                           name, y[0], y[1], y[2], out_v, p.shapes[out_v][0], p.shapes[out_v][1], p.shapes[out_v][2]);
@@ -498,7 +478,7 @@ inline status check_parts(const compiled_parts& p) {
                           "%zu biases for %zu weights and %zu outputs", to_string(d.kind), name, to_string(p.prec), d.weight_f32.size(),
                           d.weight_f16.size(), d.weight_bf16.size(), d.weight_s8.size(), d.weight_scale.size(), d.bias.size(), count, outs);
     }
-    return status::success();
+    return check_outputs(p.outputs, values, "model parts");
 }
 
 // The per-group s4 qparams of an int4 step's stored scales ([N, K] weights).
@@ -538,6 +518,7 @@ inline result<compiled_model> compiled_model::from_parts(compiled_parts p) {
     c.shapes_ = std::move(p.shapes);
     c.s8_ = std::move(p.s8);
     c.q_ = std::move(p.q);
+    c.outputs_ = std::move(p.outputs);
     const bool int8 = c.prec_ == precision::int8;
     if (int8) c.stored_bytes_ += 2 * sizeof(float) * c.shapes_.size();  // a scale and a zero point per value
     for (std::size_t i = 0; i < p.steps.size(); ++i) {
@@ -547,6 +528,9 @@ inline result<compiled_model> compiled_model::from_parts(compiled_parts p) {
         s.kind = d.kind;
         s.inputs = std::move(d.inputs);
         s.pool = d.pool;
+        s.params = d.params;
+        s.constant = std::move(d.constant);
+        c.stored_bytes_ += s.constant.size() * sizeof(float);
         const std::size_t in_v = std::size_t(s.inputs[0]), out_v = i + 1;
         if (d.kind == op::linear || d.kind == op::conv2d) {
             const bool is_conv = d.kind == op::conv2d;
@@ -645,12 +629,15 @@ inline compiled_parts compiled_model::parts() const {
     p.shapes = shapes_;
     p.s8 = s8_;
     p.q = q_;
+    p.outputs = outputs_;
     for (const step& s : steps_) {
         compiled_step_parts d;
         d.name = s.name;
         d.kind = s.kind;
         d.inputs = s.inputs;
         d.pool = s.pool;
+        d.params = s.params;
+        d.constant = s.constant;
         if (s.kind == op::linear || s.kind == op::conv2d) {
             d.bias = s.bias;
             d.act = s.act;
@@ -684,39 +671,66 @@ inline compiled_parts compiled_model::parts() const {
 }
 
 inline std::size_t compiled_model::scratch_bytes(index_t batch) const noexcept {
-    std::size_t total = 0, widest = 0;
-    for (std::size_t v = 0; v < shapes_.size(); ++v) {
-        const std::size_t bytes = std::size_t(batch) * std::size_t(size_of(v)) * 4 + 64;
-        total += bytes;
-        widest = std::max(widest, bytes);
+    const auto bytes = [&](std::size_t v) { return std::size_t(batch) * std::size_t(size_of(v)) * 4 + 64; };
+    std::size_t total = 0, temps = 0;
+    for (std::size_t v = 0; v < shapes_.size(); ++v) total += bytes(v), temps = std::max(temps, 3 * bytes(v));
+    // A node's temporaries (released when it is done): each input converted (codes <-> floats)
+    // and the int32 sums of its output.
+    for (std::size_t i = 0; i < steps_.size(); ++i) {
+        std::size_t t = bytes(i + 1);
+        for (int in : steps_[i].inputs) t += bytes(std::size_t(in));
+        temps = std::max(temps, t);
     }
-    // every value, conversions (two at a time), int32 sums, im2col
-    return total + 3 * widest + std::size_t(conv_scratch_) + 1024;
+    // every value, one node's temporaries (at least three of the widest value), im2col
+    return total + temps + std::size_t(conv_scratch_) + 1024;
 }
 
 inline status compiled_model::run(const context& ctx, const matrix_view<const float>& x, const matrix_view<float>& y,
                                   std::vector<energy::layer_counts>* per_layer) const {
+    if (output_count() == 1) return run(ctx, x, std::vector<matrix_view<float>>{y}, per_layer);
+    // Output 0 alone: the others written to scratch space this call does not keep.
+    if (ctx.scratch == nullptr) return status(errc::invalid_argument, "model run: an arena is needed on the context");
+    std::vector<tensor<float, 2>> rest;
+    std::vector<matrix_view<float>> ys{y};
+    for (std::size_t i = 1; i < output_count(); ++i) {
+        auto t = tensor<float, 2>::make({x.extent(0), output_features(i)});
+        if (!t) return t.error();
+        rest.push_back(std::move(*t));
+        ys.push_back(rest.back().view());
+    }
+    return run(ctx, x, ys, per_layer);
+}
+
+inline status compiled_model::run(const context& ctx, const matrix_view<const float>& x, const std::vector<matrix_view<float>>& ys,
+                                  std::vector<energy::layer_counts>* per_layer) const {
     const index_t batch = x.extent(0);
-    if (x.extent(1) != in_features() || y.extent(0) != batch || y.extent(1) != out_features())
-        return status(errc::shape_mismatch, "model: input [%td, %td] and output [%td, %td] for a model of %td -> %td features",
-                      batch, x.extent(1), y.extent(0), y.extent(1), in_features(), out_features());
-    if (x.stride(1) != 1 || x.stride(0) != x.extent(1) || y.stride(1) != 1 || y.stride(0) != y.extent(1))
-        return status(errc::invalid_argument, "model: input and output must be contiguous rows");
+    if (ys.size() != output_count())
+        return status(errc::invalid_argument, "model: %zu outputs given for a model of %zu outputs", ys.size(), output_count());
+    for (std::size_t i = 0; i < ys.size(); ++i) {
+        const matrix_view<float>& y = ys[i];
+        if (x.extent(1) != in_features() || y.extent(0) != batch || y.extent(1) != output_features(i))
+            return status(errc::shape_mismatch, "model: input [%td, %td] and output %zu [%td, %td] for a model of %td -> %td features", batch,
+                          x.extent(1), i, y.extent(0), y.extent(1), in_features(), output_features(i));
+        if (x.stride(1) != 1 || x.stride(0) != x.extent(1) || y.stride(1) != 1 || y.stride(0) != y.extent(1))
+            return status(errc::invalid_argument, "model: input and output must be contiguous rows");
+    }
     if (per_layer && per_layer->size() != steps_.size())
         return status(errc::invalid_argument, "model: %zu per-layer counters for %zu nodes", per_layer->size(), steps_.size());
     SPARQ_TRY(ctx.require_scratch(scratch_bytes(batch), "model run"));
     arena::scope keep(*ctx.scratch);
     std::vector<void*> values(shapes_.size(), nullptr);
     SPARQ_TRY(run_steps(ctx, x, values, per_layer));
-    const std::size_t last = shapes_.size() - 1;
-    const index_t n = batch * out_features();
-    if (s8_[last]) {
-        context c = ctx;
-        if (per_layer) c.energy = &per_layer->back().counts;
-        return kernels::dequantize(c, matrix_view<const std::int8_t>(static_cast<const std::int8_t*>(values[last]), {batch, out_features()}),
-                                   q_[last], y);
+    for (std::size_t i = 0; i < ys.size(); ++i) {
+        const std::size_t v = output_value(i);
+        const index_t n = output_features(i);
+        if (s8_[v]) {  // codes: dequantized, counted with the node that made them
+            context c = ctx;
+            c.energy = per_layer ? &(*per_layer)[v - 1].counts : nullptr;
+            SPARQ_TRY(kernels::dequantize(c, matrix_view<const std::int8_t>(static_cast<const std::int8_t*>(values[v]), {batch, n}), q_[v], ys[i]));
+        } else {
+            std::copy(static_cast<const float*>(values[v]), static_cast<const float*>(values[v]) + batch * n, ys[i].data());
+        }
     }
-    std::copy(static_cast<const float*>(values[last]), static_cast<const float*>(values[last]) + n, y.data());
     return status::success();
 }
 
@@ -738,6 +752,7 @@ inline status compiled_model::run_steps(const context& ctx, const matrix_view<co
         const bool out_s8 = s8_[out_v] != 0;
         values[out_v] = alloc(std::size_t(batch * out_n) * (out_s8 ? 1 : 4));
         if (!values[out_v]) return status(errc::out_of_memory, "model run: the arena is too small for node '%.60s'", s.name.c_str());
+        arena::scope temporaries(a);  // conversions and sums of this node only, released when it is done
         // A value as float (dequantized into scratch if it is held as codes) or as codes.
         auto as_float = [&](std::size_t v) -> const float* {
             if (!s8_[v]) return static_cast<const float*>(values[v]);
@@ -822,14 +837,15 @@ inline status compiled_model::run_steps(const context& ctx, const matrix_view<co
                 if (c.energy && !s.bias.empty()) c.energy->add_adds(dtype::f32, std::uint64_t(batch * out_n));
                 break;
             }
-            case op::relu: case op::relu6: case op::sigmoid: case op::tanh: case op::gelu:
-                if (s.int8) {
+            case op::relu: case op::relu6: case op::sigmoid: case op::tanh: case op::gelu: case op::silu: case op::hard_sigmoid:
+            case op::hard_swish: case op::leaky_relu: case op::clip: case op::exp: case op::sqrt: case op::neg: case op::erf:
+                if (s.int8) {  // (relu, relu6: the only ones taking codes)
                     ops::activation_s8(c, s.kind, static_cast<const std::int8_t*>(values[in_v]), static_cast<std::int8_t*>(values[out_v]),
                                        batch * in_n, q_[out_v].zero_point[0], q_[out_v].scale[0]);
                 } else {
                     const float* in = as_float(in_v);
                     if (!in) return oom;
-                    ops::activation(c, s.kind, in, static_cast<float*>(values[out_v]), batch * in_n);
+                    ops::unary(c, s.kind, s.params, in, static_cast<float*>(values[out_v]), batch * in_n);
                 }
                 break;
             case op::max_pool: case op::avg_pool:
@@ -847,7 +863,7 @@ inline status compiled_model::run_steps(const context& ctx, const matrix_view<co
                 ops::global_avg_pool(c, in, xs, static_cast<float*>(values[out_v]), batch);
                 break;
             }
-            case op::flatten:
+            case op::flatten: case op::reshape:
                 // the same bytes in the same order; only the shape changes
                 if (s.int8) std::copy_n(static_cast<const std::int8_t*>(values[in_v]), batch * in_n, static_cast<std::int8_t*>(values[out_v]));
                 else {
@@ -856,28 +872,59 @@ inline status compiled_model::run_steps(const context& ctx, const matrix_view<co
                     std::copy_n(in, batch * in_n, static_cast<float*>(values[out_v]));
                 }
                 break;
-            case op::add: {
+            case op::add: case op::sub: case op::mul: case op::div: case op::pow: {
                 const float* a0 = as_float(in_v);
-                const float* a1 = as_float(std::size_t(s.inputs[1]));
-                if (!a0 || !a1) return oom;
-                ops::add(c, a0, a1, static_cast<float*>(values[out_v]), batch * out_n);
+                if (!a0) return oom;
+                ops::operand x0{a0, xs, true}, x1{s.constant.data(), s.params.shape, false};
+                if (s.inputs.size() == 2) {
+                    const std::size_t v1 = std::size_t(s.inputs[1]);
+                    x1 = {as_float(v1), shapes_[v1], true};
+                    if (!x1.data) return oom;
+                } else if (s.params.constant_first) {
+                    std::swap(x0, x1);
+                }
+                ops::binary(c, s.kind, x0, x1, static_cast<float*>(values[out_v]), ys, batch);
+                break;
+            }
+            case op::batch_norm: {
+                const float* in = as_float(in_v);
+                if (!in) return oom;
+                ops::batch_norm(c, in, s.constant.data(), static_cast<float*>(values[out_v]), batch, xs[0], xs[1] * xs[2]);
                 break;
             }
             case op::concat: {
                 std::vector<const float*> parts;
-                std::vector<index_t> sizes;
+                std::vector<sample_shape> shapes;
                 for (int in : s.inputs) {
                     parts.push_back(as_float(std::size_t(in)));
                     if (!parts.back()) return oom;
-                    sizes.push_back(size_of(std::size_t(in)));
+                    shapes.push_back(shapes_[std::size_t(in)]);
                 }
-                ops::concat(c, parts.data(), sizes.data(), parts.size(), static_cast<float*>(values[out_v]), batch);
+                ops::concat_axis(c, parts.data(), shapes.data(), parts.size(), int(s.params.axis), static_cast<float*>(values[out_v]), ys, batch);
                 break;
             }
             case op::softmax: {
                 const float* in = as_float(in_v);
                 if (!in) return oom;
-                ops::softmax(c, in, static_cast<float*>(values[out_v]), batch, out_n);
+                ops::softmax_axis(c, in, static_cast<float*>(values[out_v]), xs, int(s.params.axis), batch);
+                break;
+            }
+            case op::pad: {
+                const float* in = as_float(in_v);
+                if (!in) return oom;
+                ops::pad(c, in, xs, s.params.pads.data(), s.params.alpha, static_cast<float*>(values[out_v]), ys, batch);
+                break;
+            }
+            case op::transpose: {
+                const float* in = as_float(in_v);
+                if (!in) return oom;
+                ops::transpose(c, in, s.params.dims.data(), s.params.perm.data(), static_cast<float*>(values[out_v]), batch);
+                break;
+            }
+            case op::reduce_mean: {
+                const float* in = as_float(in_v);
+                if (!in) return oom;
+                ops::reduce_mean(c, in, xs, s.params.axes, static_cast<float*>(values[out_v]), batch);
                 break;
             }
         }

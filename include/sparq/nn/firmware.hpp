@@ -147,7 +147,9 @@ inline void csr_matvec(const std::int8_t* x, const layer& l, std::int32_t* acc) 
 
 }  // namespace detail
 
-// y[out] = the model on one sample x[in] (C*H*W floats, NCHW). buffer: m.buffer_bytes bytes,
+// y[out] = the model on one sample x[in] (C*H*W floats, NCHW): its last value (export-c
+// refuses models returning others, and ops the tables cannot describe: softmax and concat
+// only over the whole sample / along channels, add of equal shapes). buffer: m.buffer_bytes bytes,
 // aligned to 16, owned by the caller (a static array on a microcontroller).
 inline status run(const model& m, const float* x, float* y, void* buffer, std::size_t bytes) noexcept {
     if (buffer == nullptr || bytes < m.buffer_bytes || reinterpret_cast<std::uintptr_t>(buffer) % 16 != 0)
@@ -257,6 +259,13 @@ inline status run(const model& m, const float* x, float* y, void* buffer, std::s
                 break;
             }
             case nn::op::softmax: nn::ops::softmax(ctx, as_float(l.inputs[0]), f32(out.offset), 1, out_n); break;
+            // The ops of ONNX import carry parameters the tables do not hold: export-c refuses them.
+            case nn::op::silu: case nn::op::hard_sigmoid: case nn::op::hard_swish: case nn::op::leaky_relu: case nn::op::clip:
+            case nn::op::exp: case nn::op::sqrt: case nn::op::neg: case nn::op::erf: case nn::op::sub: case nn::op::mul:
+            case nn::op::div: case nn::op::pow: case nn::op::batch_norm: case nn::op::pad: case nn::op::transpose:
+            case nn::op::reshape: case nn::op::reduce_mean:
+                return status(errc::unsupported, "firmware model: layer %d: op '%s' is not supported by the firmware runtime", li,
+                              nn::to_string(l.kind));
         }
     }
     const int last = m.value_count - 1;

@@ -1,6 +1,7 @@
 // model: a trained network in fp32, as it arrives (from a safetensors or ONNX file), before any
 // compression: a small graph of nodes in topological order. Values are numbered: 0 is the
-// model's input, i + 1 the output of node i; the last node's output is the model's. Every value
+// model's input, i + 1 the output of node i; the model returns the values in `outputs` (by
+// default the last node's output alone). Every value
 // is a batch of [C, H, W] samples in NCHW order ([features, 1, 1] for a vector), so Flatten
 // changes only the shape and a Linear layer reads any value as [batch, C*H*W].
 // compiled_model.hpp prepares a model for one precision; this header only holds and checks it.
@@ -15,6 +16,7 @@
 #include "sparq/kernels/conv2d_params.hpp"
 #include "sparq/kernels/output_stage.hpp"
 #include "sparq/nn/op.hpp"
+#include "sparq/nn/shape_rules.hpp"
 
 namespace sparq::nn {
 
@@ -42,11 +44,15 @@ struct node {
     linear_layer linear;      // op::linear
     conv_layer conv;          // op::conv2d
     pool_params pool;         // op::max_pool, op::avg_pool
+    op_params params;         // the other ops' parameters (op.hpp)
+    std::vector<float> constant;  // binary ops with a constant operand (params.shape); batch_norm: C scales, C shifts
 };
 
 struct model {
     sample_shape input{0, 1, 1};
     std::vector<node> nodes;
+    // The values the model returns, in order; empty: the last node's output alone.
+    std::vector<int> outputs;
 
     // An MLP: the layers one after the other, activations folded into them.
     static model sequential(std::vector<linear_layer> layers) {
@@ -64,6 +70,7 @@ struct model {
     }
 
     index_t in_features() const noexcept { return input[0] * input[1] * input[2]; }
+    // The features of output 0 (of the last node's output when outputs is empty).
     index_t out_features() const;
     index_t parameters() const noexcept {
         index_t n = 0;
@@ -77,85 +84,57 @@ struct model {
     status validate() const;
 };
 
-// The output shape of max / average pooling over x, or false when the window does not fit.
-inline bool pool_output(const pool_params& p, const sample_shape& x, sample_shape& y) noexcept {
-    const index_t h = x[1] + p.pad_top + p.pad_bottom, w = x[2] + p.pad_left + p.pad_right;
-    if (p.kh < 1 || p.kw < 1 || p.stride_h < 1 || p.stride_w < 1 || p.kh > h || p.kw > w || p.pad_top < 0 || p.pad_left < 0 ||
-        p.pad_bottom < 0 || p.pad_right < 0 || p.pad_top >= p.kh || p.pad_left >= p.kw)
-        return false;
-    y = {x[0], (h - p.kh) / p.stride_h + 1, (w - p.kw) / p.stride_w + 1};
-    return true;
+// What the shape rules (shape_rules.hpp) read of a node.
+inline node_facts facts_of(const node& d, const char* name) noexcept {
+    node_facts f;
+    f.name = name;
+    f.kind = d.kind;
+    f.inputs = d.inputs.data();
+    f.input_count = d.inputs.size();
+    f.params = &d.params;
+    f.constant_size = d.constant.size();
+    if (d.kind == op::linear) {
+        f.weight_shape = {d.linear.weight.extent(0), d.linear.weight.extent(1), 1, 1};
+        f.bias_size = d.linear.bias.size();
+    } else if (d.kind == op::conv2d) {
+        f.weight_shape = d.conv.weight.extents();
+        f.bias_size = d.conv.bias.size();
+    }
+    f.conv = &d.conv.params;
+    f.pool = &d.pool;
+    return f;
+}
+
+// Whether a model's output list names values that exist (value ids 0 .. values - 1).
+inline status check_outputs(const std::vector<int>& outputs, std::size_t values, const char* where) {
+    for (int v : outputs)
+        if (v < 0 || std::size_t(v) >= values)
+            return status(errc::invalid_argument, "%s: output value %d does not exist (%zu values)", where, v, values);
+    return status::success();
 }
 
 // Each value's per-sample shape (values.size() == nodes.size() + 1), or a status naming the
-// node whose inputs do not fit.
+// node whose inputs do not fit (the rules: shape_rules.hpp).
 inline result<std::vector<sample_shape>> infer_shapes(const model& m) {
     std::vector<sample_shape> v{m.input};
-    if (m.input[0] < 1 || m.input[1] < 1 || m.input[2] < 1)
-        return status(errc::shape_mismatch, "model: input shape (%td, %td, %td) has an empty dimension", m.input[0], m.input[1], m.input[2]);
+    if (!shape_fits(m.input))
+        return status(errc::shape_mismatch, "model: input shape (%td, %td, %td) has an empty or too large dimension", m.input[0], m.input[1],
+                      m.input[2]);
     if (m.nodes.empty()) return status(errc::invalid_argument, "model: no nodes");
+    v.reserve(m.nodes.size() + 1);
     for (std::size_t i = 0; i < m.nodes.size(); ++i) {
-        const node& d = m.nodes[i];
-        const char* name = d.name.c_str();
-        const std::size_t want = d.kind == op::add ? 2 : d.kind == op::concat ? d.inputs.size() : 1;
-        if (d.inputs.size() != want || (d.kind == op::concat && want < 2))
-            return status(errc::invalid_argument, "model: node '%.60s' (%s) has %zu inputs", name, to_string(d.kind), d.inputs.size());
-        for (int in : d.inputs)
-            if (in < 0 || std::size_t(in) > i)
-                return status(errc::invalid_argument, "model: node '%.60s' reads value %d, not yet made (graphs are in topological order)",
-                              name, in);
-        const sample_shape x = v[std::size_t(d.inputs[0])];
-        sample_shape y = x;
-        switch (d.kind) {
-            case op::linear: {
-                const linear_layer& l = d.linear;
-                if (l.weight.size() == 0 || l.in_features() != x[0] * x[1] * x[2])
-                    return status(errc::shape_mismatch, "model: linear '%.60s' takes %td features, its input has %td", name,
-                                  l.in_features(), x[0] * x[1] * x[2]);
-                if (!l.bias.empty() && index_t(l.bias.size()) != l.out_features())
-                    return status(errc::shape_mismatch, "model: linear '%.60s' has %zu biases for %td outputs", name, l.bias.size(), l.out_features());
-                y = {l.out_features(), 1, 1};
-                break;
-            }
-            case op::conv2d: {
-                const conv_layer& c = d.conv;
-                auto out = kernels::conv2d_output({1, x[0], x[1], x[2]}, c.weight.extents(), c.params);
-                if (!out) return status(out.error().code(), "model: conv2d '%.60s': %s", name, out.error().message());
-                if (!c.bias.empty() && index_t(c.bias.size()) != c.weight.extent(0))
-                    return status(errc::shape_mismatch, "model: conv2d '%.60s' has %zu biases for %td channels", name, c.bias.size(), c.weight.extent(0));
-                y = {(*out)[1], (*out)[2], (*out)[3]};
-                break;
-            }
-            case op::max_pool: case op::avg_pool:
-                if (!pool_output(d.pool, x, y))
-                    return status(errc::shape_mismatch, "model: %s '%.60s': a %tdx%td window (stride %td) does not fit a %tdx%td input",
-                                  to_string(d.kind), name, d.pool.kh, d.pool.kw, d.pool.stride_h, x[1], x[2]);
-                break;
-            case op::global_avg_pool: y = {x[0], 1, 1}; break;
-            case op::flatten: y = {x[0] * x[1] * x[2], 1, 1}; break;
-            case op::add:
-                if (v[std::size_t(d.inputs[1])] != x)
-                    return status(errc::shape_mismatch, "model: add '%.60s' of different shapes", name);
-                break;
-            case op::concat:
-                for (int in : d.inputs) {
-                    const sample_shape& s = v[std::size_t(in)];
-                    if (s[1] != x[1] || s[2] != x[2])
-                        return status(errc::shape_mismatch, "model: concat '%.60s': inputs differ in height or width", name);
-                    if (in != d.inputs[0]) y[0] += s[0];
-                }
-                break;
-            default: break;  // elementwise: the shape stays
-        }
-        v.push_back(y);
+        auto y = output_shape(facts_of(m.nodes[i], m.nodes[i].name.c_str()), i, v.data(), "model");
+        if (!y) return y.error();
+        v.push_back(*y);
     }
+    SPARQ_TRY(check_outputs(m.outputs, v.size(), "model"));
     return v;
 }
 
 inline index_t model::out_features() const {
     auto s = infer_shapes(*this);
     if (!s) return 0;
-    const sample_shape& y = s->back();
+    const sample_shape& y = outputs.empty() ? s->back() : (*s)[std::size_t(outputs[0])];
     return y[0] * y[1] * y[2];
 }
 

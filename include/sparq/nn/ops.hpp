@@ -1,37 +1,28 @@
 // The graph's small ops on contiguous NCHW batches: activations, pooling, add, concat,
 // softmax, in float; max pooling and ReLU also on int8 codes (quantization is monotonic, so
 // both commute with it). Plain loops: these move little data next to the layers around them.
-// Each counts its traffic (and additions) into the context's energy counter.
+// Each counts its traffic (and additions) into the context's energy counter. The ops added for
+// ONNX import live one family a header (ops/elementwise.hpp, binary.hpp, layout.hpp,
+// reduce.hpp); this header gives them all.
 #pragma once
 
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <type_traits>
 
 #include "sparq/core/context.hpp"
 #include "sparq/energy/counter.hpp"
 #include "sparq/nn/op.hpp"
+#include "sparq/nn/ops/binary.hpp"
+#include "sparq/nn/ops/elementwise.hpp"
+#include "sparq/nn/ops/layout.hpp"
+#include "sparq/nn/ops/reduce.hpp"
 
 namespace sparq::nn::ops {
 
-inline float gelu(float v) noexcept { return 0.5f * v * (1.0f + std::erf(v * 0.70710678118654752f)); }  // PyTorch's default (erf)
-inline float sigmoid(float v) noexcept { return 1.0f / (1.0f + std::exp(-v)); }
-
-// y = f(x) elementwise, n values.
-inline void activation(const context& ctx, op kind, const float* x, float* y, index_t n) noexcept {
-    for (index_t i = 0; i < n; ++i) {
-        const float v = x[i];
-        switch (kind) {
-            case op::relu: y[i] = v > 0.0f ? v : 0.0f; break;
-            case op::relu6: y[i] = v > 0.0f ? (v < 6.0f ? v : 6.0f) : 0.0f; break;
-            case op::sigmoid: y[i] = sigmoid(v); break;
-            case op::tanh: y[i] = std::tanh(v); break;
-            case op::gelu: y[i] = gelu(v); break;
-            default: y[i] = v; break;
-        }
-    }
-    energy::count_elementwise(ctx.energy, dtype::f32, dtype::f32, std::uint64_t(n));
-}
+// y = f(x) elementwise, n values: the parameterless activations (relu, relu6, sigmoid, tanh, gelu).
+inline void activation(const context& ctx, op kind, const float* x, float* y, index_t n) noexcept { unary(ctx, kind, op_params{}, x, y, n); }
 
 // ReLU / ReLU6 on int8 codes with zero point z: a clamp at z (and at the code of 6).
 inline void activation_s8(const context& ctx, op kind, const std::int8_t* x, std::int8_t* y, index_t n, std::int32_t z,
@@ -120,16 +111,7 @@ inline void concat(const context& ctx, const float* const* parts, const index_t*
 
 // Softmax over each sample's n values, max-subtracted.
 inline void softmax(const context& ctx, const float* x, float* y, index_t batch, index_t n) noexcept {
-    for (index_t b = 0; b < batch; ++b) {
-        const float* xs = x + b * n;
-        float* ys = y + b * n;
-        float top = -std::numeric_limits<float>::infinity();
-        for (index_t i = 0; i < n; ++i) top = xs[i] > top ? xs[i] : top;
-        double sum = 0;
-        for (index_t i = 0; i < n; ++i) sum += double(ys[i] = std::exp(xs[i] - top));
-        for (index_t i = 0; i < n; ++i) ys[i] = float(double(ys[i]) / sum);
-    }
-    energy::count_elementwise(ctx.energy, dtype::f32, dtype::f32, std::uint64_t(batch * n));
+    softmax_axis(ctx, x, y, sample_shape{n, 1, 1}, 0, batch);
 }
 
 }  // namespace sparq::nn::ops

@@ -9,7 +9,11 @@
 //   relu, relu6, sigmoid, tanh, gelu       from the output (GELU from its input, erf form)
 //   max_pool                               to the first maximum of each window (as the forward picks it)
 //   avg_pool, global_avg_pool              spread over the window (its divisor as in the forward)
-//   flatten, add, concat, softmax          copy, both inputs, split by channels, y (dy - <dy, y>)
+//   flatten, reshape, add, concat, softmax copy, both inputs, split by channels, y (dy - <dy, y>)
+//                                          (softmax along its axis; add of equal shapes; concat
+//                                          along channels)
+// The other ops of ONNX import (sub, mul, batch_norm, pad, transpose, ...) are refused with a
+// status naming the node: training covers the graphs sparq builds from safetensors layer lists.
 // The forward uses nn/ops.hpp's float ops, so a trained model's logits are what inference gives
 // in fp32 (up to the GEMM's summation order). Plain loops: digits-sized models train in seconds.
 #pragma once
@@ -133,6 +137,31 @@ inline void pool_backward(op kind, const pool_params& p, const float* x, index_t
 
 inline index_t elements(const sample_shape& s) noexcept { return s[0] * s[1] * s[2]; }
 
+// Whether the passes below cover every node of m (shapes: infer_shapes(m)).
+inline status check_trainable(const model& m, const std::vector<sample_shape>& shapes) {
+    if (!m.outputs.empty() && !(m.outputs.size() == 1 && std::size_t(m.outputs[0]) == m.nodes.size()))
+        return status(errc::unsupported, "training: the model returns %zu values (or not its last one): training takes the last value's logits",
+                      m.outputs.size());
+    for (const node& d : m.nodes) {
+        bool ok = true;
+        switch (d.kind) {
+            case op::linear: case op::conv2d: case op::relu: case op::relu6: case op::sigmoid: case op::tanh: case op::gelu:
+            case op::max_pool: case op::avg_pool: case op::global_avg_pool: case op::flatten: case op::reshape: case op::softmax:
+                break;
+            case op::add: ok = d.inputs.size() == 2 && shapes[std::size_t(d.inputs[0])] == shapes[std::size_t(d.inputs[1])]; break;
+            case op::concat: ok = d.params.axis == 0; break;
+            case op::silu: case op::hard_sigmoid: case op::hard_swish: case op::leaky_relu: case op::clip: case op::exp: case op::sqrt:
+            case op::neg: case op::erf: case op::sub: case op::mul: case op::div: case op::pow: case op::batch_norm: case op::pad:
+            case op::transpose: case op::reduce_mean:
+                return status(errc::unsupported, "training: node '%.60s': op '%s' has no backward pass here", d.name.c_str(), to_string(d.kind));
+        }
+        if (!ok)
+            return status(errc::unsupported, "training: node '%.60s': op '%s' with broadcasting or along another axis has no backward pass here",
+                          d.name.c_str(), to_string(d.kind));
+    }
+    return status::success();
+}
+
 }  // namespace detail
 
 // One gradient per node, shaped as its parameters (zero).
@@ -162,6 +191,7 @@ inline status graph_forward(const model& m, const matrix_view<const float>& x, g
     if (c.shapes.empty()) {
         auto shapes = infer_shapes(m);
         if (!shapes) return shapes.error();
+        SPARQ_TRY(detail::check_trainable(m, *shapes));
         c.shapes = std::move(*shapes);
     }
     if (x.extent(1) != m.in_features())
@@ -201,7 +231,7 @@ inline status graph_forward(const model& m, const matrix_view<const float>& x, g
                 break;
             case op::max_pool: case op::avg_pool: ops::pool(ctx, d.kind, d.pool, xv, xs, yv, ys, batch); break;
             case op::global_avg_pool: ops::global_avg_pool(ctx, xv, xs, yv, batch); break;
-            case op::flatten:
+            case op::flatten: case op::reshape:
                 for (index_t k = 0; k < batch * n_in; ++k) yv[k] = xv[k];
                 break;
             case op::add: ops::add(ctx, xv, c.values[std::size_t(d.inputs[1])].data(), yv, batch * n_out); break;
@@ -212,7 +242,9 @@ inline status graph_forward(const model& m, const matrix_view<const float>& x, g
                 ops::concat(ctx, parts.data(), sizes.data(), parts.size(), yv, batch);
                 break;
             }
-            case op::softmax: ops::softmax(ctx, xv, yv, batch, n_out); break;
+            case op::softmax: ops::softmax_axis(ctx, xv, yv, xs, int(d.params.axis), batch); break;
+            default:  // refused by check_trainable
+                return status(errc::unsupported, "training: node '%.60s': op '%s' has no forward pass here", d.name.c_str(), to_string(d.kind));
         }
     }
     return status::success();
@@ -298,7 +330,7 @@ inline status graph_backward(const model& m, graph_cache& c, const matrix_view<c
                     for (index_t k = 0; k < hw; ++k) dx[plane * hw + k] += dy[plane] / float(hw);
                 break;
             }
-            case op::flatten:
+            case op::flatten: case op::reshape:
                 for (index_t k = 0; k < batch * n_in; ++k) dx[k] += dy[k];
                 break;
             case op::add: {
@@ -316,13 +348,24 @@ inline status graph_backward(const model& m, graph_cache& c, const matrix_view<c
                     }
                 }
                 break;
-            case op::softmax:
-                for (index_t b = 0; b < batch; ++b) {
-                    double dot = 0;
-                    for (index_t k = 0; k < n_out; ++k) dot += double(dy[b * n_out + k]) * y[b * n_out + k];
-                    for (index_t k = 0; k < n_out; ++k) dx[b * n_in + k] += y[b * n_out + k] * float(dy[b * n_out + k] - dot);
-                }
+            case op::softmax: {
+                // along the axis: each (outer, inner) line of n values on its own
+                const int axis = int(d.params.axis);
+                index_t outer = batch, inner = 1;
+                for (int k = 0; k < axis; ++k) outer *= ys[std::size_t(k)];
+                for (int k = axis + 1; k < 3; ++k) inner *= ys[std::size_t(k)];
+                const index_t n = ys[std::size_t(axis)];
+                for (index_t o = 0; o < outer; ++o)
+                    for (index_t j = 0; j < inner; ++j) {
+                        const index_t at = o * n * inner + j;
+                        double dot = 0;
+                        for (index_t k = 0; k < n; ++k) dot += double(dy[at + k * inner]) * y[at + k * inner];
+                        for (index_t k = 0; k < n; ++k) dx[at + k * inner] += y[at + k * inner] * float(dy[at + k * inner] - dot);
+                    }
                 break;
+            }
+            default:  // refused by check_trainable in the forward pass
+                return status(errc::unsupported, "training: node '%.60s': op '%s' has no backward pass here", d.name.c_str(), to_string(d.kind));
         }
     }
     return status::success();

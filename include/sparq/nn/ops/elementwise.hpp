@@ -1,0 +1,70 @@
+// Elementwise ops on contiguous float values: every unary op of the graph (op.hpp's
+// is_unary_elementwise: ReLU, sigmoid, SiLU, hard sigmoid / swish, leaky ReLU, clip, exp, sqrt,
+// neg, erf, ...) and batch normalization folded to a scale and a shift per channel. NaN goes
+// through as PyTorch lets it (leaky_relu(NaN), clip(NaN), hard_swish(NaN) are NaN); ReLU and
+// ReLU6 keep their old behaviour (NaN -> 0). The op is picked once, outside the loop.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+
+#include "sparq/core/context.hpp"
+#include "sparq/energy/counter.hpp"
+#include "sparq/nn/op.hpp"
+
+namespace sparq::nn::ops {
+
+inline float gelu(float v) noexcept { return 0.5f * v * (1.0f + std::erf(v * 0.70710678118654752f)); }  // PyTorch's default (erf)
+inline float sigmoid(float v) noexcept { return 1.0f / (1.0f + std::exp(-v)); }
+
+namespace detail {
+
+template <class F>
+inline void map(const float* x, float* y, index_t n, F f) noexcept {
+    for (index_t i = 0; i < n; ++i) y[i] = f(x[i]);
+}
+
+// min(max(v, lo), hi), NaN staying NaN (a comparison with NaN is false: v is kept).
+inline float clamp_nan(float v, float lo, float hi) noexcept { return v < lo ? lo : (v > hi ? hi : v); }
+
+}  // namespace detail
+
+// y = f(x) for n values; f the unary op `kind` with its parameters p (alpha, beta).
+inline void unary(const context& ctx, op kind, const op_params& p, const float* x, float* y, index_t n) noexcept {
+    const float a = p.alpha, b = p.beta;
+    switch (kind) {
+        case op::relu: detail::map(x, y, n, [](float v) { return v > 0.0f ? v : 0.0f; }); break;
+        case op::relu6: detail::map(x, y, n, [](float v) { return v > 0.0f ? (v < 6.0f ? v : 6.0f) : 0.0f; }); break;
+        case op::sigmoid: detail::map(x, y, n, [](float v) { return sigmoid(v); }); break;
+        case op::tanh: detail::map(x, y, n, [](float v) { return std::tanh(v); }); break;
+        case op::gelu: detail::map(x, y, n, [](float v) { return gelu(v); }); break;
+        case op::silu: detail::map(x, y, n, [](float v) { return v / (1.0f + std::exp(-v)); }); break;  // as PyTorch writes it
+        case op::hard_sigmoid: detail::map(x, y, n, [a, b](float v) { return detail::clamp_nan(a * v + b, 0.0f, 1.0f); }); break;
+        case op::hard_swish: detail::map(x, y, n, [](float v) { return v * detail::clamp_nan(v + 3.0f, 0.0f, 6.0f) / 6.0f; }); break;
+        case op::leaky_relu: detail::map(x, y, n, [a](float v) { return v < 0.0f ? a * v : v; }); break;
+        case op::clip: detail::map(x, y, n, [a, b](float v) { return detail::clamp_nan(v, a, b); }); break;
+        case op::exp: detail::map(x, y, n, [](float v) { return std::exp(v); }); break;
+        case op::sqrt: detail::map(x, y, n, [](float v) { return std::sqrt(v); }); break;
+        case op::neg: detail::map(x, y, n, [](float v) { return -v; }); break;
+        case op::erf: detail::map(x, y, n, [](float v) { return std::erf(v); }); break;
+        default: detail::map(x, y, n, [](float v) { return v; }); break;  // not unary: never asked
+    }
+    energy::count_elementwise(ctx.energy, dtype::f32, dtype::f32, std::uint64_t(n));
+}
+
+// y[b, c, :] = x[b, c, :] * scale[c] + shift[c] over [batch, channels, plane] (inference batch
+// normalization, its statistics folded: affine = channels scales, then channels shifts).
+inline void batch_norm(const context& ctx, const float* x, const float* affine, float* y, index_t batch, index_t channels,
+                       index_t plane) noexcept {
+    for (index_t b = 0; b < batch; ++b)
+        for (index_t c = 0; c < channels; ++c) {
+            const float s = affine[c], t = affine[channels + c];
+            const index_t at = (b * channels + c) * plane;
+            for (index_t i = 0; i < plane; ++i) y[at + i] = x[at + i] * s + t;
+        }
+    const std::uint64_t n = std::uint64_t(batch * channels * plane);
+    energy::count_elementwise(ctx.energy, dtype::f32, dtype::f32, n);
+    if (ctx.energy) ctx.energy->add_adds(dtype::f32, n);  // the shift (the scale: the elementwise pass's multiply)
+}
+
+}  // namespace sparq::nn::ops
