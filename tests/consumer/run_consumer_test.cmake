@@ -12,11 +12,14 @@ endfunction()
 run(${CMAKE_COMMAND} -S ${SOURCE_DIR} -B ${WORK_DIR}/sparq-build -G ${GENERATOR}
     -DCMAKE_CXX_COMPILER=${CXX} -DCMAKE_INSTALL_PREFIX=${WORK_DIR}/prefix
     -DSPARQ_BUILD_TESTS=OFF -DSPARQ_BUILD_BENCH=OFF -DSPARQ_BUILD_EXAMPLES=OFF -DSPARQ_BUILD_TOOLS=OFF
-    -DSPARQ_WITH_XSIMD=${WITH_XSIMD} -DSPARQ_WITH_DNNL=${WITH_DNNL})
+    -DSPARQ_WITH_XSIMD=${WITH_XSIMD} -DSPARQ_WITH_DNNL=${WITH_DNNL} -DSPARQ_WITH_ONNX=${WITH_ONNX})
 run(${CMAKE_COMMAND} --install ${WORK_DIR}/sparq-build)
 run(${CMAKE_COMMAND} -S ${CONSUMER_DIR} -B ${WORK_DIR}/consumer-build -G ${GENERATOR}
     -DCMAKE_CXX_COMPILER=${CXX} -DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix
-    -DEXPECT_XSIMD=${WITH_XSIMD} -DEXPECT_DNNL=${WITH_DNNL})
+    -DEXPECT_XSIMD=${WITH_XSIMD} -DEXPECT_DNNL=${WITH_DNNL} -DEXPECT_ONNX=${WITH_ONNX} -DEXAMPLE_SOURCE=${SOURCE_DIR}/examples/import_onnx.cpp)
 run(${CMAKE_COMMAND} --build ${WORK_DIR}/consumer-build)
 run(${WORK_DIR}/consumer-build/consumer)
+if(WITH_ONNX)
+  run(${WORK_DIR}/consumer-build/consumer_onnx ${DATA_DIR}/cnn.onnx ${DATA_DIR}/train_x.npy)
+endif()
 message(STATUS "consumer built against the installed sparq and ran")

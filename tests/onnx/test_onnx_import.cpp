@@ -7,19 +7,17 @@
 #include <string>
 #include <vector>
 
-#include "onnx_import.hpp"
+#include "sparq/onnx/import.hpp"
 #include "sparq/io/model_safetensors.hpp"
 #include "sparq/io/npy.hpp"
 #include "sparq/nn/compiled_model.hpp"
 
-#if defined(SPARQ_CLI_WITH_ONNX)
 #include <onnx/onnx_pb.h>
-#endif
 
 using namespace sparq;
 
 namespace {
-std::string data_path(const char* name) { return std::string(SPARQ_DEFAULT_DATA_DIR) + "/" + name; }
+std::string data_path(const char* name) { return std::string(SPARQ_TEST_DATA_DIR) + "/digits/" + name; }
 
 // The model in fp32 on the digits test images, against PyTorch's outputs in `logits_file`.
 double worst_relative_error(const nn::model& m, const char* logits_file) {
@@ -44,13 +42,7 @@ double worst_relative_error(const nn::model& m, const char* logits_file) {
 }  // namespace
 
 TEST_CASE("the digits MLP from ONNX is the model PyTorch exported") {
-    if (!sparq_cli::onnx_available()) {
-        auto m = sparq_cli::import_onnx(data_path("mlp.onnx").c_str());
-        REQUIRE_FALSE(m.ok());
-        CHECK(std::string(m.error().message()).find("built without ONNX import") != std::string::npos);
-        return;
-    }
-    auto onnx_model = sparq_cli::import_onnx(data_path("mlp.onnx").c_str());
+    auto onnx_model = sparq::onnx::import_file(data_path("mlp.onnx").c_str());
     REQUIRE(onnx_model.ok());
     auto st = io::load_model_safetensors(data_path("mlp.safetensors").c_str());
     REQUIRE(st.ok());
@@ -68,8 +60,7 @@ TEST_CASE("the digits MLP from ONNX is the model PyTorch exported") {
 }
 
 TEST_CASE("the digits CNN from ONNX (Conv, BatchNormalization, MaxPool, Flatten, Gemm) runs as PyTorch does") {
-    if (!sparq_cli::onnx_available()) return;
-    auto m = sparq_cli::import_onnx(data_path("cnn.onnx").c_str());
+    auto m = sparq::onnx::import_file(data_path("cnn.onnx").c_str());
     REQUIRE(m.ok());
     REQUIRE(m->nodes.size() == 6);  // BatchNormalization and ReLUs folded into the convolutions
     CHECK(m->nodes[0].conv.act == kernels::activation::relu);
@@ -78,11 +69,10 @@ TEST_CASE("the digits CNN from ONNX (Conv, BatchNormalization, MaxPool, Flatten,
     CHECK(worst_relative_error(*m, "cnn_test_logits.npy") < 1e-4);
 }
 
-#if defined(SPARQ_CLI_WITH_ONNX)
 namespace {
 // A one-layer graph x -> Gemm(W [3, 2], transB) -> op -> y, for breaking on purpose.
-onnx::ModelProto small_graph(const char* extra_op) {
-    onnx::ModelProto m;
+::onnx::ModelProto small_graph(const char* extra_op) {
+    ::onnx::ModelProto m;
     auto* g = m.mutable_graph();
     auto* input = g->add_input();
     input->set_name("x");
@@ -91,14 +81,14 @@ onnx::ModelProto small_graph(const char* extra_op) {
     shape->add_dim()->set_dim_value(2);
     auto* w = g->add_initializer();
     w->set_name("w");
-    w->set_data_type(onnx::TensorProto::FLOAT);
+    w->set_data_type(::onnx::TensorProto::FLOAT);
     w->add_dims(3), w->add_dims(2);
     for (int i = 0; i < 6; ++i) w->add_float_data(float(i));
     auto* gemm = g->add_node();
     gemm->set_op_type("Gemm"), gemm->set_name("fc");
     gemm->add_input("x"), gemm->add_input("w"), gemm->add_output("h");
     auto* tb = gemm->add_attribute();
-    tb->set_name("transB"), tb->set_i(1), tb->set_type(onnx::AttributeProto::INT);
+    tb->set_name("transB"), tb->set_i(1), tb->set_type(::onnx::AttributeProto::INT);
     std::string out = "h";
     if (extra_op) {
         auto* n = g->add_node();
@@ -110,9 +100,9 @@ onnx::ModelProto small_graph(const char* extra_op) {
     return m;
 }
 
-sparq::status import_of(const onnx::ModelProto& m) {
+sparq::status import_of(const ::onnx::ModelProto& m) {
     const std::string bytes = m.SerializeAsString();
-    auto r = sparq_cli::import_onnx_bytes(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), "g.onnx");
+    auto r = sparq::onnx::import_bytes(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), "g.onnx");
     return r.ok() ? sparq::status::success() : r.error();
 }
 }  // namespace
@@ -123,7 +113,7 @@ TEST_CASE("ONNX graphs that sparq cannot run are refused with the node named") {
     CHECK(import_of(small_graph("Sigmoid")).ok());
     const auto lstm = import_of(small_graph("LSTM"));
     REQUIRE_FALSE(lstm.ok());
-    CHECK(std::string(lstm.message()).find("node 2 'LSTM' (extra): op not supported yet") != std::string::npos);
+    CHECK(std::string(lstm.message()).find("node 2 'LSTM' (extra): op not supported") != std::string::npos);
 
     auto branch = small_graph(nullptr);
     branch.mutable_graph()->mutable_node(0)->set_input(0, "z");
@@ -131,24 +121,23 @@ TEST_CASE("ONNX graphs that sparq cannot run are refused with the node named") {
 
     auto no_shape = small_graph(nullptr);
     no_shape.mutable_graph()->mutable_input(0)->clear_type();
-    CHECK(std::string(import_of(no_shape).message()).find("input 'x' of rank 1") != std::string::npos);
+    CHECK(std::string(import_of(no_shape).message()).find("input 'x' is not a float32 tensor") != std::string::npos);
 
     auto wrong = small_graph(nullptr);
     wrong.mutable_graph()->mutable_initializer(0)->add_float_data(7.0f);  // 7 values for a [3, 2] tensor
-    CHECK(std::string(import_of(wrong).message()).find("has 7 float_data entries") != std::string::npos);
+    CHECK(std::string(import_of(wrong).message()).find("has 7 data entries") != std::string::npos);
 
     auto int_weights = small_graph(nullptr);
-    int_weights.mutable_graph()->mutable_initializer(0)->set_data_type(onnx::TensorProto::INT64);
-    CHECK(std::string(import_of(int_weights).message()).find("only float32 weights") != std::string::npos);
+    int_weights.mutable_graph()->mutable_initializer(0)->set_data_type(::onnx::TensorProto::INT64);
+    CHECK(std::string(import_of(int_weights).message()).find("has 0 data entries") != std::string::npos);
 
     const unsigned char junk[] = {0xff, 0xff, 0xff, 0xff, 0x0f, 0x01, 0x02};
-    auto bad = sparq_cli::import_onnx_bytes(junk, sizeof junk, "junk.onnx");
+    auto bad = sparq::onnx::import_bytes(junk, sizeof junk, "junk.onnx");
     REQUIRE_FALSE(bad.ok());
     CHECK(std::string(bad.error().message()).find("junk.onnx: not an ONNX model") == 0);
 
     // every prefix of a real export: refused or accepted, never a crash
     auto file = io::read_file(data_path("mlp.onnx").c_str(), 1 << 20);
     REQUIRE(file.ok());
-    for (std::size_t n = 0; n < file->size(); n += 97) (void)sparq_cli::import_onnx_bytes(file->data(), n, "prefix.onnx");
+    for (std::size_t n = 0; n < file->size(); n += 97) (void)sparq::onnx::import_bytes(file->data(), n, "prefix.onnx");
 }
-#endif

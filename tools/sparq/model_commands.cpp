@@ -165,15 +165,29 @@ int parse(int argc, char** argv, options& o) {
     return -1;
 }
 
-result<tensor<float, 2>> read_inputs(const std::string& path, index_t features) {
+// Inputs in the model's own shape (N x C x H x W for an image model, N x F for a vector) or
+// flattened to [N, C*H*W]; anything else is an error naming both shapes.
+result<tensor<float, 2>> read_inputs(const std::string& path, const nn::sample_shape& shape) {
     auto a = io::read_npy(path.c_str());
     if (!a) return a.error();
-    auto t = a->to_f32<2>(path.c_str());
-    if (!t) return t.error();
-    if (t->extent(1) != features)
-        return status(errc::shape_mismatch, "%s: shape (%td, %td) does not fit the model's input (batch, %td)", path.c_str(), t->extent(0),
-                      t->extent(1), features);
-    return t;
+    if (a->type != io::npy_type::f32 && a->type != io::npy_type::f64)
+        return status(errc::dtype_mismatch, "%s: expected float32 data, got %s", path.c_str(), io::to_string(a->type));
+    const index_t features = shape[0] * shape[1] * shape[2];
+    std::string have = "(";
+    for (std::size_t k = 0; k < a->shape.size(); ++k) have += (k ? ", " : "") + std::to_string(a->shape[k]);
+    have += a->shape.size() == 1 ? ",)" : ")";
+    bool fits = a->shape.size() == 2 && a->shape[1] == features;
+    if (!fits && a->shape.size() >= 3 && a->shape.size() <= 4) {
+        // the dims after the batch, as the model holds a sample: padded with trailing ones
+        nn::sample_shape s{1, 1, 1};
+        for (std::size_t k = 1; k < a->shape.size(); ++k) s[k - 1] = a->shape[k];
+        fits = s == shape;
+    }
+    if (!fits)
+        return status(errc::shape_mismatch, "%s: shape %s does not fit the model's input (batch, %td, %td, %td) or (batch, %td)", path.c_str(),
+                      have.c_str(), shape[0], shape[1], shape[2], features);
+    a->shape = {a->shape[0], features};  // C order: the same bytes as rows of C*H*W
+    return a->to_f32<2>(path.c_str());
 }
 
 // A progress bar on stderr while int8 calibration runs, when stderr is a terminal.
@@ -205,7 +219,7 @@ status run_all(const nn::compiled_model& c, const tensor<float, 2>& x, tensor<fl
 result<std::vector<std::string>> choose_by_sensitivity(const options& o, const nn::model& m, const nn::compile_options& co) {
     if (o.data.empty() || o.labels.empty())
         return status(errc::invalid_argument, "--sensitivity needs --data X.npy --labels y.npy (held-out samples to score each choice on)");
-    auto x = read_inputs(o.data, m.in_features());
+    auto x = read_inputs(o.data, m.input);
     if (!x) return x.error();
     auto labels = read_labels(o.labels, x->extent(0), o.data);
     if (!labels) return labels.error();
@@ -264,7 +278,7 @@ result<prepared> prepare(const options& o) {
     tensor<float, 2> calib;
     if (o.prec == nn::precision::int8) {
         if (o.calib.empty()) return status(errc::invalid_argument, "--precision int8 needs --calib C.npy (sample inputs for the activation ranges)");
-        auto c = read_inputs(o.calib, m->in_features());
+        auto c = read_inputs(o.calib, m->input);
         if (!c) return c.error();
         calib = std::move(*c);
         co.calibration = calib.cview();
@@ -284,7 +298,10 @@ result<prepared> prepare(const options& o) {
 // Runs the model over x in batches of up to 256 rows.
 status run_all(const nn::compiled_model& c, const tensor<float, 2>& x, tensor<float, 2>& y,
                std::vector<energy::layer_counts>* counts) {
-    const index_t batch = 256;
+    // rows at a time: up to 256, fewer where a batch's activations would pass 1 GiB (real CNNs)
+    const std::size_t per_row = c.scratch_bytes(1), budget = std::size_t(1) << 30;
+    index_t batch = std::min<index_t>(std::max<index_t>(x.extent(0), 1), 256);
+    while (batch > 1 && c.scratch_bytes(batch) > budget && c.scratch_bytes(batch) > per_row) batch /= 2;
     auto scratch = arena::with_capacity(c.scratch_bytes(batch));
     if (!scratch) return scratch.error();
     context ctx;
@@ -413,7 +430,7 @@ int model_command(const char* cmd, int argc, char** argv) {
     if (report_failure(cmd, cost.error(), "--cost")) return 2;
     auto p = prepare(o);
     if (report_failure(cmd, p.error(), "preparing the model")) return 1;
-    auto x = read_inputs(in_path, p->compiled.in_features());
+    auto x = read_inputs(in_path, p->compiled.input_shape());
     if (report_failure(cmd, x.error(), "reading the inputs")) return 1;
     std::vector<std::int64_t> labels;
     if (!std::strcmp(cmd, "eval")) {

@@ -37,7 +37,7 @@ if(NOT size EQUAL 14528)
 endif()
 
 sparq_fails("test_y.npy: expected float32 data, got <i8" run ${DATA}/mlp.safetensors --input ${DATA}/test_y.npy --output ${WORK}/z.npy)
-sparq_fails("mlp_test_logits.npy: shape \\(360, 10\\) does not fit the model's input \\(batch, 64\\)"
+sparq_fails("mlp_test_logits.npy: shape \\(360, 10\\) does not fit the model's input \\(batch, 64, 1, 1\\) or \\(batch, 64\\)"
             run ${DATA}/mlp.safetensors --input ${DATA}/mlp_test_logits.npy --output ${WORK}/z.npy)
 sparq_fails("--precision int8 needs --calib" eval ${DATA}/mlp.safetensors --data ${DATA}/test_x.npy --labels ${DATA}/test_y.npy --precision int8)
 sparq_fails("unknown model format" inspect ${DATA}/test_x.npy)

@@ -1,0 +1,540 @@
+// ONNX ops on constants and shapes: Constant, aliases (Identity, Dropout, Cast to float), the
+// shape subgraphs dynamic-batch exports make (Shape, Gather, Unsqueeze, Squeeze, Concat, Slice,
+// Range, ConstantOfShape: folded), and the layout ops on values (Reshape, Flatten, Transpose,
+// Concat, Pad, ReduceMean).
+#include <algorithm>
+#include <cmath>
+
+#include "importer.hpp"
+
+namespace sparq::onnx_import {
+
+namespace {
+
+index_t product(const std::vector<index_t>& d, std::size_t from = 0, std::size_t to = ~std::size_t(0)) {
+    index_t p = 1;
+    for (std::size_t k = from; k < d.size() && k < to; ++k) p *= d[k];
+    return p;
+}
+
+}  // namespace
+
+status importer::constant_node() {
+    SPARQ_TRY(only_attributes({"value", "value_float", "value_floats", "value_int", "value_ints"}));
+    constant c;
+    if (const auto* v = attr("value")) {
+        auto t = read_tensor(v->t(), where_);
+        if (!t) return t.error();
+        c = std::move(*t);
+    } else if (const auto* f = attr("value_float")) {
+        c.f = {f->f()};
+    } else if (const auto* fs = attr("value_floats")) {
+        c.f.assign(fs->floats().begin(), fs->floats().end());
+        c.dims = {index_t(c.f.size())};
+    } else if (const auto* i = attr("value_int")) {
+        c.integer = true;
+        c.i = {i->i()};
+    } else if (const auto* is = attr("value_ints")) {
+        c.integer = true;
+        c.i.assign(is->ints().begin(), is->ints().end());
+        c.dims = {index_t(c.i.size())};
+    } else {
+        return fail(errc::unsupported, "a Constant without a value (sparse_value and string values are not supported)");
+    }
+    return define_constant(std::move(c));
+}
+
+// Identity, Dropout (inference: the input as it is): the output names the same value.
+status importer::alias() {
+    if (n_->op_type() == "Dropout") {
+        SPARQ_TRY(only_attributes({"seed", "ratio"}));
+        if (n_->input_size() > 2 && !n_->input(2).empty()) {
+            auto t = constant_input(2, "training_mode");
+            if (!t) return t.error();
+            if ((*t)->size() == 1 && (*t)->at(0) != 0) return fail(errc::unsupported, "training_mode = true");
+        }
+        if (n_->output_size() > 1 && !n_->output(1).empty()) {
+            // the mask of inference-mode Dropout is all ones
+            auto x = input(0);
+            if (!x) return fail(errc::invalid_argument, "reads a value no earlier node makes");
+            return fail(errc::unsupported, "the mask output of Dropout");
+        }
+    } else {
+        SPARQ_TRY(only_attributes({}));
+    }
+    const entry* e = input(0);
+    if (!e) return fail(errc::invalid_argument, "reads '%.60s', which no earlier node makes", n_->input_size() ? n_->input(0).c_str() : "");
+    names_[n_->output(0)] = *e;
+    return status::success();
+}
+
+status importer::cast() {
+    SPARQ_TRY(only_attributes({"to", "saturate"}));
+    const entry* e = input(0);
+    if (!e) return fail(errc::invalid_argument, "reads a value no earlier node makes");
+    const std::int64_t to = attr_int("to", 0);
+    const bool to_float = to == ::onnx::TensorProto::FLOAT || to == ::onnx::TensorProto::DOUBLE;
+    const bool to_int = to == ::onnx::TensorProto::INT64 || to == ::onnx::TensorProto::INT32 || to == ::onnx::TensorProto::BOOL;
+    if (!e->is_constant()) {
+        if (to != ::onnx::TensorProto::FLOAT) return fail(errc::unsupported, "a cast of run-time values to ONNX type %lld (float32 only)", (long long)to);
+        names_[n_->output(0)] = *e;
+        return status::success();
+    }
+    if (!to_float && !to_int) return fail(errc::unsupported, "a cast to ONNX type %lld", (long long)to);
+    constant c = *e->c;
+    if (to_float && c.integer) {
+        if (c.has_batch_dim()) return fail(errc::unsupported, "a cast of the batch extent to float");
+        c.f.assign(c.i.begin(), c.i.end());
+        c.i.clear();
+        c.integer = false;
+    } else if (to_int && !c.integer) {
+        for (float v : c.f) c.i.push_back(to == ::onnx::TensorProto::BOOL ? std::int64_t(v != 0.0f) : std::int64_t(v));
+        c.f.clear();
+        c.integer = true;
+    } else if (to == ::onnx::TensorProto::BOOL) {
+        for (auto& v : c.i) v = v != 0;
+    }
+    return define_constant(std::move(c));
+}
+
+status importer::shape() {
+    SPARQ_TRY(only_attributes({"start", "end"}));
+    const entry* e = input(0);
+    if (!e) return fail(errc::invalid_argument, "reads a value no earlier node makes");
+    constant c;
+    c.integer = true;
+    if (e->is_constant()) {
+        c.i.assign(e->c->dims.begin(), e->c->dims.end());
+    } else {
+        c.i.assign(e->r.dims.begin(), e->r.dims.end());
+        c.i[0] = static_batch_ > 0 ? static_batch_ : batch_dim;
+    }
+    const std::int64_t r = std::int64_t(c.i.size());
+    std::int64_t start = attr_int("start", 0), end = attr_int("end", r);
+    if (start < 0) start += r;
+    if (end < 0) end += r;
+    start = std::clamp<std::int64_t>(start, 0, r), end = std::clamp<std::int64_t>(end, start, r);
+    c.i = std::vector<std::int64_t>(c.i.begin() + start, c.i.begin() + end);
+    c.dims = {index_t(c.i.size())};
+    return define_constant(std::move(c));
+}
+
+status importer::gather() {
+    SPARQ_TRY(only_attributes({"axis"}));
+    const entry* d = input(0);
+    if (d && !d->is_constant()) return fail(errc::unsupported, "Gather from run-time values (embedding lookups) is not supported yet");
+    auto data = constant_input(0, "data");
+    if (!data) return data.error();
+    auto idx = constant_input(1, "indices");
+    if (!idx) return idx.error();
+    auto c = fold_gather(**data, **idx, attr_int("axis", 0), where_);
+    if (!c) return c.error();
+    return define_constant(std::move(*c));
+}
+
+status importer::unsqueeze_squeeze() {
+    const bool unsq = n_->op_type() == "Unsqueeze";
+    std::vector<std::int64_t> axes;
+    if (opset_ >= 13) {
+        SPARQ_TRY(only_attributes({}));
+        if (n_->input_size() > 1 && !n_->input(1).empty()) {
+            auto a = ints_input(1, "axes");
+            if (!a) return a.error();
+            axes = *a;
+        }
+    } else {
+        SPARQ_TRY(only_attributes({"axes"}));
+        axes = attr_ints("axes");
+    }
+    const entry* e = input(0);
+    if (!e) return fail(errc::invalid_argument, "reads a value no earlier node makes");
+    std::vector<index_t> in = e->is_constant() ? e->c->dims : e->r.dims;
+    std::vector<index_t> out;
+    bool batch_axis_touched = false;
+    if (unsq) {
+        if (axes.empty()) return fail(errc::invalid_argument, "Unsqueeze without axes");
+        const std::int64_t r = std::int64_t(in.size() + axes.size());
+        std::vector<bool> is_new(std::size_t(r), false);
+        for (auto a : axes) {
+            if (a < -r || a >= r) return fail(errc::invalid_argument, "axis %lld out of range", (long long)a);
+            is_new[std::size_t(a < 0 ? a + r : a)] = true;
+        }
+        batch_axis_touched = is_new[0];
+        std::size_t k = 0;
+        for (std::int64_t j = 0; j < r; ++j) {
+            if (is_new[std::size_t(j)]) out.push_back(1);
+            else if (k < in.size()) out.push_back(in[k++]);
+            else return fail(errc::invalid_argument, "repeated axes");
+        }
+    } else {
+        const std::int64_t r = std::int64_t(in.size());
+        std::vector<bool> drop(in.size(), false);
+        if (axes.empty()) {
+            for (std::size_t k = e->is_constant() ? 0 : 1; k < in.size(); ++k) drop[k] = in[k] == 1;
+        }
+        for (auto a : axes) {
+            if (a < -r || a >= r) return fail(errc::invalid_argument, "axis %lld out of range", (long long)a);
+            const std::size_t k = std::size_t(a < 0 ? a + r : a);
+            if (in[k] != 1 && !(k == 0 && !e->is_constant())) return fail(errc::invalid_argument, "squeezing axis %zu of extent %td", k, in[k]);
+            drop[k] = true;
+        }
+        batch_axis_touched = !drop.empty() && drop[0];
+        for (std::size_t k = 0; k < in.size(); ++k)
+            if (!drop[k]) out.push_back(in[k]);
+    }
+    if (e->is_constant()) {
+        constant c = *e->c;
+        c.dims = out;
+        return define_constant(std::move(c));
+    }
+    // on a value: the batch stays first (the values stay in order either way)
+    if (batch_axis_touched) return fail(errc::unsupported, "%s of the batch axis", n_->op_type().c_str());
+    auto v = view_as(e->r, out);
+    if (!v) return v.error();
+    return define(*v);
+}
+
+status importer::concat() {
+    SPARQ_TRY(only_attributes({"axis"}));
+    if (!attr("axis")) return fail(errc::invalid_argument, "Concat without an axis");
+    std::vector<const entry*> parts;
+    bool all_constant = true, any_constant = false;
+    for (int i = 0; i < n_->input_size(); ++i) {
+        const entry* e = input(i);
+        if (!e) return fail(errc::invalid_argument, "input %d '%.60s' is made by no earlier node", i, n_->input(i).c_str());
+        parts.push_back(e);
+        all_constant = all_constant && e->is_constant();
+        any_constant = any_constant || e->is_constant();
+    }
+    if (parts.empty()) return fail(errc::invalid_argument, "Concat of nothing");
+    if (all_constant) {
+        std::vector<const constant*> cs;
+        for (const entry* e : parts) cs.push_back(e->c.get());
+        auto c = fold_concat(cs, attr_int("axis", 0), where_);
+        if (!c) return c.error();
+        return define_constant(std::move(*c));
+    }
+    if (any_constant) return fail(errc::unsupported, "Concat of run-time values with constants");
+    const std::vector<index_t>& d0 = parts[0]->r.dims;
+    auto a = axis(attr_int("axis", 0), d0.size(), false);
+    if (!a) return a.error();
+    if (d0.size() > 4) return fail(errc::unsupported, "Concat of rank-%zu values", d0.size());
+    std::vector<index_t> out = d0;
+    out[std::size_t(*a)] = 0;
+    nn::node node;
+    node.kind = nn::op::concat;
+    node.params.axis = std::int32_t(*a - 1);
+    for (const entry* e : parts) {
+        if (e->r.dims.size() != d0.size()) return fail(errc::shape_mismatch, "inputs of different ranks");
+        for (std::size_t k = 1; k < d0.size(); ++k)
+            if (k != std::size_t(*a) && e->r.dims[k] != d0[k]) return fail(errc::shape_mismatch, "inputs differ outside the concatenated axis");
+        out[std::size_t(*a)] += e->r.dims[std::size_t(*a)];
+        node.inputs.push_back(e->r.id);
+    }
+    if (parts.size() == 1) {
+        names_[n_->output(0)] = *parts[0];
+        return status::success();
+    }
+    return emit(std::move(node), std::move(out));
+}
+
+status importer::slice() {
+    std::vector<std::int64_t> starts, ends, axes, steps;
+    if (opset_ >= 10) {
+        SPARQ_TRY(only_attributes({}));
+        auto s = ints_input(1, "starts");
+        if (!s) return s.error();
+        auto e = ints_input(2, "ends");
+        if (!e) return e.error();
+        starts = *s, ends = *e;
+        if (n_->input_size() > 3 && !n_->input(3).empty()) {
+            auto a = ints_input(3, "axes");
+            if (!a) return a.error();
+            axes = *a;
+        }
+        if (n_->input_size() > 4 && !n_->input(4).empty()) {
+            auto st = ints_input(4, "steps");
+            if (!st) return st.error();
+            steps = *st;
+        }
+    } else {
+        SPARQ_TRY(only_attributes({"starts", "ends", "axes"}));
+        starts = attr_ints("starts"), ends = attr_ints("ends"), axes = attr_ints("axes");
+    }
+    const entry* d = input(0);
+    if (d && !d->is_constant()) return fail(errc::unsupported, "Slice of run-time values is not supported yet");
+    auto data = constant_input(0, "data");
+    if (!data) return data.error();
+    auto c = fold_slice(**data, starts, ends, axes, steps, where_);
+    if (!c) return c.error();
+    return define_constant(std::move(*c));
+}
+
+status importer::range() {
+    SPARQ_TRY(only_attributes({}));
+    const constant* p[3];
+    for (int i = 0; i < 3; ++i) {
+        auto c = constant_input(i, i == 0 ? "start" : i == 1 ? "limit" : "delta");
+        if (!c) return c.error();
+        if ((*c)->size() != 1 || (*c)->has_batch_dim()) return fail(errc::invalid_argument, "Range's inputs must be known scalars");
+        p[i] = c->get();
+    }
+    const double start = p[0]->at(0), limit = p[1]->at(0), delta = p[2]->at(0);
+    if (delta == 0) return fail(errc::invalid_argument, "Range with delta 0");
+    const double count = std::max(std::ceil((limit - start) / delta), 0.0);
+    if (count > double(1 << 24)) return fail(errc::out_of_range, "Range of %g values", count);
+    constant c;
+    c.integer = p[0]->integer;
+    c.dims = {index_t(count)};
+    for (index_t k = 0; k < index_t(count); ++k) {
+        const double v = start + double(k) * delta;
+        if (c.integer) c.i.push_back(std::int64_t(v));
+        else c.f.push_back(float(v));
+    }
+    return define_constant(std::move(c));
+}
+
+status importer::constant_of_shape() {
+    SPARQ_TRY(only_attributes({"value"}));
+    auto s = ints_input(0, "shape");
+    if (!s) return s.error();
+    constant c;
+    index_t n = 1;
+    for (auto v : *s) {
+        if (v < 0 || v == batch_dim || v > (1 << 24) || (v && n > (index_t(1) << 26) / v))
+            return fail(errc::unsupported, "ConstantOfShape of a shape that depends on the batch or is too large");
+        c.dims.push_back(index_t(v));
+        n *= index_t(v);
+    }
+    double value = 0;
+    if (const auto* a = attr("value")) {
+        auto t = read_tensor(a->t(), where_);
+        if (!t) return t.error();
+        if (t->size() != 1) return fail(errc::invalid_argument, "value is not one element");
+        value = t->at(0);
+        c.integer = t->integer;
+    }
+    if (c.integer) c.i.assign(std::size_t(n), std::int64_t(value));
+    else c.f.assign(std::size_t(n), float(value));
+    return define_constant(std::move(c));
+}
+
+status importer::reshape() {
+    SPARQ_TRY(only_attributes({"allowzero"}));
+    auto target = ints_input(1, "shape");
+    if (!target) return target.error();
+    const entry* e = input(0);
+    if (!e) return fail(errc::invalid_argument, "reads a value no earlier node makes");
+    const bool allowzero = attr_int("allowzero", 0) != 0;
+    const std::vector<index_t> in = e->is_constant() ? e->c->dims : e->r.dims;
+    const index_t total = e->is_constant() ? e->c->size() : product(in, 1);  // values: per sample
+    std::vector<index_t> out;
+    int infer = -1;
+    const std::vector<std::int64_t>& t = *target;
+    for (std::size_t k = 0; k < t.size(); ++k) {
+        std::int64_t v = t[k];
+        if (v == batch_dim || (!e->is_constant() && k == 0 && static_batch_ > 0 && v == static_batch_)) {
+            if (k != 0 || e->is_constant()) return fail(errc::unsupported, "the batch extent moved to axis %zu", k);
+            out.push_back(in[0]);
+            continue;
+        }
+        if (v == 0 && !allowzero) {
+            if (k >= in.size()) return fail(errc::invalid_argument, "0 (copy) at axis %zu of a rank-%zu input", k, in.size());
+            out.push_back(in[k]);
+        } else if (v == -1) {
+            if (infer >= 0) return fail(errc::invalid_argument, "two -1 extents");
+            infer = int(k);
+            out.push_back(1);
+        } else if (v < 0 || v > (index_t(1) << 31)) {
+            return fail(errc::invalid_argument, "extent %lld", (long long)v);
+        } else {
+            out.push_back(index_t(v));
+        }
+    }
+    if (e->is_constant()) {
+        const index_t known = product(out);
+        if (infer >= 0) {
+            if (known == 0 || total % known) return fail(errc::shape_mismatch, "%td values do not reshape to the target", total);
+            out[std::size_t(infer)] = total / known;
+        }
+        if (product(out) != total) return fail(errc::shape_mismatch, "%td values do not fit the target shape", total);
+        constant c = *e->c;
+        c.dims = out;
+        return define_constant(std::move(c));
+    }
+    // a value: axis 0 must stay the batch (0, the batch extent from Shape, or -1 inferred to it)
+    if (out.empty()) return fail(errc::invalid_argument, "an empty target shape");
+    const bool batch_kept = (t[0] == 0 && !allowzero) || t[0] == batch_dim || (static_batch_ > 0 && t[0] == static_batch_);
+    const index_t rest = product(out, 1);
+    if (infer == 0) {
+        if (rest != total) return fail(errc::unsupported, "the -1 extent would change the batch (%td values a sample, the target keeps %td)", total, rest);
+        out[0] = in[0];
+    } else if (!batch_kept) {
+        return fail(errc::unsupported, "the target shape's first extent %lld is not the batch (0, -1 or the input's batch)", (long long)t[0]);
+    } else if (infer > 0) {
+        if (rest == 0 || total % rest) return fail(errc::shape_mismatch, "%td values a sample do not reshape to the target", total);
+        out[std::size_t(infer)] = total / rest;
+    }
+    if (product(out, 1) != total) return fail(errc::shape_mismatch, "%td values a sample do not fit the target's %td", total, product(out, 1));
+    auto v = view_as(e->r, out);
+    if (!v) return v.error();
+    return define(*v);
+}
+
+status importer::flatten() {
+    SPARQ_TRY(only_attributes({"axis"}));
+    auto x = runtime_input(0, "input");
+    if (!x) return x.error();
+    auto a = axis(attr_int("axis", 1), x->dims.size() + 1, true);
+    if (!a) return a.error();
+    if (*a == 0) return fail(errc::unsupported, "axis 0 (the batch flattened into the features)");
+    if (product(x->dims, 1, std::size_t(*a)) != 1)
+        return fail(errc::unsupported, "axis %lld merges dims 1..%lld into the batch", (long long)*a, (long long)*a - 1);
+    auto v = view_as(*x, {x->dims[0], product(x->dims, std::size_t(*a))});
+    if (!v) return v.error();
+    return define(*v);
+}
+
+status importer::transpose() {
+    SPARQ_TRY(only_attributes({"perm"}));
+    const entry* e = input(0);
+    if (!e) return fail(errc::invalid_argument, "reads a value no earlier node makes");
+    const std::size_t r = e->is_constant() ? e->c->dims.size() : e->r.dims.size();
+    std::vector<std::int64_t> perm = attr_ints("perm");
+    if (perm.empty())
+        for (std::size_t k = r; k-- > 0;) perm.push_back(std::int64_t(k));
+    std::vector<bool> seen(r, false);
+    if (perm.size() != r) return fail(errc::invalid_argument, "perm of %zu entries for rank %zu", perm.size(), r);
+    for (auto p : perm) {
+        if (p < 0 || p >= std::int64_t(r) || seen[std::size_t(p)]) return fail(errc::invalid_argument, "perm is not a permutation");
+        seen[std::size_t(p)] = true;
+    }
+    if (e->is_constant()) {
+        const constant& c = *e->c;
+        constant o;
+        o.integer = c.integer;
+        for (auto p : perm) o.dims.push_back(c.dims[std::size_t(p)]);
+        std::vector<index_t> si(r, 1), so(r, 1);
+        for (std::size_t k = r; k-- > 1;) si[k - 1] = si[k] * c.dims[k], so[k - 1] = so[k] * o.dims[k];
+        const index_t n = c.size();
+        for (index_t q = 0; q < n; ++q) {
+            index_t src = 0, rest = q;
+            for (std::size_t k = 0; k < r; ++k) {
+                const index_t j = rest / so[k];
+                rest -= j * so[k];
+                src += j * si[std::size_t(perm[k])];
+            }
+            if (o.integer) o.i.push_back(c.i[std::size_t(src)]);
+            else o.f.push_back(c.f[std::size_t(src)]);
+        }
+        return define_constant(std::move(o));
+    }
+    if (perm[0] != 0) return fail(errc::unsupported, "perm moves the batch axis");
+    if (r > 5) return fail(errc::unsupported, "a rank-%zu value", r);
+    std::vector<index_t> out;
+    for (auto p : perm) out.push_back(e->r.dims[std::size_t(p)]);
+    bool identity = true;
+    for (std::size_t k = 0; k < r; ++k) identity = identity && perm[k] == std::int64_t(k);
+    if (identity) {
+        names_[n_->output(0)] = *e;
+        return status::success();
+    }
+    nn::node node;
+    node.kind = nn::op::transpose;
+    node.inputs = {e->r.id};
+    for (std::size_t k = 1; k < r; ++k) {
+        node.params.dims[k - 1] = e->r.dims[k];
+        node.params.perm[k - 1] = index_t(perm[k] - 1);
+    }
+    return emit(std::move(node), std::move(out));
+}
+
+status importer::pad() {
+    std::vector<std::int64_t> pads;
+    float value = 0.0f;
+    if (opset_ >= 11) {
+        SPARQ_TRY(only_attributes({"mode"}));
+        auto p = ints_input(1, "pads");
+        if (!p) return p.error();
+        pads = *p;
+        if (n_->input_size() > 2 && !n_->input(2).empty()) {
+            auto v = constant_input(2, "constant_value");
+            if (!v) return v.error();
+            if ((*v)->size() != 1) return fail(errc::invalid_argument, "constant_value is not a scalar");
+            value = float((*v)->at(0));
+        }
+        if (n_->input_size() > 3 && !n_->input(3).empty()) return fail(errc::unsupported, "the axes input");
+    } else {
+        SPARQ_TRY(only_attributes({"mode", "pads", "value"}));
+        pads = attr_ints("pads");
+        value = attr_float("value", 0.0f);
+    }
+    if (attr_string("mode", "constant") != "constant") return fail(errc::unsupported, "mode '%.20s' (constant padding only)", attr_string("mode", "").c_str());
+    auto x = runtime_input(0, "data");
+    if (!x) return x.error();
+    const std::size_t r = x->dims.size();
+    if (pads.size() != 2 * r) return fail(errc::invalid_argument, "%zu pads for rank %zu", pads.size(), r);
+    if (r > 4) return fail(errc::unsupported, "padding a rank-%zu value", r);
+    if (pads[0] != 0 || pads[r] != 0) return fail(errc::unsupported, "padding the batch axis");
+    nn::node node;
+    node.kind = nn::op::pad;
+    node.inputs = {x->id};
+    node.params.alpha = value;
+    std::vector<index_t> out = x->dims;
+    for (std::size_t k = 1; k < r; ++k) {
+        if (pads[k] < 0 || pads[k + r] < 0 || pads[k] > (1 << 20) || pads[k + r] > (1 << 20))
+            return fail(errc::unsupported, "negative or huge pads (cropping)");
+        node.params.pads[k - 1] = index_t(pads[k]);
+        node.params.pads[k - 1 + 3] = index_t(pads[k + r]);
+        out[k] += index_t(pads[k] + pads[k + r]);
+    }
+    return emit(std::move(node), std::move(out));
+}
+
+status importer::reduce_mean() {
+    std::vector<std::int64_t> axes;
+    if (opset_ >= 18) {
+        SPARQ_TRY(only_attributes({"keepdims", "noop_with_empty_axes"}));
+        if (n_->input_size() > 1 && !n_->input(1).empty()) {
+            auto a = ints_input(1, "axes");
+            if (!a) return a.error();
+            axes = *a;
+        }
+        if (axes.empty() && attr_int("noop_with_empty_axes", 0)) return alias();
+    } else {
+        SPARQ_TRY(only_attributes({"axes", "keepdims"}));
+        axes = attr_ints("axes");
+    }
+    auto x = runtime_input(0, "data");
+    if (!x) return x.error();
+    const std::size_t r = x->dims.size();
+    if (r > 4) return fail(errc::unsupported, "a rank-%zu value", r);
+    if (axes.empty())
+        for (std::size_t k = 0; k < r; ++k) axes.push_back(std::int64_t(k));
+    std::uint32_t mask = 0;
+    for (auto a0 : axes) {
+        auto a = axis(a0, r, false);
+        if (!a) return a.error();
+        mask |= 1u << (*a - 1);
+    }
+    const bool keep = attr_int("keepdims", 1) != 0;
+    std::vector<index_t> kept = x->dims, out;
+    for (std::size_t k = 1; k < r; ++k)
+        if (mask & (1u << (k - 1))) kept[k] = 1;
+    for (std::size_t k = 0; k < r; ++k)
+        if (keep || k == 0 || !(mask & (1u << (k - 1)))) out.push_back(kept[k]);
+    nn::node node;
+    node.inputs = {x->id};
+    if (r == 4 && mask == 6u) {
+        node.kind = nn::op::global_avg_pool;  // over H and W
+    } else {
+        node.kind = nn::op::reduce_mean;
+        node.params.axes = mask;
+    }
+    SPARQ_TRY(emit(std::move(node), kept));
+    auto v = view_as(names_[n_->output(0)].r, out);
+    if (!v) return v.error();
+    return define(*v);
+}
+
+}  // namespace sparq::onnx_import
