@@ -35,10 +35,19 @@ import os
 import sys
 import time
 
-import numpy as np
-import onnx
-import torch
-import torchvision
+# PyTorch's OpenMP threads wait passively: ctest runs this beside other tests on 2 cores, and
+# spinning threads that lose their core made the zoo 5-10x slower there (measured). Two threads
+# even on one core: with one, Debian's torch 1.13 runs convolutions without oneDNN, on its
+# generic BLAS, about 10x slower.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+try:
+    import numpy as np
+    import onnx
+    import torch
+    import torchvision
+except ImportError as e:
+    sys.exit(f"make_zoo: {e} with {sys.executable}: the zoo needs Debian's python3-torch python3-torchvision python3-onnx "
+             "python3-numpy (scripts/setup.sh --zoo)")
 
 MODELS = ["resnet18", "resnet50", "mobilenet_v2", "mobilenet_v3_small", "efficientnet_b0", "squeezenet1_1",
           "shufflenet_v2_x1_0", "regnet_x_400mf", "densenet121"]
@@ -124,7 +133,7 @@ def main():
     if unknown:
         sys.exit(f"make_zoo: unknown model(s) {', '.join(unknown)} (known: {', '.join(MODELS)})")
     os.makedirs(args.out, exist_ok=True)
-    torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+    torch.set_num_threads(max(2, min(4, os.cpu_count() or 2)))
     start = time.perf_counter()
     made = 0
     for name in names:
