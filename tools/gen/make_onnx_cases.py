@@ -7,7 +7,7 @@ tests/data/onnx/ (committed; tests/onnx_cases/test_onnx_cases.cpp reads them):
   <case>.input.npy         float32 input
   <case>.output<k>.npy     float32 expected value of graph output k
   cases.txt                case | what it checks (printed by the test on failure)
-  refused.txt              case | a substring the importer's error message must contain
+  refused.txt              case | substrings the importer's error message must contain (joined by ' & ')
 
 Expected outputs come from a reference written here in numpy (float64, each op from the ONNX
 operator spec), never from sparq. When ONNX Runtime is installed (the anchor in
@@ -954,14 +954,14 @@ def refused_lstm():
     return finish(g, [y])
 
 
-@refused("not a constant")
+@refused("Conv & weight & constant")
 def refused_conv_weight_not_constant():
     """Conv whose weight is computed from the input (Conv(x, x)): refused, the weight is not a constant"""
     g = Graph("refused_conv_weight_not_constant", [2, 3, 3], refused_conv_weight_not_constant.__doc__)
     return finish(g, [g.op("Conv", ["input", "input"], kernel_shape=[3, 3])])
 
 
-@refused("not a constant")
+@refused("Gemm & weight & constant")
 def refused_gemm_weight_not_constant():
     """Gemm(x, Relu(x), transB 1): B is a value, not a weight: refused, the weight is not a constant"""
     g = Graph("refused_gemm_weight_not_constant", [4], refused_gemm_weight_not_constant.__doc__)
@@ -1007,6 +1007,19 @@ def set_output_shapes(model, ys):
     for o, y in zip(model.graph.output, ys):
         dims = ["N"] + list(y.shape[1:]) if y.shape[0] == BATCH else list(y.shape)
         o.CopyFrom(helper.make_tensor_value_info(o.name, TensorProto.FLOAT, dims))
+
+
+def ort_outputs_unoptimized(ort, model_path, x, tmp):
+    """Every graph output through ONNX Runtime with graph optimizations off (tools/gen/ort_outputs.js),
+    as (shape, values) pairs."""
+    anchor, cache = ort
+    xpath, prefix = os.path.join(tmp, "x.npy"), os.path.join(tmp, "out")
+    np.save(xpath, x)
+    r = subprocess.run(["node", os.path.join(os.path.dirname(os.path.abspath(__file__)), "ort_outputs.js"), model_path, xpath, prefix],
+                       check=True, capture_output=True, text=True,
+                       env=dict(os.environ, NODE_PATH=os.path.join(cache, "node_modules"), SPARQ_ORT_ANCHOR=anchor))
+    shapes = [tuple(int(v) for v in line.split()) for line in r.stdout.splitlines()]
+    return [(sh, np.fromfile(f"{prefix}.{k}.bin", dtype=np.float32)) for k, sh in enumerate(shapes)]
 
 
 def rel_err(a, b):
@@ -1070,7 +1083,7 @@ def main():
     with open(os.path.join(out, "cases.txt"), "w") as f:
         f.write("# case | what it checks (written by tools/gen/make_onnx_cases.py)\n" + "\n".join(lines) + "\n")
     with open(os.path.join(out, "refused.txt"), "w") as f:
-        f.write("# case | a substring the importer's error must contain (written by tools/gen/make_onnx_cases.py)\n"
+        f.write("# case | substrings (joined by ' & ') the importer's error must contain (written by tools/gen/make_onnx_cases.py)\n"
                 + "\n".join(ref_lines) + "\n")
     print(f"{len(CASES)} cases, {len(REFUSED)} refused cases written to {out}")
     if bad:

@@ -16,8 +16,10 @@ later. Writes, for N = 0 .. count-1, under --out:
   gNNNN.txt             the module: export mode, each op with its attributes and shapes
 
 Deterministic for a seed (the same files, byte for byte). About 0.1 s a graph on one core.
---check-ort also runs each graph through ONNX Runtime (../shared/anchors/ort) and reports
-where it disagrees with PyTorch by more than 1e-4: a check of the generator, not of sparq.
+--check-ort also runs each graph through ONNX Runtime (../shared/anchors/ort, graph
+optimizations off: tools/gen/ort_outputs.js) and reports where its shapes differ from PyTorch's
+or its values by more than 1e-4: a check that each exported file means what PyTorch computed
+(of the generator and the exporter, not of sparq).
 
 Run: /usr/bin/python3 tools/gen/make_random_graphs.py --seed 1 --count 200 --out DIR
 Needs python3-torch, python3-onnx, python3-numpy (Debian).
@@ -26,6 +28,7 @@ import argparse
 import io
 import os
 import random
+import subprocess
 import sys
 import time
 
@@ -230,6 +233,15 @@ def op_pool(b, v, kind):
         text = f"maxpool2d(k{k} s{s} pad {p}{' ceil' if ceil else ''})"
     else:
         inc = r.random() < 0.5
+        def onnx_ceil(n):  # the exported Pad + AveragePool(pads 0, ceil_mode 1) per the ONNX spec
+            return -(-(n + 2 * p - k) // s) + 1
+
+        if ceil and inc and p and (onnx_ceil(h) != oh or onnx_ceil(w) != ow):
+            # torch 1.13 exports this as Pad + AveragePool(ceil_mode) whose ONNX meaning differs from
+            # PyTorch's result where PyTorch drops a last window that starts in the padding (the
+            # exported graph has one more): a bug of the exporter, not what the importer is tested on.
+            ceil = False
+            oh, ow = pool_out(h, k, s, p, False), pool_out(w, k, s, p, False)
         m = b.net.add(nn.AvgPool2d(k, s, p, ceil_mode=ceil, count_include_pad=inc))
         text = f"avgpool2d(k{k} s{s} pad {p}{' ceil' if ceil else ''}{' count_include_pad' if inc and p else ''})"
     return b.emit(lambda vals, v=v, m=m: m(vals[v]), [v], (c, oh, ow), text, "pool")
@@ -559,20 +571,24 @@ def main():
     ap.add_argument("--check-ort", action="store_true", help="also compare ONNX Runtime with PyTorch on each graph")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
+    if args.first == 0:  # a fresh set: graphs of an earlier, larger run go
+        import re
+        for f in os.listdir(args.out):
+            if re.fullmatch(r"g\d{4,}\.(onnx|txt|input\.npy|output\d+\.npy)", f):
+                os.remove(os.path.join(args.out, f))
     import warnings
     warnings.filterwarnings("ignore")
     t0 = time.time()
     ort = None
     if args.check_ort:
         sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-        from make_onnx_cases import ort_setup, ort_outputs, rel_err  # noqa: E402
+        from make_onnx_cases import ort_setup, ort_outputs_unoptimized, rel_err  # noqa: E402
         import tempfile
         ort = ort_setup()
         if ort is None:
             sys.exit("--check-ort: ONNX Runtime not found (run ../shared/anchors/ort/ort_bench.sh once)")
         tmp = tempfile.mkdtemp()
-        import onnx
-    disagree = 0
+    disagree = unloadable = 0
     for i in range(args.first, args.first + args.count):
         data, x, ys, desc = make_one(args.seed, i)
         stem = os.path.join(args.out, f"g{i:04d}")
@@ -584,14 +600,25 @@ def main():
         with open(stem + ".txt", "w") as f:
             f.write(desc)
         if ort:
-            model = onnx.load_from_string(data)
-            errs = [rel_err(o, y.numpy()) for o, y in zip(ort_outputs(ort, model, x.numpy(), tmp), ys)]
-            if max(errs) > 1e-4:
+            try:
+                outs = ort_outputs_unoptimized(ort, stem + ".onnx", x.numpy(), tmp)
+            except subprocess.CalledProcessError as e:
+                # ONNX Runtime checks the declared shapes at load; ceil_mode pooling where PyTorch
+                # drops a last window that starts in the padding has an inferred shape one larger
+                # than the data (ONNX 1.12's shape inference), which a later MatMul may refuse.
+                unloadable += 1
+                print(f"g{i:04d}: ONNX Runtime cannot load it: {e.stderr.strip().splitlines()[-1][:300]}")
+                continue
+            bad = [f"output {k}: ONNX Runtime {list(sh)}, PyTorch {list(y.shape)}" for k, ((sh, o), y) in enumerate(zip(outs, ys))
+                   if sh != tuple(y.shape)]
+            bad += [f"output {k}: ONNX Runtime differs from PyTorch by {rel_err(o, y.numpy()):.2e}" for k, ((sh, o), y)
+                    in enumerate(zip(outs, ys)) if sh == tuple(y.shape) and rel_err(o, y.numpy()) > 1e-4]
+            if bad:
                 disagree += 1
-                print(f"g{i:04d}: ONNX Runtime differs from PyTorch by {max(errs):.2e}\n{desc}")
+                print(f"g{i:04d}: {'; '.join(bad)}\n{desc}")
     dt = time.time() - t0
     print(f"{args.count} graphs (seed {args.seed}) written to {args.out} in {dt:.1f} s"
-          + (f"; ONNX Runtime disagrees with PyTorch on {disagree}" if ort else ""))
+          + (f"; ONNX Runtime disagrees with PyTorch on {disagree}, cannot load {unloadable}" if ort else ""))
     if disagree:
         sys.exit(1)
 
