@@ -942,6 +942,15 @@ def two_outputs_intermediate():
     return finish(g, [h, y])
 
 
+@case
+def output_reshape_of_input():
+    """outputs Reshape(x) [N, 6] -> [N, 6, 1, 1] (data unchanged: an alias of the input) and a 1x1 Conv of it (make_random_graphs seed 2 g0171)"""
+    g = Graph("output_reshape_of_input", [6], output_reshape_of_input.__doc__)
+    r = g.op("Reshape", ["input", g.const(np.array([-1, 6, 1, 1], dtype=np.int64))])
+    c = g.op("Conv", [r, g.weight(3, 6, 1, 1), g.weight(3)], kernel_shape=[1, 1])
+    return finish(g, [r, c])
+
+
 # ---- refused
 @refused("LSTM")
 def refused_lstm():
