@@ -218,7 +218,7 @@ status importer::add_node(const ::onnx::NodeProto& n, int index) {
         {"Constant", &importer::constant_node}, {"Identity", &importer::alias}, {"Dropout", &importer::alias},
         {"Cast", &importer::cast}, {"Shape", &importer::shape}, {"Gather", &importer::gather},
         {"Unsqueeze", &importer::unsqueeze_squeeze}, {"Squeeze", &importer::unsqueeze_squeeze}, {"Concat", &importer::concat},
-        {"Slice", &importer::slice}, {"Range", &importer::range}, {"ConstantOfShape", &importer::constant_of_shape},
+        {"Slice", &importer::slice}, {"Split", &importer::split}, {"Range", &importer::range}, {"ConstantOfShape", &importer::constant_of_shape},
         {"Reshape", &importer::reshape}, {"Flatten", &importer::flatten}, {"Transpose", &importer::transpose},
         {"Pad", &importer::pad}, {"ReduceMean", &importer::reduce_mean},
     };
@@ -236,9 +236,19 @@ status importer::set_outputs(const ::onnx::GraphProto& g) {
         if (it->second.is_constant())
             return status(errc::unsupported, "%s: the graph output '%.60s' is a constant (it does not depend on the input)", source_,
                           out.name().c_str());
-        if (it->second.r.id == 0)
-            return status(errc::unsupported, "%s: the graph output '%.60s' is the graph input itself", source_, out.name().c_str());
-        m_.outputs.push_back(it->second.r.id);
+        int id = it->second.r.id;
+        if (id == 0) {  // the input itself (through aliases): a node that makes a copy of it
+            auto s = sample_of(it->second.r.dims, source_);
+            if (!s) return s.error();
+            nn::node copy;
+            copy.name = out.name();
+            copy.kind = nn::op::reshape;
+            copy.inputs = {0};
+            copy.params.shape = *s;
+            m_.nodes.push_back(std::move(copy));
+            id = int(m_.nodes.size());
+        }
+        m_.outputs.push_back(id);
     }
     return status::success();
 }

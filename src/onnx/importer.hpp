@@ -71,6 +71,9 @@ private:
     status unsqueeze_squeeze();
     status concat();
     status slice();
+    status split();
+    status crop(const runtime_value& x, const std::vector<std::int64_t>& starts, const std::vector<std::int64_t>& ends,
+                const std::vector<std::int64_t>& axes, const std::vector<std::int64_t>& steps, int output = 0);
     status range();
     status constant_of_shape();
     status reshape();

@@ -72,8 +72,8 @@ status importer::matmul() {
     if (wd.size() != 2 || w.integer)
         return fail(errc::unsupported, "a weight of rank %zu: MatMul with a [K, N] float constant is supported (batched weights are not)", w.dims.size());
     const index_t k = wd[0], n = wd[1];
-    if (a->dims.size() != 2)
-        return fail(errc::unsupported, "MatMul on a rank-%zu input (a linear layer per row of a sequence) is not supported yet", a->dims.size());
+    if (a->dims.size() > 4)
+        return fail(errc::unsupported, "MatMul on a rank-%zu input (ranks 2 to 4: a linear layer on each row)", a->dims.size());
     if (a->dims.back() != k) return fail(errc::shape_mismatch, "the input has %td features, the weight takes %td", a->dims.back(), k);
     if (n < 1 || k < 1) return fail(errc::shape_mismatch, "an empty weight [%td, %td]", k, n);
     nn::node node;
@@ -85,6 +85,7 @@ status importer::matmul() {
         for (index_t i = 0; i < k; ++i) (*t)(o, i) = w.f[std::size_t(i * n + o)];
     node.linear.name = node.name;
     node.linear.weight = std::move(*t);
+    if (a->dims.size() > 2) node.params.axis = std::int32_t(a->dims.size() - 2);  // each row of K: the sample dim holding K
     std::vector<index_t> dims = a->dims;
     dims.back() = n;
     return emit(std::move(node), std::move(dims));

@@ -262,12 +262,77 @@ status importer::slice() {
         starts = attr_ints("starts"), ends = attr_ints("ends"), axes = attr_ints("axes");
     }
     const entry* d = input(0);
-    if (d && !d->is_constant()) return fail(errc::unsupported, "Slice of run-time values is not supported yet");
+    if (d && !d->is_constant()) return crop(d->r, starts, ends, axes, steps);
     auto data = constant_input(0, "data");
     if (!data) return data.error();
     auto c = fold_slice(**data, starts, ends, axes, steps, where_);
     if (!c) return c.error();
     return define_constant(std::move(*c));
+}
+
+// Slice of a value (step 1, axes after the batch): a pad node with negative pads.
+status importer::crop(const runtime_value& x, const std::vector<std::int64_t>& starts, const std::vector<std::int64_t>& ends,
+                      const std::vector<std::int64_t>& axes, const std::vector<std::int64_t>& steps, int output) {
+    const std::size_t r = x.dims.size();
+    if (r > 4) return fail(errc::unsupported, "Slice of a rank-%zu value", r);
+    if (ends.size() != starts.size() || (!axes.empty() && axes.size() != starts.size()) || (!steps.empty() && steps.size() != starts.size()))
+        return fail(errc::invalid_argument, "starts, ends, axes and steps differ in length");
+    nn::node node;
+    node.kind = nn::op::pad;
+    node.inputs = {x.id};
+    std::vector<index_t> out = x.dims;
+    for (std::size_t j = 0; j < starts.size(); ++j) {
+        auto a = axis(axes.empty() ? std::int64_t(j) : axes[j], r, false);
+        if (!a) return a.error();
+        if (!steps.empty() && steps[j] != 1) return fail(errc::unsupported, "Slice of a value with step %lld (step 1 only)", (long long)steps[j]);
+        const std::int64_t dim = x.dims[std::size_t(*a)];
+        std::int64_t b = starts[j], e = ends[j];
+        if (b == batch_dim || e == batch_dim) return fail(errc::unsupported, "Slice bounds from the batch extent");
+        if (b < 0) b += dim;
+        if (e < 0) e += dim;
+        b = std::clamp<std::int64_t>(b, 0, dim), e = std::clamp<std::int64_t>(e, b, dim);
+        if (e == b) return fail(errc::unsupported, "an empty Slice");
+        node.params.pads[std::size_t(*a - 1)] = -index_t(b);
+        node.params.pads[std::size_t(*a - 1 + 3)] = -index_t(dim - e);
+        out[std::size_t(*a)] = index_t(e - b);
+    }
+    if (out == x.dims) return define(x, output);
+    node.name = node_name("slice") + (output ? "_" + std::to_string(output) : std::string());
+    auto s = sample_of(out, where_);
+    if (!s) return s.error();
+    m_.nodes.push_back(std::move(node));
+    return define(runtime_value{int(m_.nodes.size()), std::move(out)}, output);
+}
+
+// Split of a value: one crop per output.
+status importer::split() {
+    SPARQ_TRY(only_attributes(opset_ >= 13 ? std::initializer_list<const char*>{"axis"} : std::initializer_list<const char*>{"axis", "split"}));
+    auto x = runtime_input(0, "input");
+    if (!x) return x.error();
+    auto a = axis(attr_int("axis", 0), x->dims.size(), false);
+    if (!a) return a.error();
+    std::vector<std::int64_t> sizes;
+    if (opset_ >= 13 && n_->input_size() > 1 && !n_->input(1).empty()) {
+        auto s = ints_input(1, "split");
+        if (!s) return s.error();
+        sizes = *s;
+    } else if (opset_ < 13) {
+        sizes = attr_ints("split");
+    }
+    const std::int64_t dim = x->dims[std::size_t(*a)], parts = n_->output_size();
+    if (sizes.empty()) {
+        if (parts < 1 || dim % parts) return fail(errc::invalid_argument, "%lld does not split into %lld equal parts", (long long)dim, (long long)parts);
+        sizes.assign(std::size_t(parts), dim / parts);
+    }
+    if (std::int64_t(sizes.size()) != parts) return fail(errc::invalid_argument, "%zu sizes for %lld outputs", sizes.size(), (long long)parts);
+    std::int64_t at = 0;
+    for (std::size_t k = 0; k < sizes.size(); ++k) {
+        if (sizes[k] < 1 || at + sizes[k] > dim) return fail(errc::invalid_argument, "split sizes do not fit an extent of %lld", (long long)dim);
+        SPARQ_TRY(crop(*x, {at}, {at + sizes[k]}, {*a}, {}, int(k)));
+        at += sizes[k];
+    }
+    if (at != dim) return fail(errc::invalid_argument, "split sizes add up to %lld of %lld", (long long)at, (long long)dim);
+    return status::success();
 }
 
 status importer::range() {
@@ -482,8 +547,9 @@ status importer::pad() {
     node.params.alpha = value;
     std::vector<index_t> out = x->dims;
     for (std::size_t k = 1; k < r; ++k) {
-        if (pads[k] < 0 || pads[k + r] < 0 || pads[k] > (1 << 20) || pads[k + r] > (1 << 20))
-            return fail(errc::unsupported, "negative or huge pads (cropping)");
+        if (pads[k] < -x->dims[k] || pads[k + r] < -x->dims[k] || pads[k] > (1 << 20) || pads[k + r] > (1 << 20) ||
+            x->dims[k] + pads[k] + pads[k + r] < 1)
+            return fail(errc::invalid_argument, "pads %lld, %lld for an extent of %td", (long long)pads[k], (long long)pads[k + r], x->dims[k]);
         node.params.pads[k - 1] = index_t(pads[k]);
         node.params.pads[k - 1 + 3] = index_t(pads[k + r]);
         out[k] += index_t(pads[k] + pads[k + r]);

@@ -351,7 +351,9 @@ TEST_CASE("batch_norm, pad, reshape, reduce_mean on random shapes") {
         m.input = s;
         m.nodes.push_back(make(nn::op::batch_norm, {0}, {}, randoms(std::size_t(2 * s[0]), -2.0f, 2.0f)));
         nn::op_params pad;
-        for (auto& e : pad.pads) e = std::uniform_int_distribution<index_t>(0, 2)(rng());
+        for (auto& e : pad.pads) e = std::uniform_int_distribution<index_t>(-1, 2)(rng());  // -1: a crop (Slice)
+        for (std::size_t k = 0; k < 3; ++k)
+            if (s[k] + pad.pads[k] + pad.pads[k + 3] < 1) pad.pads[k] = pad.pads[k + 3] = 0;
         pad.alpha = uniform(-1.0f, 1.0f);
         m.nodes.push_back(make(nn::op::pad, {1}, pad));
         nn::op_params r;
@@ -777,9 +779,11 @@ TEST_CASE("bad op parameters are refused by the model check and by from_parts, n
     refused(m, "transpose 'transpose_node' sees its input of 24 values as (2, 3, 2, 3)");
     m = base();
     nn::op_params pad;
-    pad.pads = {0, 0, -1, 0, 0, 0};
+    pad.pads = {0, 0, -(nn::max_dimension + 1), 0, 0, 0};
     m.nodes.push_back(make(nn::op::pad, {0}, pad));
-    refused(m, "pad 'pad_node' pads dim 2 by -1");
+    refused(m, "pad 'pad_node' pads dim 2 by -");
+    m.nodes[0].params.pads = {0, 0, -1000, 0, 0, 0};  // a crop of more than the extent
+    refused(m, "pad 'pad_node' makes dim 2 of extent");
     m.nodes[0].params.pads = {0, 0, 0, 0, nn::max_dimension + 1, 0};
     refused(m, "pad 'pad_node' pads dim 1 by");
     for (std::uint32_t axes : {0u, 8u, 9u}) {
@@ -838,12 +842,13 @@ TEST_CASE("bad op parameters are refused by the model check and by from_parts, n
         edit(parts);
         auto r2 = nn::compiled_model::from_parts(std::move(parts));
         REQUIRE_FALSE(r2.ok());
-        CAPTURE(r2.error().message());
+        const std::string message = r2.error().message();
+        CAPTURE(message);
         CHECK(std::string(r2.error().message()).find(says) != std::string::npos);
     };
     CHECK(nn::compiled_model::from_parts(cm->parts()).ok());
     bad([](nn::compiled_parts& q) { q.steps[1].params.perm = {0, 0, 1, 2}; }, "model parts: transpose 'transpose_node' has perm");
-    bad([](nn::compiled_parts& q) { q.steps[0].params.pads[0] = -3; }, "model parts: pad 'pad_node' pads dim 0 by -3");
+    bad([](nn::compiled_parts& q) { q.steps[0].params.pads[0] = -3; }, "model parts: pad 'pad_node' makes dim 0 of extent -1");
     bad([](nn::compiled_parts& q) { q.steps[0].params.pads[0] = 2; }, "value 1 is");
     bad([](nn::compiled_parts& q) { q.steps[0].constant = {1.0f}; }, "has a constant");
     bad([](nn::compiled_parts& q) { q.outputs = {3}; }, "output value 3 does not exist");

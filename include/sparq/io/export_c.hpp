@@ -63,7 +63,8 @@ inline status firmware_runs(const nn::compiled_parts& p) {
         const nn::sample_shape& x = p.shapes[std::size_t(d.inputs[0])];
         bool ok = true;
         switch (d.kind) {
-            case nn::op::linear: case nn::op::conv2d: case nn::op::relu: case nn::op::relu6: case nn::op::sigmoid: case nn::op::tanh:
+            case nn::op::linear: ok = d.weight_shape[1] == x[0] * x[1] * x[2]; break;  // not per row of a sequence
+            case nn::op::conv2d: case nn::op::relu: case nn::op::relu6: case nn::op::sigmoid: case nn::op::tanh:
             case nn::op::gelu: case nn::op::max_pool: case nn::op::avg_pool: case nn::op::global_avg_pool: case nn::op::flatten:
                 break;
             case nn::op::add: ok = d.inputs.size() == 2 && p.shapes[std::size_t(d.inputs[1])] == x; break;  // no broadcasting

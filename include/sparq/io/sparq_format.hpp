@@ -188,7 +188,7 @@ inline void write_params(le_writer& w, const nn::op_params& p) {
     if (mask & param_axes) w.u32(p.axes);
     if (mask & param_constant_first) w.u8(p.constant_first ? 1 : 0);
     if (mask & param_shape) for (index_t e : p.shape) w.u32(std::uint32_t(e));
-    if (mask & param_pads) for (index_t e : p.pads) w.u32(std::uint32_t(e));
+    if (mask & param_pads) for (index_t e : p.pads) w.i32(std::int32_t(e));  // negative: a crop
     if (mask & param_dims) for (index_t e : p.dims) w.u32(std::uint32_t(e));
     if (mask & param_perm) for (index_t e : p.perm) w.u32(std::uint32_t(e));
 }
@@ -208,7 +208,11 @@ inline void read_params(le_reader& r, nn::op_params& p) {
     // extents, pads and permutation entries: at most nn::max_dimension each (the model check
     // says what else they must be)
     if (mask & param_shape) for (index_t& e : p.shape) e = r.dim("reshape / constant extent");
-    if (mask & param_pads) for (index_t& e : p.pads) e = r.dim("padding");
+    if (mask & param_pads)
+        for (index_t& e : p.pads) {
+            e = r.i32("padding");  // signed (a crop); the model check bounds it
+            if (r.error.ok() && (e > nn::max_dimension || e < -nn::max_dimension)) r.fail(errc::parse_error, "padding out of range");
+        }
     if (mask & param_dims) for (index_t& e : p.dims) e = r.dim("transpose extent");
     if (mask & param_perm) for (index_t& e : p.perm) e = r.dim("transpose permutation");
     // canonical: a field is stored only when it differs from its default (write_params)

@@ -772,34 +772,38 @@ inline status compiled_model::run_steps(const context& ctx, const matrix_view<co
 
         switch (s.kind) {
             case op::linear: {
+                // rows: each sample's rows of K (one, or a sequence's tokens: shape_rules.hpp)
+                const index_t k_in = s.int8 ? s.w8.k : prec_ == precision::int4 ? s.k4 : prec_ == precision::f16 ? s.w16.k
+                                   : prec_ == precision::bf16 ? s.wbf.k : s.w32.k;
+                const index_t per = in_n / k_in, rows = batch * per, n_out = out_n / per;
                 if (s.int8) {
                     const std::int8_t* in = as_s8(in_v);
                     if (!in) return oom;
-                    const matrix_view<const std::int8_t> xq(in, {batch, in_n});
+                    const matrix_view<const std::int8_t> xq(in, {rows, k_in});
                     // the requantization's integer offset add, one per output
                     if (c.energy) c.energy->add_adds(dtype::s32, std::uint64_t(batch * out_n));
                     if (s.sparse) {  // the CSR's int32 sums, then the same output stage
                         auto* acc = static_cast<std::int32_t*>(alloc(std::size_t(batch * out_n) * 4));
                         if (!acc) return oom;
-                        const matrix_view<std::int32_t> sums(acc, {batch, out_n});
+                        const matrix_view<std::int32_t> sums(acc, {rows, n_out});
                         SPARQ_TRY(kernels::spmm(c, xq, s.sw8, sums));
-                        if (out_s8) SPARQ_TRY(kernels::apply_requant(s.stage, sums.as_const(), matrix_view<std::int8_t>(static_cast<std::int8_t*>(values[out_v]), {batch, out_n})));
-                        else SPARQ_TRY(kernels::apply_dequant(s.stage, sums.as_const(), matrix_view<float>(static_cast<float*>(values[out_v]), {batch, out_n})));
+                        if (out_s8) SPARQ_TRY(kernels::apply_requant(s.stage, sums.as_const(), matrix_view<std::int8_t>(static_cast<std::int8_t*>(values[out_v]), {rows, n_out})));
+                        else SPARQ_TRY(kernels::apply_dequant(s.stage, sums.as_const(), matrix_view<float>(static_cast<float*>(values[out_v]), {rows, n_out})));
                         break;
                     }
-                    if (out_s8) SPARQ_TRY(kernels::linear_s8(c, xq, s.w8, s.stage, matrix_view<std::int8_t>(static_cast<std::int8_t*>(values[out_v]), {batch, out_n})));
-                    else SPARQ_TRY(kernels::linear_s8(c, xq, s.w8, s.stage, matrix_view<float>(static_cast<float*>(values[out_v]), {batch, out_n})));
+                    if (out_s8) SPARQ_TRY(kernels::linear_s8(c, xq, s.w8, s.stage, matrix_view<std::int8_t>(static_cast<std::int8_t*>(values[out_v]), {rows, n_out})));
+                    else SPARQ_TRY(kernels::linear_s8(c, xq, s.w8, s.stage, matrix_view<float>(static_cast<float*>(values[out_v]), {rows, n_out})));
                     break;
                 }
                 const float* in = as_float(in_v);
                 if (!in) return oom;
-                const matrix_view<const float> xf(in, {batch, in_n});
-                const matrix_view<float> yf(static_cast<float*>(values[out_v]), {batch, out_n});
+                const matrix_view<const float> xf(in, {rows, k_in});
+                const matrix_view<float> yf(static_cast<float*>(values[out_v]), {rows, n_out});
                 // bias and activation fused into the GEMM's tiles (kernels/matmul.hpp)
                 if (prec_ == precision::int4) {
                     SPARQ_TRY(kernels::matmul_int4(c, xf, s.w4.cview(), s.q4, yf));
-                    for (index_t r = 0; r < batch; ++r)
-                        for (index_t n = 0; n < out_n; ++n) yf(r, n) = kernels::activate(yf(r, n) + (s.bias.empty() ? 0.0f : s.bias[std::size_t(n)]), s.act);
+                    for (index_t r = 0; r < rows; ++r)
+                        for (index_t n = 0; n < n_out; ++n) yf(r, n) = kernels::activate(yf(r, n) + (s.bias.empty() ? 0.0f : s.bias[std::size_t(n)]), s.act);
                 } else if (prec_ == precision::f16) SPARQ_TRY(kernels::matmul(c, xf, s.w16, s.bias, s.act, yf));
                 else if (prec_ == precision::bf16) SPARQ_TRY(kernels::matmul(c, xf, s.wbf, s.bias, s.act, yf));
                 else SPARQ_TRY(kernels::matmul(c, xf, s.w32, s.bias, s.act, yf));

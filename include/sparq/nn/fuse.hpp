@@ -98,11 +98,17 @@ inline index_t layer_weights_per_channel(const node& d) {
     return d.kind == op::conv2d ? d.conv.weight.size() / d.conv.weight.extent(0) : d.linear.in_features();
 }
 
-// A constant operand of one value per output channel ([C, 1, 1]) or one value for all.
-inline bool per_channel_constant(const node& d, index_t channels) {
+// The sample dim of a layer's output channels: 0, or a per-row linear layer's axis.
+inline int channel_axis(const node& layer) { return layer.kind == op::linear ? layer.params.axis : 0; }
+
+// A constant operand of one value per output channel (extent C on the channel axis, 1
+// elsewhere) or one value for all.
+inline bool per_channel_constant(const node& d, index_t channels, int axis) {
     if (d.inputs.size() != 1 || d.params.constant_first) return false;
     const sample_shape& s = d.params.shape;
-    return (d.constant.size() == 1) || (s[0] == channels && s[1] == 1 && s[2] == 1 && index_t(d.constant.size()) == channels);
+    bool along = index_t(d.constant.size()) == channels;
+    for (int k = 0; k < 3; ++k) along = along && s[std::size_t(k)] == (k == axis ? channels : 1);
+    return d.constant.size() == 1 || along;
 }
 
 inline float scalar_constant(const node& d, float fallback) {
@@ -149,12 +155,12 @@ inline status fuse(model& m) {
         if (layer_before) {
             node& p = g.producer(x);
             const index_t channels = detail::layer_channels(p);
-            if (d.kind == op::batch_norm && index_t(d.constant.size()) == 2 * channels) {
+            if (d.kind == op::batch_norm && index_t(d.constant.size()) == 2 * channels && detail::channel_axis(p) == 0) {
                 detail::fold_affine(p, d.constant.data(), d.constant.data() + channels, false);
                 g.forward(i, x);
                 continue;
             }
-            if ((d.kind == op::add || d.kind == op::sub || d.kind == op::mul) && detail::per_channel_constant(d, channels)) {
+            if ((d.kind == op::add || d.kind == op::sub || d.kind == op::mul) && detail::per_channel_constant(d, channels, detail::channel_axis(p))) {
                 std::vector<float> c = d.constant;
                 if (d.kind == op::sub)
                     for (float& v : c) v = -v;

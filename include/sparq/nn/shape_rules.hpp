@@ -107,11 +107,19 @@ inline result<sample_shape> output_shape(const node_facts& d, std::size_t index,
             return status(errc::shape_mismatch, "%s: %s '%.60s' has %zu biases for %td outputs", where, kind, name, d.bias_size, ws[0]);
     }
     switch (d.kind) {
-        case op::linear:
-            if (ws[2] != 1 || ws[3] != 1 || ws[1] != size_of(x))
-                return status(errc::shape_mismatch, "%s: linear '%.60s' takes %td features, its input has %td", where, name, ws[1], size_of(x));
-            y = {ws[0], 1, 1};
+        case op::linear: {
+            // the whole sample (legacy: any [C, H, W] read as C*H*W features), or each row along
+            // sample dim params.axis (a sequence [L, K, 1] -> [L, N, 1]): that dim holds K, the
+            // dims after it are 1
+            const int a = p.axis;
+            const bool per_row = a >= 1 && a <= 2 && x[std::size_t(a)] == ws[1] && (a == 2 || x[2] == 1);
+            if (ws[2] != 1 || ws[3] != 1 || (ws[1] != size_of(x) && !per_row))
+                return status(errc::shape_mismatch, "%s: linear '%.60s' takes %td features, its input has %td (%td, %td, %td)", where, name, ws[1],
+                              size_of(x), x[0], x[1], x[2]);
+            if (ws[1] == size_of(x) && !per_row) y = {ws[0], 1, 1};
+            else y[std::size_t(a)] = ws[0];
             break;
+        }
         case op::conv2d: {
             const kernels::conv2d_params& c = *d.conv;
             for (index_t e : {c.stride_h, c.stride_w, c.pad_top, c.pad_left, c.pad_bottom, c.pad_right, c.dilation_h, c.dilation_w, c.groups})
@@ -161,11 +169,16 @@ inline result<sample_shape> output_shape(const node_facts& d, std::size_t index,
                               where, name, d.constant_size, x[0]);
             break;
         case op::pad:
+            // (negative pads crop: ONNX Pad's negative pads, and Slice)
             for (int k = 0; k < 6; ++k)
-                if (p.pads[std::size_t(k)] < 0 || p.pads[std::size_t(k)] > max_dimension)
-                    return status(errc::out_of_range, "%s: pad '%.60s' pads dim %d by %td (at least 0, at most %td)", where, name, k % 3,
+                if (p.pads[std::size_t(k)] < -max_dimension || p.pads[std::size_t(k)] > max_dimension)
+                    return status(errc::out_of_range, "%s: pad '%.60s' pads dim %d by %td (at most %td either way)", where, name, k % 3,
                                   p.pads[std::size_t(k)], max_dimension);
-            for (std::size_t k = 0; k < 3; ++k) y[k] = x[k] + p.pads[k] + p.pads[k + 3];
+            for (std::size_t k = 0; k < 3; ++k) {
+                y[k] = x[k] + p.pads[k] + p.pads[k + 3];
+                if (y[k] < 1 || y[k] > max_dimension)
+                    return status(errc::shape_mismatch, "%s: pad '%.60s' makes dim %zu of extent %td", where, name, k, y[k]);
+            }
             break;
         case op::transpose: {
             const index_t n = detail::bounded_size(p.dims.data(), 4);

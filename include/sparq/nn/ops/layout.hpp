@@ -13,19 +13,25 @@
 namespace sparq::nn::ops {
 
 // y = x padded with `value`: pads before dims 0, 1, 2, then after them (op_params::pads);
-// ys = xs + before + after.
+// ys = xs + before + after. A negative pad crops that many values at that end (a slice).
 inline void pad(const context& ctx, const float* x, const sample_shape& xs, const index_t* pads, float value, float* y, const sample_shape& ys,
                 index_t batch) noexcept {
     const index_t nx = xs[0] * xs[1] * xs[2], ny = ys[0] * ys[1] * ys[2];
+    // the input coordinates that land in the output, per dim: [lo, hi)
+    index_t lo[3], hi[3];
+    for (int k = 0; k < 3; ++k) {
+        lo[k] = pads[k] < 0 ? -pads[k] : 0;
+        hi[k] = ys[k] - pads[k] < xs[k] ? ys[k] - pads[k] : xs[k];
+    }
     for (index_t r = 0; r < batch; ++r) {
         float* py = y + r * ny;
         for (index_t i = 0; i < ny; ++i) py[i] = value;
         const float* px = x + r * nx;
-        for (index_t c = 0; c < xs[0]; ++c)
-            for (index_t h = 0; h < xs[1]; ++h) {
+        for (index_t c = lo[0]; c < hi[0]; ++c)
+            for (index_t h = lo[1]; h < hi[1]; ++h) {
                 const float* from = px + (c * xs[1] + h) * xs[2];
                 float* to = py + ((c + pads[0]) * ys[1] + h + pads[1]) * ys[2] + pads[2];
-                for (index_t w = 0; w < xs[2]; ++w) to[w] = from[w];
+                for (index_t w = lo[2]; w < hi[2]; ++w) to[w] = from[w];
             }
     }
     if (ctx.energy) {
