@@ -391,9 +391,9 @@ def gemm_transb0():
     return finish(g, [g.op("Gemm", ["input", g.weight(7, 5), g.weight(5)])])
 
 
-@case
+@refused("Transpose & batch")
 def gemm_transa():
-    """Transpose(x) -> Gemm transA 1 (A stored [in, N]), no bias"""
+    """Transpose(x) -> Gemm transA 1 (A stored [in, N]), no bias: the batch moves into the features and back, refused"""
     g = Graph("gemm_transa", [6], gemm_transa.__doc__)
     t = g.op("Transpose", ["input"], perm=[1, 0])
     return finish(g, [g.op("Gemm", [t, g.weight(6, 3)], transA=1)])
@@ -523,9 +523,9 @@ def global_avgpool_flatten_gemm():
 
 
 # ---- shape ops
-@case
+@refused("Flatten & axis 2 & batch")
 def flatten_axis2():
-    """Flatten(axis=2) on [N, 3, 4, 5] -> [N*3, 20], then Softmax(axis=-1) over each row of 20"""
+    """Flatten(axis=2) on [N, 3, 4, 5] -> [N*3, 20], then Softmax(axis=-1) over each row of 20: the batch changes, refused"""
     g = Graph("flatten_axis2", [3, 4, 5], flatten_axis2.__doc__)
     f = g.op("Flatten", ["input"], axis=2)
     return finish(g, [g.op("Softmax", [f], axis=-1)])
