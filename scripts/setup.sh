@@ -3,7 +3,9 @@
 # again: when everything is there it changes nothing. Needs root (or sudo) to install.
 #
 #   scripts/setup.sh            build, test and benchmark dependencies
-#   scripts/setup.sh --gen      also what the reference-data generators need (python3-torch, numpy)
+#   scripts/setup.sh --zoo      also what the model zoo's tests need at test time (the release preset's
+#                               label zoo: PyTorch, torchvision, onnx, numpy; scripts/test.sh asks for it)
+#   scripts/setup.sh --gen      also what all reference-data generators need (the zoo's + scikit-learn)
 set -euo pipefail
 
 packages=(
@@ -18,9 +20,12 @@ packages=(
   clang-14 libclang-rt-14-dev          # the libFuzzer targets (fuzz preset)
   libonnx-dev libprotobuf-dev          # ONNX import in the sparq program
 )
-if [[ "${1:-}" == "--gen" ]]; then
-  packages+=(python3-torch python3-numpy python3-sklearn python3-onnx)
-fi
+case "${1:-}" in
+  "") ;;
+  --zoo) packages+=(python3-torch python3-torchvision python3-onnx python3-numpy) ;;
+  --gen) packages+=(python3-torch python3-torchvision python3-onnx python3-numpy python3-sklearn) ;;
+  *) echo "setup: unknown option '$1' (--zoo, --gen)" >&2; exit 2 ;;
+esac
 
 missing=()
 for p in "${packages[@]}"; do

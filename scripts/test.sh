@@ -1,17 +1,24 @@
 #!/usr/bin/env bash
 # Builds and runs the whole test suite through ctest: the dev build (debug checks, all backends
 # found, native SIMD, warnings as errors, every float32 through the float16/bfloat16 paths), the
-# ASan+UBSan build, the build with no optional dependency at all, and the aarch64 cross build
-# (NEON paths, tests under qemu-aarch64), and the libFuzzer targets for a short run each.
+# ASan+UBSan build, the build with no optional dependency at all, the aarch64 cross build
+# (NEON paths, tests under qemu-aarch64), the libFuzzer targets for a short run each, and the
+# release build (optimised; its tests include the model zoo: torchvision classifiers exported by
+# PyTorch, generated at test time, imported and run against PyTorch's outputs, docs/zoo.md).
 #
-#   scripts/test.sh             all five
-#   scripts/test.sh dev         one of them (dev, asan, nodeps, aarch64, fuzz)
+#   scripts/test.sh             all six
+#   scripts/test.sh dev         one of them (dev, asan, nodeps, aarch64, fuzz, release)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
 
 presets=("$@")
-[[ ${#presets[@]} -eq 0 ]] && presets=(dev asan nodeps aarch64 fuzz)
+[[ ${#presets[@]} -eq 0 ]] && presets=(dev asan nodeps aarch64 fuzz release)
+# The zoo needs PyTorch at test time: installed only when the release preset runs.
+if [[ " ${presets[*]} " == *" release "* ]]; then
+  scripts/setup.sh --zoo
+else
+  scripts/setup.sh
+fi
 for p in "${presets[@]}"; do
   echo "=== $p ==="
   cmake --workflow --preset "$p"
