@@ -64,7 +64,8 @@ TEST_CASE("mixed precision: float layers inside an int8 model") {
         CHECK(p.s8[1] == 0);  // a float layer makes floats
         CHECK_FALSE(p.steps.back().weight_s8.empty());
         const auto ym = run(mixed, x);
-        CHECK(max_abs_diff(ym, y32) <= max_abs_diff(y8, y32) + 1e-3);
+        // (the largest difference of one logit: bias correction of the int8 layers moves it by ~1e-3 either way)
+        CHECK(max_abs_diff(ym, y32) <= max_abs_diff(y8, y32) + 5e-3);
         CHECK(mixed.stored_bytes() > compile(*m, nn::precision::int8, calib).stored_bytes());
 
         // Round trips: parts and the .sparq file give the same bits.

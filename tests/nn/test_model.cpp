@@ -220,3 +220,56 @@ TEST_CASE("graphs: shape inference refuses what does not fit, naming the node") 
     CHECK(yout[3] > yout[2]);
     CHECK(yout[4] == doctest::Approx(0.25));  // softmax of equal values
 }
+
+// Bias correction (quant/bias_correction.hpp): a depthwise-like layer (9 weights a channel) on
+// positive inputs, the case where weight rounding shifts each channel's mean. With the
+// correction, the mean int8 error per channel over the calibration data is the activations'
+// rounding alone; without it, the weights' shift is added.
+TEST_CASE("int8 bias correction removes the mean shift weight rounding causes") {
+    nn::model m;
+    m.input = {9, 1, 1};
+    nn::node d;
+    d.name = "fc";
+    d.kind = nn::op::linear;
+    d.inputs = {0};
+    auto w = tensor<float, 2>::make({16, 9});
+    REQUIRE(w.ok());
+    std::uint32_t seed = 12345;
+    auto next = [&] { return float((seed = seed * 1664525u + 1013904223u) >> 8) / float(1u << 24); };
+    for (index_t i = 0; i < w->size(); ++i) w->data()[i] = 2.0f * next() - 1.0f;
+    d.linear.weight = std::move(*w);
+    d.linear.name = "fc";
+    m.nodes.push_back(std::move(d));
+    auto x = tensor<float, 2>::make({256, 9});
+    REQUIRE(x.ok());
+    for (index_t i = 0; i < x->size(); ++i) x->data()[i] = 4.0f + next();  // mean 4.5: the shift is 4.5 x the weights' error
+    auto f32 = nn::compiled_model::compile(m, {});
+    REQUIRE(f32.ok());
+    auto mean_error = [&](bool correct) {
+        nn::compile_options o;
+        o.prec = nn::precision::int8;
+        o.calibration = x->cview();
+        o.bias_correction = correct;
+        auto q = nn::compiled_model::compile(m, o);
+        REQUIRE(q.ok());
+        auto y32 = tensor<float, 2>::make({256, 16}), y8 = tensor<float, 2>::make({256, 16});
+        auto scratch = arena::with_capacity(f32->scratch_bytes(256) + q->scratch_bytes(256));
+        REQUIRE((y32.ok() && y8.ok() && scratch.ok()));
+        context ctx;
+        ctx.with_scratch(*scratch);
+        REQUIRE(f32->run(ctx, x->cview(), y32->view()).ok());
+        REQUIRE(q->run(ctx, x->cview(), y8->view()).ok());
+        double worst = 0;
+        for (index_t c = 0; c < 16; ++c) {
+            double e = 0;
+            for (index_t r = 0; r < 256; ++r) e += double((*y8)(r, c)) - double((*y32)(r, c));
+            worst = std::max(worst, std::fabs(e / 256));
+        }
+        return worst;
+    };
+    const double with = mean_error(true), without = mean_error(false);
+    CAPTURE(with);
+    CAPTURE(without);
+    MESSAGE("mean int8 error per channel, worst: " << with << " with bias correction, " << without << " without");
+    CHECK(with < 0.5 * without);
+}

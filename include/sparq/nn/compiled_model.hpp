@@ -43,6 +43,7 @@
 #include "sparq/sparse/csr.hpp"
 #include "sparq/nn/model.hpp"
 #include "sparq/nn/ops.hpp"
+#include "sparq/quant/bias_correction.hpp"
 #include "sparq/quant/calibrate.hpp"
 #include "sparq/quant/observer_entropy.hpp"
 #include "sparq/quant/observer_histogram.hpp"
@@ -104,6 +105,9 @@ struct compile_options {
     // its input as floats (dequantized where the producer holds codes) and writes floats; every
     // value keeps its calibrated qparams, so a consumer that takes codes quantizes them again.
     std::vector<std::string> float_layers;
+    // int8: subtract from each quantized layer's bias the mean shift its weight rounding causes
+    // on the calibration inputs (quant/bias_correction.hpp).
+    bool bias_correction = true;
 };
 
 // One node of a compiled model as data.
@@ -304,6 +308,7 @@ inline result<compiled_model> compiled_model::compile(const model& m, const comp
     }
 
     // int8: every value observed on the calibration set, run through the fp32 form.
+    std::vector<std::vector<double>> input_means(m.nodes.size());  // per node, for bias correction
     if (int8) {
         if (o.calibration.extent(0) == 0)
             return status(errc::invalid_argument, "compile int8: calibration inputs are needed to set activation ranges");
@@ -332,6 +337,17 @@ inline result<compiled_model> compiled_model::compile(const model& m, const comp
             c.q.push_back(*q);
             progress(v + 2);
         }
+        // the mean input of each quantized layer, per channel it reads (bias correction)
+        if (o.bias_correction)
+            for (std::size_t i = 0; i < m.nodes.size(); ++i) {
+                const node& d = m.nodes[i];
+                if ((d.kind != op::linear && d.kind != op::conv2d) || keep_float[i]) continue;
+                const std::size_t v = std::size_t(d.inputs[0]);
+                const float* data = v == 0 ? o.calibration.data() : static_cast<const float*>(vals[v]);
+                const index_t size = size_of(v);
+                if (d.kind == op::conv2d) input_means[i] = quant::channel_means(data, n, c.shapes[v][0], c.shapes[v][1] * c.shapes[v][2]);
+                else input_means[i] = quant::channel_means(data, n * (size / d.linear.in_features()), d.linear.in_features(), 1);
+            }
         // Which values stay int8: a linear / conv output whose every consumer takes codes (and
         // which is not one of the model's outputs); codes flow on through max pooling, flatten,
         // reshape, ReLU. (An output held as codes that way is dequantized at the end of run().)
@@ -380,6 +396,12 @@ inline result<compiled_model> compiled_model::compile(const model& m, const comp
                 if (is_conv) SPARQ_TRY(kernels::quantize(context(), d.conv.weight.cview(), *wq, tensor_view<std::int8_t, 4>(s.weight_s8.data(), s.weight_shape)));
                 else SPARQ_TRY(kernels::quantize(context(), d.linear.weight.cview(), *wq, matrix_view<std::int8_t>(s.weight_s8.data(), d.linear.weight.extents())));
                 s.weight_scale = wq->scale;
+                if (!input_means[i].empty()) {
+                    const index_t outs = s.weight_shape[0], per = index_t(count) / outs;
+                    const index_t taps = s.weight_shape[2] * s.weight_shape[3];
+                    quant::correct_bias(w, s.weight_s8.data(), s.weight_scale, outs, per, taps, is_conv ? d.conv.params.groups : 1,
+                                        input_means[i], s.bias);
+                }
             } else if (o.prec == precision::int4 && !is_conv) {
                 const matrix_view<const float> wf = d.linear.weight.cview();
                 auto wq = quant::calibrate_weights(wf, quant::qscheme::weights_s4_per_group(int4_group));
