@@ -106,6 +106,7 @@ private:
     status fail(errc code, const char* fmt, ...) const;
     std::string node_name(const char* fallback_prefix) const;
     std::string weight_name(int input_index) const;
+    result<nn::node> linear_node(const constant& w, bool transposed, index_t n, index_t k, float alpha) const;
     // The ONNX axis a (may be negative) of a rank-r value, or a status; batch: whether axis 0 is allowed.
     result<std::int64_t> axis(std::int64_t a, std::size_t rank, bool batch_allowed) const;
 

@@ -18,6 +18,21 @@ void same_padding(const std::string& mode, index_t in, index_t k_eff, index_t st
 
 }  // namespace
 
+// A linear node of n outputs and k inputs from a float constant held [N, K] (transposed:
+// PyTorch's Linear, Gemm transB) or [K, N] (MatMul), times alpha; named after the weight.
+result<nn::node> importer::linear_node(const constant& w, bool transposed, index_t n, index_t k, float alpha) const {
+    nn::node node;
+    node.name = weight_name(1);
+    node.kind = nn::op::linear;
+    auto t = tensor<float, 2>::make({n, k});
+    if (!t) return t.error();
+    for (index_t o = 0; o < n; ++o)
+        for (index_t i = 0; i < k; ++i) (*t)(o, i) = alpha * w.f[std::size_t(transposed ? o * k + i : i * n + o)];
+    node.linear.name = node.name;
+    node.linear.weight = std::move(*t);
+    return node;
+}
+
 status importer::gemm() {
     SPARQ_TRY(only_attributes({"alpha", "beta", "transA", "transB"}));
     auto a = runtime_input(0, "input A");
@@ -33,15 +48,9 @@ status importer::gemm() {
     if (k != a->dims[1]) return fail(errc::shape_mismatch, "the input has %td features, the weight takes %td", a->dims[1], k);
     if (n < 1 || k < 1) return fail(errc::shape_mismatch, "an empty weight [%td, %td]", w.dims[0], w.dims[1]);
     const float alpha = attr_float("alpha", 1.0f), beta = attr_float("beta", 1.0f);
-    nn::node node;
-    node.name = weight_name(1);
-    node.kind = nn::op::linear;
-    auto t = tensor<float, 2>::make({n, k});
-    if (!t) return t.error();
-    for (index_t o = 0; o < n; ++o)
-        for (index_t i = 0; i < k; ++i) (*t)(o, i) = alpha * w.f[std::size_t(tb ? o * k + i : i * n + o)];
-    node.linear.name = node.name;
-    node.linear.weight = std::move(*t);
+    auto made = linear_node(w, tb, n, k, alpha);
+    if (!made) return made.error();
+    nn::node node = std::move(*made);
     if (const entry* c = input(2)) {
         if (!c->is_constant()) return fail(errc::unsupported, "the bias C is computed at run time; only a constant is supported");
         const constant& bias = *c->c;
@@ -76,15 +85,9 @@ status importer::matmul() {
         return fail(errc::unsupported, "MatMul on a rank-%zu input (ranks 2 to 4: a linear layer on each row)", a->dims.size());
     if (a->dims.back() != k) return fail(errc::shape_mismatch, "the input has %td features, the weight takes %td", a->dims.back(), k);
     if (n < 1 || k < 1) return fail(errc::shape_mismatch, "an empty weight [%td, %td]", k, n);
-    nn::node node;
-    node.name = weight_name(1);
-    node.kind = nn::op::linear;
-    auto t = tensor<float, 2>::make({n, k});
-    if (!t) return t.error();
-    for (index_t o = 0; o < n; ++o)
-        for (index_t i = 0; i < k; ++i) (*t)(o, i) = w.f[std::size_t(i * n + o)];
-    node.linear.name = node.name;
-    node.linear.weight = std::move(*t);
+    auto made = linear_node(w, false, n, k, 1.0f);
+    if (!made) return made.error();
+    nn::node node = std::move(*made);
     if (a->dims.size() > 2) node.params.axis = std::int32_t(a->dims.size() - 2);  // each row of K: the sample dim holding K
     std::vector<index_t> dims = a->dims;
     dims.back() = n;
