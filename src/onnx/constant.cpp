@@ -30,13 +30,13 @@ std::vector<index_t> strides_of(const std::vector<index_t>& dims) {
 
 result<constant> read_tensor(const ::onnx::TensorProto& t, const std::string& where) {
     constant c;
-    index_t count = 1;
     for (auto d : t.dims()) {
-        if (d < 0 || d > max_elements || (d && count > max_elements / d))
+        if (d < 0 || d > max_elements)
             return status(errc::parse_error, "%s: tensor '%.80s' has a bad dimension %lld", where.c_str(), t.name().c_str(), (long long)d);
         c.dims.push_back(index_t(d));
-        count *= index_t(d);
     }
+    const index_t count = checked_count(c.dims, max_elements);
+    if (count < 0) return status(errc::parse_error, "%s: tensor '%.80s' has too many elements", where.c_str(), t.name().c_str());
     if (t.has_data_location() && t.data_location() == ::onnx::TensorProto::EXTERNAL)
         return status(errc::unsupported, "%s: tensor '%.80s' keeps its data in an external file", where.c_str(), t.name().c_str());
     const std::string& raw = t.raw_data();
@@ -134,8 +134,8 @@ result<constant> fold_elementwise(fold_binary kind, const constant& a, const con
     c.dims = *dims;
     const bool compare = kind == fold_binary::equal || kind == fold_binary::less || kind == fold_binary::greater;
     c.integer = compare || (a.integer && b.integer);
-    const index_t n = c.size();
-    if (n > max_elements) return status(errc::out_of_range, "%s: folded constant too large", where.c_str());
+    const index_t n = checked_count(c.dims, max_folded_elements);
+    if (n < 0) return status(errc::out_of_range, "%s: a folded constant of more than %td values", where.c_str(), max_folded_elements);
     const std::size_t r = c.dims.size();
     auto padded = [&](const constant& x) {
         std::vector<index_t> d(r - x.dims.size(), 1);
@@ -158,17 +158,25 @@ result<constant> fold_elementwise(fold_binary kind, const constant& a, const con
         if (c.integer && !compare) {
             const std::int64_t x = a.i[std::size_t(ia)], y = b.i[std::size_t(ib)];
             std::int64_t v = 0;
+            bool overflow = false;
             switch (kind) {
-                case fold_binary::add: v = x + y; break;
-                case fold_binary::sub: v = x - y; break;
-                case fold_binary::mul: v = x * y; break;
+                case fold_binary::add: overflow = __builtin_add_overflow(x, y, &v); break;
+                case fold_binary::sub: overflow = __builtin_sub_overflow(x, y, &v); break;
+                case fold_binary::mul: overflow = __builtin_mul_overflow(x, y, &v); break;
                 case fold_binary::div:
                     if (y == 0) return status(errc::invalid_argument, "%s: integer division by zero", where.c_str());
-                    v = x / y;
+                    overflow = x == INT64_MIN && y == -1;
+                    if (!overflow) v = x / y;
                     break;
-                case fold_binary::pow: v = std::int64_t(std::pow(double(x), double(y))); break;
+                case fold_binary::pow: {
+                    const double p = std::pow(double(x), double(y));
+                    overflow = !(p >= -9.2e18 && p <= 9.2e18);
+                    if (!overflow) v = std::int64_t(p);
+                    break;
+                }
                 default: break;
             }
+            if (overflow) return status(errc::out_of_range, "%s: integer arithmetic overflows", where.c_str());
             c.i[std::size_t(e)] = v;
             continue;
         }
@@ -184,7 +192,7 @@ result<constant> fold_elementwise(fold_binary kind, const constant& a, const con
             case fold_binary::less: v = x < y; break;
             case fold_binary::greater: v = x > y; break;
         }
-        if (c.integer) c.i[std::size_t(e)] = std::int64_t(v);
+        if (c.integer) c.i[std::size_t(e)] = std::int64_t(v);  // (a comparison: 0 or 1)
         else c.f[std::size_t(e)] = float(v);
     }
     return c;
@@ -233,7 +241,8 @@ result<constant> fold_gather(const constant& data, const constant& indices, std:
     for (std::size_t k = 0; k < ax; ++k) outer *= data.dims[k];
     for (std::size_t k = ax + 1; k < data.dims.size(); ++k) inner *= data.dims[k];
     const index_t extent = data.dims[ax];
-    if (outer * index_t(indices.i.size()) * inner > max_elements) return status(errc::out_of_range, "%s: Gather result too large", where.c_str());
+    if (checked_count(c.dims, max_folded_elements) < 0)
+        return status(errc::out_of_range, "%s: a folded Gather of more than %td values", where.c_str(), max_folded_elements);
     for (index_t o = 0; o < outer; ++o)
         for (std::int64_t idx : indices.i) {
             if (idx < -extent || idx >= extent)
@@ -264,6 +273,8 @@ result<constant> fold_concat(const std::vector<const constant*>& parts, std::int
         for (std::size_t k = 0; k < std::size_t(r); ++k)
             if (k != ax && p->dims[k] != parts[0]->dims[k]) return status(errc::shape_mismatch, "%s: Concat of mismatched constants", where.c_str());
         c.dims[ax] += p->dims[ax];
+        if (checked_count(c.dims, max_folded_elements) < 0)
+            return status(errc::out_of_range, "%s: a folded Concat of more than %td values", where.c_str(), max_folded_elements);
     }
     index_t outer = 1, inner = 1;
     for (std::size_t k = 0; k < ax; ++k) outer *= c.dims[k];
@@ -294,9 +305,12 @@ result<constant> fold_slice(const constant& data, const std::vector<std::int64_t
         if (a < 0 || a >= std::int64_t(r)) return status(errc::invalid_argument, "%s: Slice axis out of range", where.c_str());
         const std::int64_t dim = data.dims[std::size_t(a)];
         const std::int64_t s = steps_in.empty() ? 1 : steps_in[j];
-        if (s == 0) return status(errc::invalid_argument, "%s: Slice step 0", where.c_str());
+        if (s == 0 || s < -max_elements || s > max_elements) return status(errc::invalid_argument, "%s: Slice step %lld", where.c_str(), (long long)s);
+        if (starts[j] == batch_dim || ends[j] == batch_dim)
+            return status(errc::unsupported, "%s: Slice bounds from the batch extent of a dynamic-batch input", where.c_str());
         auto clampi = [](std::int64_t v, std::int64_t l, std::int64_t h) { return v < l ? l : v > h ? h : v; };
-        std::int64_t b = starts[j], e = ends[j];
+        // (bounds clamped first: INT64_MIN / MAX mean "from the start" / "to the end")
+        std::int64_t b = clampi(starts[j], -dim - 1, dim + 1), e = clampi(ends[j], -dim - 1, dim + 1);
         if (b < 0) b += dim;
         if (e < 0) e += dim;
         if (s > 0) b = clampi(b, 0, dim), e = clampi(e, 0, dim);
@@ -307,7 +321,8 @@ result<constant> fold_slice(const constant& data, const std::vector<std::int64_t
     constant c;
     c.integer = data.integer;
     for (std::size_t k = 0; k < r; ++k) c.dims.push_back(index_t(count[k]));
-    const index_t n = c.size();
+    const index_t n = checked_count(c.dims, max_folded_elements);
+    if (n < 0) return status(errc::out_of_range, "%s: a folded Slice of more than %td values", where.c_str(), max_folded_elements);
     const auto si = strides_of(data.dims), so = strides_of(c.dims);
     for (index_t e = 0; e < n; ++e) {
         index_t src = 0, rest = e;

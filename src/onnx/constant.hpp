@@ -22,6 +22,23 @@ namespace sparq::onnx_import {
 
 inline constexpr std::int64_t batch_dim = -(std::int64_t(1) << 40);
 
+// The most elements one folded constant may have: shape arithmetic is small, and this bounds
+// what a hostile file can make a fold allocate (the importer also bounds their total).
+inline constexpr index_t max_folded_elements = index_t(1) << 24;
+
+// The element count of dims, or -1 when a dim is negative or the count (of the nonzero dims:
+// strides over an empty tensor must not overflow either) passes `max`.
+inline index_t checked_count(const std::vector<index_t>& dims, index_t max) noexcept {
+    index_t n = 1, nonzero = 1;
+    for (index_t d : dims) {
+        if (d < 0 || d > max) return -1;
+        if (d == 0) n = 0;
+        else if (nonzero > max / d) return -1;
+        else nonzero *= d, n *= d;
+    }
+    return n;
+}
+
 struct constant {
     std::vector<index_t> dims;
     bool integer = false;          // int64 / int32 / bool data in i, else float32 data in f

@@ -6,6 +6,8 @@
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
+#include <exception>
+#include <new>
 
 #include "importer.hpp"
 #include "sparq/io/file.hpp"
@@ -99,6 +101,10 @@ status importer::only_attributes(std::initializer_list<const char*> known) const
 
 status importer::define_constant(constant c, int output) {
     if (output >= n_->output_size()) return status::success();
+    // every constant a node makes stays until the end: their total is bounded too
+    folded_total_ += std::size_t(c.f.size() + c.i.size());
+    if (folded_total_ > max_folded_total)
+        return fail(errc::out_of_range, "the graph's folded constants pass %zu values in all", max_folded_total);
     names_[n_->output(output)] = entry{std::make_shared<const constant>(std::move(c)), {}};
     return status::success();
 }
@@ -257,7 +263,9 @@ status importer::set_outputs(const ::onnx::GraphProto& g) {
 
 namespace sparq::onnx {
 
-result<nn::model> import_bytes(const unsigned char* data, std::size_t size, const char* source, const import_options& o) {
+namespace {
+
+result<nn::model> import_or_status(const unsigned char* data, std::size_t size, const char* source, const import_options& o) {
     if (size > std::size_t(INT32_MAX) || size > o.max_file_bytes)
         return status(errc::out_of_memory, "%s: %zu bytes: too large (at most %zu)", source, size, std::min(o.max_file_bytes, std::size_t(INT32_MAX)));
     ::onnx::ModelProto proto;
@@ -282,6 +290,19 @@ result<nn::model> import_bytes(const unsigned char* data, std::size_t size, cons
     else SPARQ_TRY(nn::prune_dead_nodes(m));
     if (auto v = m.validate(); !v.ok()) return status(v.code(), "%s: %s", source, v.message());
     return m;
+}
+
+}  // namespace
+
+// protobuf and the containers throw on exhausted memory: a status here, never an abort
+result<nn::model> import_bytes(const unsigned char* data, std::size_t size, const char* source, const import_options& o) {
+    try {
+        return import_or_status(data, size, source, o);
+    } catch (const std::bad_alloc&) {
+        return status(errc::out_of_memory, "%s: out of memory while importing", source);
+    } catch (const std::exception& e) {
+        return status(errc::parse_error, "%s: %.200s", source, e.what());
+    }
 }
 
 result<nn::model> import_file(const char* path, const import_options& o) {

@@ -116,6 +116,8 @@ private:
     std::map<std::string, entry> names_;
     bool have_input_ = false;
     std::int64_t static_batch_ = 0;  // the input's batch extent when the file fixes it, else 0
+    std::size_t folded_total_ = 0;   // values of all constants nodes made (bounded by max_folded_total)
+    static constexpr std::size_t max_folded_total = std::size_t(1) << 26;
 };
 
 }  // namespace sparq::onnx_import

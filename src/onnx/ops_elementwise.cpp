@@ -109,7 +109,7 @@ status importer::clip() {
             if (i >= n_->input_size() || n_->input(i).empty()) continue;
             auto c = constant_input(i, i == 1 ? "min" : "max");
             if (!c) return c.error();
-            if ((*c)->size() != 1) return fail(errc::invalid_argument, "the %s is not a scalar", i == 1 ? "min" : "max");
+            if ((*c)->size() != 1 || (*c)->has_batch_dim()) return fail(errc::invalid_argument, "the %s is not a known scalar", i == 1 ? "min" : "max");
             (i == 1 ? lo : hi) = float((*c)->at(0));
         }
     }

@@ -75,7 +75,11 @@ status importer::matmul() {
     auto b = constant_input(1, "weight B");
     if (!b) return b.error();
     const constant& w = **b;
-    // a constant of leading shape [1, ..., 1, K, N] is the same [K, N] weight
+    // a constant of leading shape [1, ..., 1, K, N] is the same [K, N] weight, as long as it has
+    // no more dims than A (more would broadcast A's batch into a later axis)
+    if (a->dims.size() < 2) return fail(errc::unsupported, "MatMul of a rank-1 input");
+    if (w.dims.size() > a->dims.size())
+        return fail(errc::unsupported, "a weight of rank %zu against a rank-%zu input moves the batch", w.dims.size(), a->dims.size());
     std::vector<index_t> wd = w.dims;
     while (wd.size() > 2 && wd.front() == 1) wd.erase(wd.begin());
     if (wd.size() != 2 || w.integer)

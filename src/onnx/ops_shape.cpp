@@ -11,6 +11,8 @@ namespace sparq::onnx_import {
 
 namespace {
 
+constexpr index_t max_elements_of_value = index_t(1) << 31;
+
 index_t product(const std::vector<index_t>& d, std::size_t from = 0, std::size_t to = ~std::size_t(0)) {
     index_t p = 1;
     for (std::size_t k = from; k < d.size() && k < to; ++k) p *= d[k];
@@ -88,7 +90,11 @@ status importer::cast() {
         c.i.clear();
         c.integer = false;
     } else if (to_int && !c.integer) {
-        for (float v : c.f) c.i.push_back(to == ::onnx::TensorProto::BOOL ? std::int64_t(v != 0.0f) : std::int64_t(v));
+        for (float v : c.f) {
+            if (to != ::onnx::TensorProto::BOOL && !(v >= -9.2e18f && v <= 9.2e18f))
+                return fail(errc::out_of_range, "a cast of %g to an integer", double(v));
+            c.i.push_back(to == ::onnx::TensorProto::BOOL ? std::int64_t(v != 0.0f) : std::int64_t(v));
+        }
         c.f.clear();
         c.integer = true;
     } else if (to == ::onnx::TensorProto::BOOL) {
@@ -327,7 +333,7 @@ status importer::split() {
     if (std::int64_t(sizes.size()) != parts) return fail(errc::invalid_argument, "%zu sizes for %lld outputs", sizes.size(), (long long)parts);
     std::int64_t at = 0;
     for (std::size_t k = 0; k < sizes.size(); ++k) {
-        if (sizes[k] < 1 || at + sizes[k] > dim) return fail(errc::invalid_argument, "split sizes do not fit an extent of %lld", (long long)dim);
+        if (sizes[k] < 1 || sizes[k] > dim - at) return fail(errc::invalid_argument, "split sizes do not fit an extent of %lld", (long long)dim);
         SPARQ_TRY(crop(*x, {at}, {at + sizes[k]}, {*a}, {}, int(k)));
         at += sizes[k];
     }
@@ -347,7 +353,7 @@ status importer::range() {
     const double start = p[0]->at(0), limit = p[1]->at(0), delta = p[2]->at(0);
     if (delta == 0) return fail(errc::invalid_argument, "Range with delta 0");
     const double count = std::max(std::ceil((limit - start) / delta), 0.0);
-    if (count > double(1 << 24)) return fail(errc::out_of_range, "Range of %g values", count);
+    if (!(count >= 0 && count <= double(max_folded_elements))) return fail(errc::out_of_range, "Range of %g values", count);
     constant c;
     c.integer = p[0]->integer;
     c.dims = {index_t(count)};
@@ -366,7 +372,7 @@ status importer::constant_of_shape() {
     constant c;
     index_t n = 1;
     for (auto v : *s) {
-        if (v < 0 || v == batch_dim || v > (1 << 24) || (v && n > (index_t(1) << 26) / v))
+        if (v < 0 || v == batch_dim || v > max_folded_elements || (v && n > max_folded_elements / v))
             return fail(errc::unsupported, "ConstantOfShape of a shape that depends on the batch or is too large");
         c.dims.push_back(index_t(v));
         n *= index_t(v);
@@ -416,6 +422,7 @@ status importer::reshape() {
             out.push_back(index_t(v));
         }
     }
+    if (checked_count(out, max_elements_of_value) < 0) return fail(errc::out_of_range, "a target shape of too many values");
     if (e->is_constant()) {
         const index_t known = product(out);
         if (infer >= 0) {
@@ -450,12 +457,15 @@ status importer::flatten() {
     SPARQ_TRY(only_attributes({"axis"}));
     auto x = runtime_input(0, "input");
     if (!x) return x.error();
-    auto a = axis(attr_int("axis", 1), x->dims.size() + 1, true);
-    if (!a) return a.error();
-    if (*a == 0) return fail(errc::unsupported, "axis 0 (the batch flattened into the features)");
-    if (product(x->dims, 1, std::size_t(*a)) != 1)
-        return fail(errc::unsupported, "axis %lld merges dims 1..%lld into the batch", (long long)*a, (long long)*a - 1);
-    auto v = view_as(*x, {x->dims[0], product(x->dims, std::size_t(*a))});
+    // (axis in [-r, r]: negative counts from the end, r itself flattens everything after the batch)
+    std::int64_t a0 = attr_int("axis", 1);
+    const std::int64_t r = std::int64_t(x->dims.size());
+    if (a0 < -r || a0 > r) return fail(errc::invalid_argument, "axis %lld of a rank-%lld value", (long long)a0, (long long)r);
+    if (a0 < 0) a0 += r;
+    if (a0 == 0) return fail(errc::unsupported, "axis 0 (the batch flattened into the features)");
+    if (product(x->dims, 1, std::size_t(a0)) != 1)
+        return fail(errc::unsupported, "axis %lld merges dims 1..%lld into the batch", (long long)a0, (long long)a0 - 1);
+    auto v = view_as(*x, {x->dims[0], product(x->dims, std::size_t(a0))});
     if (!v) return v.error();
     return define(*v);
 }
@@ -525,7 +535,7 @@ status importer::pad() {
         if (n_->input_size() > 2 && !n_->input(2).empty()) {
             auto v = constant_input(2, "constant_value");
             if (!v) return v.error();
-            if ((*v)->size() != 1) return fail(errc::invalid_argument, "constant_value is not a scalar");
+            if ((*v)->size() != 1 || (*v)->has_batch_dim()) return fail(errc::invalid_argument, "constant_value is not a known scalar");
             value = float((*v)->at(0));
         }
         if (n_->input_size() > 3 && !n_->input(3).empty()) return fail(errc::unsupported, "the axes input");
@@ -566,7 +576,12 @@ status importer::reduce_mean() {
             if (!a) return a.error();
             axes = *a;
         }
-        if (axes.empty() && attr_int("noop_with_empty_axes", 0)) return alias();
+        if (axes.empty() && attr_int("noop_with_empty_axes", 0)) {
+            const entry* e = input(0);
+            if (!e) return fail(errc::invalid_argument, "reads a value no earlier node makes");
+            names_[n_->output(0)] = *e;
+            return status::success();
+        }
     } else {
         SPARQ_TRY(only_attributes({"axes", "keepdims"}));
         axes = attr_ints("axes");

@@ -3,7 +3,9 @@
 // with the node named.
 #include <doctest/doctest.h>
 
+#include <cstdint>
 #include <cstring>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -140,4 +142,104 @@ TEST_CASE("ONNX graphs that sparq cannot run are refused with the node named") {
     auto file = io::read_file(data_path("mlp.onnx").c_str(), 1 << 20);
     REQUIRE(file.ok());
     for (std::size_t n = 0; n < file->size(); n += 97) (void)sparq::onnx::import_bytes(file->data(), n, "prefix.onnx");
+}
+
+namespace {
+// A graph built field by field: input "x" [batch, dims...] (float), initializers, nodes.
+struct graph_builder {
+    ::onnx::ModelProto m;
+    explicit graph_builder(std::initializer_list<std::int64_t> dims) {
+        m.add_opset_import()->set_version(13);
+        auto* in = m.mutable_graph()->add_input();
+        in->set_name("x");
+        auto* t = in->mutable_type()->mutable_tensor_type();
+        t->set_elem_type(::onnx::TensorProto::FLOAT);
+        t->mutable_shape()->add_dim()->set_dim_param("batch");
+        for (auto d : dims) t->mutable_shape()->add_dim()->set_dim_value(d);
+    }
+    void ints(const char* name, std::initializer_list<std::int64_t> dims, std::initializer_list<std::int64_t> values) {
+        auto* t = m.mutable_graph()->add_initializer();
+        t->set_name(name), t->set_data_type(::onnx::TensorProto::INT64);
+        for (auto d : dims) t->add_dims(d);
+        for (auto v : values) t->add_int64_data(v);
+    }
+    void floats(const char* name, std::initializer_list<std::int64_t> dims, float value) {
+        auto* t = m.mutable_graph()->add_initializer();
+        t->set_name(name), t->set_data_type(::onnx::TensorProto::FLOAT);
+        std::int64_t n = 1;
+        for (auto d : dims) t->add_dims(d), n *= d;
+        for (std::int64_t k = 0; k < n; ++k) t->add_float_data(value);
+    }
+    ::onnx::NodeProto* node(const char* op, std::initializer_list<const char*> in, std::initializer_list<const char*> out) {
+        auto* n = m.mutable_graph()->add_node();
+        n->set_op_type(op), n->set_name(std::string(op) + "_" + std::to_string(m.graph().node_size()));
+        for (const char* i : in) n->add_input(i);
+        for (const char* o : out) n->add_output(o);
+        return n;
+    }
+    static void attr(::onnx::NodeProto* n, const char* name, std::int64_t v) {
+        auto* a = n->add_attribute();
+        a->set_name(name), a->set_type(::onnx::AttributeProto::INT), a->set_i(v);
+    }
+    sparq::status import(const char* output) {
+        m.mutable_graph()->add_output()->set_name(output);
+        const std::string bytes = m.SerializeAsString();
+        auto r = sparq::onnx::import_bytes(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), "g.onnx");
+        return r.ok() ? sparq::status::success() : r.error();
+    }
+};
+
+std::string message_of(const sparq::status& s) { return s.ok() ? std::string("(imported)") : std::string(s.message()); }
+}  // namespace
+
+// Inputs a review of the importer found (2026-12-07): each is refused with a message, never a
+// crash, an out-of-bounds read or an allocation the file does not justify.
+TEST_CASE("hostile shape arithmetic is refused, not run") {
+    {  // a 0-element constant reshaped to a shape whose product wraps to 0
+        graph_builder g({4});
+        g.floats("e", {0}, 0.0f);
+        g.ints("s", {3}, {std::int64_t(1) << 22, std::int64_t(1) << 21, std::int64_t(1) << 21});
+        g.node("Reshape", {"e", "s"}, {"r"});
+        g.node("Relu", {"x"}, {"y"});
+        const auto s = g.import("y");
+        CHECK(message_of(s).find("Reshape") != std::string::npos);
+        CHECK(message_of(s).find("too many values") != std::string::npos);
+    }
+    {  // Concat of a constant with itself, ten times over: 2^20 values doubling
+        graph_builder g({4});
+        g.ints("shape", {1}, {std::int64_t(1) << 20});
+        g.node("ConstantOfShape", {"shape"}, {"c0"});
+        const char* names[] = {"c0", "c1", "c2", "c3", "c4", "c5", "c6", "c7", "c8", "c9", "c10"};
+        for (int k = 0; k < 10; ++k) g.node("Concat", {names[k], names[k]}, {names[k + 1]})->add_attribute()->set_name("axis");
+        g.node("Relu", {"x"}, {"y"});
+        CHECK(message_of(g.import("y")).find("a folded Concat of more than") != std::string::npos);
+    }
+    {  // Range over infinities
+        graph_builder g({4});
+        g.floats("inf", {}, std::numeric_limits<float>::infinity());
+        g.floats("one", {}, 1.0f);
+        g.node("Range", {"inf", "inf", "one"}, {"r"});
+        g.node("Relu", {"x"}, {"y"});
+        CHECK(message_of(g.import("y")).find("Range of") != std::string::npos);
+    }
+    {  // INT64_MIN / -1
+        graph_builder g({4});
+        g.ints("a", {1}, {INT64_MIN});
+        g.ints("b", {1}, {-1});
+        g.node("Div", {"a", "b"}, {"q"});
+        g.node("Relu", {"x"}, {"y"});
+        CHECK(message_of(g.import("y")).find("integer arithmetic overflows") != std::string::npos);
+    }
+    {  // [N, K] @ [1, K, M]: ONNX broadcasting would put the batch on axis 1
+        graph_builder g({4});
+        g.floats("w", {1, 4, 3}, 0.5f);
+        g.node("MatMul", {"x", "w"}, {"y"});
+        CHECK(message_of(g.import("y")).find("moves the batch") != std::string::npos);
+    }
+    {  // Flatten axis -1 of [N, F] is axis 1: imported
+        graph_builder g({4});
+        graph_builder::attr(g.node("Flatten", {"x"}, {"f"}), "axis", -1);
+        g.node("Relu", {"f"}, {"y"});
+        CHECK(g.import("y").ok());
+    }
 }

@@ -241,6 +241,20 @@ def evaluate(model, x):
             value = float(i[2]) if len(i) > 2 and i[2] is not None else 0.0
             r = i[0].ndim
             out = [np.pad(i[0], [(pads[k], pads[k + r]) for k in range(r)], constant_values=value)]
+        elif t == "Slice":
+            starts, ends = [int(v) for v in i[1]], [int(v) for v in i[2]]
+            axes = [int(v) for v in i[3]] if len(i) > 3 and i[3] is not None else list(range(len(starts)))
+            steps = [int(v) for v in i[4]] if len(i) > 4 and i[4] is not None else [1] * len(starts)
+            sl = [slice(None)] * i[0].ndim
+            for b, e, ax, st in zip(starts, ends, axes, steps):
+                sl[ax] = slice(b, e, st)
+            out = [i[0][tuple(sl)]]
+        elif t == "Split":
+            ax = a.get("axis", 0)
+            if len(i) > 1 and i[1] is not None:
+                out = np.split(i[0], np.cumsum([int(v) for v in i[1]])[:-1], axis=ax)
+            else:
+                out = np.split(i[0], len(nd.output), axis=ax)
         elif t in ("Identity", "Dropout"):
             out = [i[0]]
         elif t == "Shape":
@@ -520,6 +534,23 @@ def global_avgpool_flatten_gemm():
     p = g.op("GlobalAveragePool", ["input"])
     f = g.op("Flatten", [p], axis=1)
     return finish(g, [g.op("Gemm", [f, g.weight(3, 4), g.weight(3)], transB=1)])
+
+
+@case
+def slice_then_conv_padded():
+    """Slice rows 1: of [N, 2, 6, 5] (a crop: a pad node with a negative pad), then Conv 3x3 pads 1: the crop must not fold into the padding"""
+    g = Graph("slice_then_conv_padded", [2, 6, 5], slice_then_conv_padded.__doc__)
+    s = g.op("Slice", ["input", g.const(np.array([1], dtype=np.int64)), g.const(np.array([2 ** 62], dtype=np.int64)),
+                       g.const(np.array([2], dtype=np.int64))])
+    return finish(g, [g.op("Conv", [s, g.weight(3, 2, 3, 3), g.weight(3)], kernel_shape=[3, 3], pads=[1, 1, 1, 1])])
+
+
+@case
+def split_channels():
+    """Split [N, 6, 3, 4] into channels 2 + 4 (sizes input), Relu of the first: both returned"""
+    g = Graph("split_channels", [6, 3, 4], split_channels.__doc__)
+    a, b = g.op("Split", ["input", g.const(np.array([2, 4], dtype=np.int64))], outputs=2, axis=1)
+    return finish(g, [g.op("Relu", [a]), b])
 
 
 # ---- shape ops

@@ -179,7 +179,8 @@ inline status fuse(model& m) {
         if (d.kind == op::conv2d && g.made_by(x, op::pad) && g.private_value(x)) {
             node& p = g.producer(x);
             const auto& q = p.params.pads;
-            if (p.params.alpha == 0.0f && q[0] == 0 && q[3] == 0 && d.conv.params.dilation_h >= 1) {
+            // (zeros only, and no crop: a Slice is a pad node with negative pads)
+            if (p.params.alpha == 0.0f && q[0] == 0 && q[3] == 0 && q[1] >= 0 && q[2] >= 0 && q[4] >= 0 && q[5] >= 0) {
                 d.conv.params.pad_top += q[1], d.conv.params.pad_left += q[2];
                 d.conv.params.pad_bottom += q[4], d.conv.params.pad_right += q[5];
                 d.inputs[0] = p.inputs[0];
