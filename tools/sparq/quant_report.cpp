@@ -50,7 +50,8 @@ double sqnr_cast(const dataset& d) {
     convert(d.values.data(), h.data(), h.size());
     convert(h.data(), y.data(), y.size());
     vector_view<const float> a(d.values.data(), {index_t(y.size())}), b(y.data(), {index_t(y.size())});
-    return quant::compare(a, b)->sqnr_db;
+    auto m = quant::compare(a, b);
+    return m ? m->sqnr_db : NAN;
 }
 
 template <class Observer, class... Args>
@@ -109,6 +110,11 @@ int quant_report(int argc, char** argv) {
         const std::size_t got = std::fread(d.values.data(), 4, d.values.size(), f);
         std::fclose(f);
         if (got != d.values.size()) return std::fprintf(stderr, "sparq quant-report: short read from %s\n", weights), 1;
+        // The observers and the SQNR have no answer for NaN or infinity: name the first one.
+        for (std::size_t i = 0; i < d.values.size(); ++i)
+            if (!std::isfinite(d.values[i]))
+                return std::fprintf(stderr, "sparq quant-report: %s: value %zu is %s: quantization needs finite weights\n",
+                                    weights, i, std::isnan(d.values[i]) ? "NaN" : d.values[i] > 0 ? "+Inf" : "-Inf"), 1;
         const char* slash = std::strrchr(weights, '/');
         d.name = slash ? slash + 1 : weights;
         data.push_back(std::move(d));
