@@ -104,6 +104,18 @@ TEST_CASE("npy: malformed files are refused with the reason") {
     CHECK(parse_error(huge).find("does not fit the file") != std::string::npos);
     auto v9 = npy_bytes(ok_header, 24, 9);
     CHECK(parse_error(v9).find("version 9.0") != std::string::npos);
+    // Cut off inside the preamble: named as truncated, not as a file without the magic.
+    CHECK(parse_error({0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0}) == "t.npy: truncated: 8 bytes, a .npy header needs at least 10");
+    CHECK(parse_error({0x93, 'N', 'U'}) == "t.npy: truncated: 3 bytes, a .npy header needs at least 10");
+    CHECK(parse_error({}) == "t.npy: truncated: 0 bytes, a .npy header needs at least 10");
+    CHECK(parse_error({'P', 'K', 3}).find("t.npy: not a .npy file") == 0);
+    // A key given twice is refused, not merged: the second 'shape' used to extend the first.
+    CHECK(parse_error(npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (2,), 'shape': (3,), }", 24))
+              .find("duplicate key 'shape'") != std::string::npos);
+    CHECK(parse_error(npy_bytes("{'descr': '<f4', 'descr': '<f8', 'fortran_order': False, 'shape': (6,), }", 24))
+              .find("duplicate key 'descr'") != std::string::npos);
+    CHECK(parse_error(npy_bytes("{'descr': '<f4', 'fortran_order': False, 'fortran_order': False, 'shape': (6,), }", 24))
+              .find("duplicate key 'fortran_order'") != std::string::npos);
     auto missing = io::read_npy("/nonexistent/x.npy");
     REQUIRE_FALSE(missing.ok());
     CHECK(std::string(missing.error().message()).find("/nonexistent/x.npy: cannot open") == 0);

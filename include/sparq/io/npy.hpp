@@ -120,8 +120,10 @@ inline result<npy_type> npy_type_of(const std::string& d, const char* source) {
 inline result<npy_array> parse_npy(const unsigned char* data, std::size_t size, const char* source,
                                    std::size_t max_bytes = std::size_t(1) << 30) {
     static const unsigned char magic[6] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
-    if (size < 10 || std::memcmp(data, magic, 6) != 0)
+    // The magic as far as the file goes first: a cut-off .npy is "truncated", not "no magic".
+    if (size > 0 && std::memcmp(data, magic, size < 6 ? size : 6) != 0)
         return status(errc::parse_error, "%s: not a .npy file (no \\x93NUMPY magic at byte 0)", source);
+    if (size < 10) return status(errc::parse_error, "%s: truncated: %zu bytes, a .npy header needs at least 10", source, size);
     const unsigned major = data[6];
     if (major < 1 || major > 3) return status(errc::unsupported, "%s: .npy format version %u.%u is not supported", source, major, data[7]);
     std::size_t header_len = 0, header_at = 10;
@@ -144,6 +146,9 @@ inline result<npy_array> parse_npy(const unsigned char* data, std::size_t size, 
         auto key = p.quoted();
         if (!key) return key.error();
         if (!p.eat(':')) return p.fail("expected ':'");
+        // A repeated key would silently override (or, for 'shape', extend) the first one.
+        if ((*key == "descr" && have_descr) || (*key == "fortran_order" && have_order) || (*key == "shape" && have_shape))
+            return p.fail(("duplicate key '" + *key + "'").c_str());
         if (*key == "descr") {
             auto d = p.quoted();
             if (!d) return d.error();
