@@ -366,6 +366,13 @@ int export_c(const options& o) {
         std::fprintf(stderr, "sparq export-c: %s is not a .sparq file (sparq compress makes one)\n", o.model.c_str());
         return 2;
     }
+    // The library reduces any name to an identifier (io/c_escape.hpp); one typed on the command
+    // line is refused instead, so the namespace is always the one asked for.
+    if (const std::string id = io::c_identifier(o.name); id != o.name) {
+        std::fprintf(stderr, "sparq export-c: '%.60s' is not a C++ identifier (or is reserved): try --name %s\n",
+                     io::c_comment_text(o.name).c_str(), id.c_str());
+        return 2;
+    }
     auto c = io::load_sparq(o.model.c_str());
     if (report_failure(o.cmd, c.error(), "loading the model")) return 1;
     std::string base = o.model;
