@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -272,4 +273,32 @@ TEST_CASE("int8 bias correction removes the mean shift weight rounding causes") 
     CAPTURE(without);
     MESSAGE("mean int8 error per channel, worst: " << with << " with bias correction, " << without << " without");
     CHECK(with < 0.5 * without);
+}
+
+// NaN goes through as in PyTorch (issue 19: ReLU(NaN) was 0, so a NaN row gave fc2's bias): one
+// NaN input reaches every output through the dense layers, ReLU and max pooling.
+TEST_CASE("fp32 models propagate NaN through ReLU and max pooling") {
+    for (const char* file : {"mlp.safetensors", "cnn.safetensors"}) {
+        CAPTURE(file);
+        auto m = io::load_model_safetensors(data_path(file).c_str());
+        REQUIRE(m.ok());
+        auto c = nn::compiled_model::compile(*m, {});
+        REQUIRE(c.ok());
+        const auto all = load_f32("test_x.npy");
+        auto x = tensor<float, 2>::make({3, all.extent(1)});
+        auto y = tensor<float, 2>::make({3, c->out_features()});
+        auto scratch = arena::with_capacity(c->scratch_bytes(3));
+        REQUIRE((x.ok() && y.ok() && scratch.ok()));
+        for (index_t r = 0; r < 3; ++r)
+            for (index_t k = 0; k < all.extent(1); ++k) (*x)(r, k) = all(r, k);
+        for (index_t k = 0; k < all.extent(1); ++k) (*x)(0, k) = std::numeric_limits<float>::quiet_NaN();
+        (*x)(1, 27) = std::numeric_limits<float>::quiet_NaN();  // one pixel
+        context ctx;
+        REQUIRE(c->run(ctx.with_scratch(*scratch), x->cview(), y->view()).ok());
+        for (index_t j = 0; j < y->extent(1); ++j) {
+            CHECK(std::isnan((*y)(0, j)));
+            CHECK(std::isnan((*y)(1, j)));
+            CHECK(std::isfinite((*y)(2, j)));
+        }
+    }
 }

@@ -34,8 +34,8 @@ struct sample {
 double ref_unary(nn::op k, const nn::op_params& p, double x) {
     const double a = p.alpha, b = p.beta;
     switch (k) {
-        case nn::op::relu: return x > 0 ? x : 0;
-        case nn::op::relu6: return x > 0 ? std::min(x, 6.0) : 0;
+        case nn::op::relu: return std::isnan(x) ? x : x > 0 ? x : 0;
+        case nn::op::relu6: return std::isnan(x) ? x : x > 0 ? std::min(x, 6.0) : 0;
         case nn::op::sigmoid: return 1 / (1 + std::exp(-x));
         case nn::op::tanh: return std::tanh(x);
         case nn::op::gelu: return 0.5 * x * (1 + std::erf(x / std::sqrt(2.0)));
@@ -282,8 +282,7 @@ TEST_CASE("unary ops match the reference on random shapes; NaN goes through as i
             const bool positive = k == nn::op::sqrt;
             check_against_reference(m, positive ? 0.0f : -8.0f, 8.0f);
         }
-        // NaN in, NaN out (relu and relu6 keep their old NaN -> 0)
-        if (k == nn::op::relu || k == nn::op::relu6) continue;
+        // NaN in, NaN out
         nn::model m;
         m.input = {3, 1, 1};
         nn::op_params p;

@@ -17,8 +17,9 @@ enum class activation : std::uint8_t { none, relu, relu6 };
 inline float activate(float v, activation a) noexcept {
     switch (a) {
         case activation::none: return v;
-        case activation::relu: return v > 0.0f ? v : 0.0f;
-        case activation::relu6: return v > 0.0f ? (v < 6.0f ? v : 6.0f) : 0.0f;
+        // (PyTorch's clamp: NaN stays NaN, -0 stays -0)
+        case activation::relu: return v < 0.0f ? 0.0f : v;
+        case activation::relu6: return v < 0.0f ? 0.0f : (v > 6.0f ? 6.0f : v);
     }
     return v;
 }

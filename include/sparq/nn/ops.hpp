@@ -55,7 +55,9 @@ void pool(const context& ctx, op kind, const pool_params& p, const T* x, const s
                         const index_t h = h0 + kh, w = w0 + kw;
                         if (h < 0 || w < 0 || h >= in[1] || w >= in[2]) continue;
                         const T v = xp[h * in[2] + w];
-                        best = v > best ? v : best;
+                        bool nan = false;  // NaN wins and stays, as in PyTorch
+                        if constexpr (std::is_floating_point_v<T>) nan = std::isnan(v);
+                        best = v > best || nan ? v : best;
                         sum += double(v);
                         ++valid;
                     }

@@ -29,8 +29,8 @@ template <class A>
     using fb = ::xsimd::batch<float, A>;
     if (a == activation::none) return v;
     const fb zero(0.0f);
-    if (a == activation::relu6) v = ::xsimd::select(v < fb(6.0f), v, fb(6.0f));
-    return ::xsimd::select(v > zero, v, zero);
+    if (a == activation::relu6) v = ::xsimd::select(v > fb(6.0f), fb(6.0f), v);
+    return ::xsimd::select(v < zero, zero, v);
 }
 
 // The portable requantization: the scalar arithmetic on each lane (exact).

@@ -1,8 +1,8 @@
 // Elementwise ops on contiguous float values: every unary op of the graph (op.hpp's
 // is_unary_elementwise: ReLU, sigmoid, SiLU, hard sigmoid / swish, leaky ReLU, clip, exp, sqrt,
 // neg, erf, ...) and batch normalization folded to a scale and a shift per channel. NaN goes
-// through as PyTorch lets it (leaky_relu(NaN), clip(NaN), hard_swish(NaN) are NaN); ReLU and
-// ReLU6 keep their old behaviour (NaN -> 0). The op is picked once, outside the loop.
+// through as PyTorch lets it (relu(NaN), leaky_relu(NaN), clip(NaN), hard_swish(NaN) are NaN).
+// The op is picked once, outside the loop.
 #pragma once
 
 #include <cmath>
@@ -10,6 +10,7 @@
 
 #include "sparq/core/context.hpp"
 #include "sparq/energy/counter.hpp"
+#include "sparq/kernels/output_value.hpp"
 #include "sparq/nn/op.hpp"
 
 namespace sparq::nn::ops {
@@ -33,8 +34,8 @@ inline float clamp_nan(float v, float lo, float hi) noexcept { return v < lo ? l
 inline void unary(const context& ctx, op kind, const op_params& p, const float* x, float* y, index_t n) noexcept {
     const float a = p.alpha, b = p.beta;
     switch (kind) {
-        case op::relu: detail::map(x, y, n, [](float v) { return v > 0.0f ? v : 0.0f; }); break;
-        case op::relu6: detail::map(x, y, n, [](float v) { return v > 0.0f ? (v < 6.0f ? v : 6.0f) : 0.0f; }); break;
+        case op::relu: detail::map(x, y, n, [](float v) { return kernels::activate(v, kernels::activation::relu); }); break;
+        case op::relu6: detail::map(x, y, n, [](float v) { return kernels::activate(v, kernels::activation::relu6); }); break;
         case op::sigmoid: detail::map(x, y, n, [](float v) { return sigmoid(v); }); break;
         case op::tanh: detail::map(x, y, n, [](float v) { return std::tanh(v); }); break;
         case op::gelu: detail::map(x, y, n, [](float v) { return gelu(v); }); break;
