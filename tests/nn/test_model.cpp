@@ -302,3 +302,33 @@ TEST_CASE("fp32 models propagate NaN through ReLU and max pooling") {
         }
     }
 }
+
+// Issue 19: a 2^24 x 2^24 pooling window over a 1 x 1 input (the padding nearly all of it) ran
+// for hours; padding past the input is refused, and pooling visits only the taps on the input.
+TEST_CASE("pooling windows are bounded by the input") {
+    nn::model m;
+    m.input = {1, 1, 1};
+    nn::node d;
+    d.name = "pool";
+    d.kind = nn::op::max_pool;
+    d.inputs = {0};
+    d.pool.kh = d.pool.kw = index_t(1) << 24;
+    d.pool.stride_h = d.pool.stride_w = 1;
+    d.pool.pad_bottom = d.pool.pad_right = (index_t(1) << 24) - 1;
+    m.nodes.push_back(std::move(d));
+    CHECK_FALSE(m.validate().ok());
+    // the largest window the rule allows over a 2 x 2 input: 2 + 2 + 2 rows, one output, 4 taps
+    m.input = {1, 2, 2};
+    m.nodes[0].pool.kh = m.nodes[0].pool.kw = 6;
+    m.nodes[0].pool.pad_top = m.nodes[0].pool.pad_left = m.nodes[0].pool.pad_bottom = m.nodes[0].pool.pad_right = 2;
+    REQUIRE(m.validate().ok());
+    auto c = nn::compiled_model::compile(m, {});
+    REQUIRE(c.ok());
+    auto scratch = arena::with_capacity(c->scratch_bytes(1));
+    REQUIRE(scratch.ok());
+    const float x[4] = {1.0f, -2.0f, 7.0f, 3.0f};
+    float y[1] = {0.0f};
+    context ctx;
+    REQUIRE(c->run(ctx.with_scratch(*scratch), matrix_view<const float>(x, {1, 4}), matrix_view<float>(y, {1, 1})).ok());
+    CHECK(y[0] == 7.0f);
+}

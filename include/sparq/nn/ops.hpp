@@ -6,6 +6,7 @@
 // reduce.hpp); this header gives them all.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -50,10 +51,13 @@ void pool(const context& ctx, op kind, const pool_params& p, const T* x, const s
                 double sum = 0;
                 T best = std::numeric_limits<T>::lowest();
                 index_t valid = 0;
-                for (index_t kh = 0; kh < p.kh; ++kh)
-                    for (index_t kw = 0; kw < p.kw; ++kw) {
+                // only the taps on the input: a window's padding costs nothing (a huge window
+                // over a small input must not run for hours)
+                const index_t kh_lo = h0 < 0 ? -h0 : 0, kh_hi = std::min(p.kh, in[1] - h0);
+                const index_t kw_lo = w0 < 0 ? -w0 : 0, kw_hi = std::min(p.kw, in[2] - w0);
+                for (index_t kh = kh_lo; kh < kh_hi; ++kh)
+                    for (index_t kw = kw_lo; kw < kw_hi; ++kw) {
                         const index_t h = h0 + kh, w = w0 + kw;
-                        if (h < 0 || w < 0 || h >= in[1] || w >= in[2]) continue;
                         const T v = xp[h * in[2] + w];
                         bool nan = false;  // NaN wins and stays, as in PyTorch
                         if constexpr (std::is_floating_point_v<T>) nan = std::isnan(v);
