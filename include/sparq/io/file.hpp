@@ -62,7 +62,8 @@ namespace detail {
 // restored, because umask() changes it for every thread of the process meanwhile.
 inline mode_t new_file_mode(const char* path) {
     struct stat st;
-    if (::stat(path, &st) == 0 && S_ISREG(st.st_mode)) return st.st_mode & 07777;  // replacing: keep its mode
+    // replacing a regular file (not through a link): keep its permission bits, never set-id bits
+    if (::lstat(path, &st) == 0 && S_ISREG(st.st_mode)) return st.st_mode & 0777;
     mode_t mask = 022;
     if (std::FILE* s = std::fopen("/proc/self/status", "r")) {
         char line[128];
@@ -101,8 +102,12 @@ inline status write_file(const char* path, const std::string& bytes) {
         }
         p += n, left -= std::size_t(n);
     }
-    // fsync before rename: otherwise a crash may leave the new name pointing at an empty file.
-    if (::fchmod(fd, detail::new_file_mode(path)) != 0 || ::fsync(fd) != 0) {
+    // The mode is best effort: file systems without POSIX permissions (vfat on a USB stick for
+    // firmware, SMB) refuse fchmod, and the file is still right.
+    (void)::fchmod(fd, detail::new_file_mode(path));
+    // fsync before rename: otherwise a crash may leave the new name pointing at an empty file
+    // (some file systems cannot sync a file: EINVAL / ENOTSUP is not a failed write).
+    if (::fsync(fd) != 0 && errno != EINVAL && errno != ENOTSUP) {
         const int e = errno;
         ::close(fd);
         return fail("write failed", e);

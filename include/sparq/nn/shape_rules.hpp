@@ -24,11 +24,12 @@ inline constexpr index_t max_weight_elements = index_t(1) << 31;  // one node's 
 // The output shape of max / average pooling over x, or false when the window does not fit.
 inline bool pool_output(const pool_params& p, const sample_shape& x, sample_shape& y) noexcept {
     const index_t h = x[1] + p.pad_top + p.pad_bottom, w = x[2] + p.pad_left + p.pad_right;
-    // padding bounded by the window and by the input (no window lies wholly in padding, and a
-    // window is at most three input extents: issue 19's 2^24 x 2^24 window over a 1 x 1 input)
+    // padding smaller than the window on every side: every window then overlaps the input (none
+    // lies wholly in padding). What a window costs is its taps on the input (ops.hpp's pool skips
+    // the padding): issue 19's 2^24 x 2^24 window over a 1 x 1 input is one tap. Padding larger
+    // than the input itself stays allowed (PyTorch's SPPF, k 5 p 2, on a 1 x 1 map).
     if (p.kh < 1 || p.kw < 1 || p.stride_h < 1 || p.stride_w < 1 || p.kh > h || p.kw > w || p.pad_top < 0 || p.pad_left < 0 ||
-        p.pad_bottom < 0 || p.pad_right < 0 || p.pad_top >= p.kh || p.pad_left >= p.kw || p.pad_bottom >= p.kh || p.pad_right >= p.kw ||
-        p.pad_top > x[1] || p.pad_bottom > x[1] || p.pad_left > x[2] || p.pad_right > x[2])
+        p.pad_bottom < 0 || p.pad_right < 0 || p.pad_top >= p.kh || p.pad_left >= p.kw || p.pad_bottom >= p.kh || p.pad_right >= p.kw)
         return false;
     y = {x[0], (h - p.kh) / p.stride_h + 1, (w - p.kw) / p.stride_w + 1};
     return true;

@@ -114,24 +114,24 @@ inline void pool_backward(op kind, const pool_params& p, const float* x, index_t
         for (index_t ow = 0; ow < ow_n; ++ow) {
             const float d = dy[oh * ow_n + ow];
             const index_t h0 = oh * p.stride_h - p.pad_top, w0 = ow * p.stride_w - p.pad_left;
+            // the taps on the input only, as the forward pass (ops.hpp); the max as it picks it
+            // (a NaN wins and stays)
+            const index_t kh_lo = h0 < 0 ? -h0 : 0, kh_hi = p.kh < h - h0 ? p.kh : h - h0;
+            const index_t kw_lo = w0 < 0 ? -w0 : 0, kw_hi = p.kw < w - w0 ? p.kw : w - w0;
             index_t best = -1, valid = 0;
-            for (index_t kh = 0; kh < p.kh; ++kh)
-                for (index_t kw = 0; kw < p.kw; ++kw) {
-                    const index_t ih = h0 + kh, iw = w0 + kw;
-                    if (ih < 0 || iw < 0 || ih >= h || iw >= w) continue;
+            for (index_t kh = kh_lo; kh < kh_hi; ++kh)
+                for (index_t kw = kw_lo; kw < kw_hi; ++kw) {
+                    const index_t i = (h0 + kh) * w + w0 + kw;
                     ++valid;
-                    if (best < 0 || x[ih * w + iw] > x[best]) best = ih * w + iw;
+                    if (best < 0 || x[i] > x[best] || (std::isnan(x[i]) && !std::isnan(x[best]))) best = i;
                 }
             if (kind == op::max_pool) {
                 if (best >= 0) dx[best] += d;
                 continue;
             }
             const float share = d / float(p.count_include_pad ? p.kh * p.kw : (valid ? valid : 1));
-            for (index_t kh = 0; kh < p.kh; ++kh)
-                for (index_t kw = 0; kw < p.kw; ++kw) {
-                    const index_t ih = h0 + kh, iw = w0 + kw;
-                    if (ih >= 0 && iw >= 0 && ih < h && iw < w) dx[ih * w + iw] += share;
-                }
+            for (index_t kh = kh_lo; kh < kh_hi; ++kh)
+                for (index_t kw = kw_lo; kw < kw_hi; ++kw) dx[(h0 + kh) * w + w0 + kw] += share;
         }
 }
 
