@@ -23,7 +23,7 @@ if(SPARQ_WITH_ONNX)
   # (the fuzz target compiles these sources itself, instrumented)
   set(SPARQ_ONNX_SOURCES ${PROJECT_SOURCE_DIR}/src/onnx/import.cpp ${PROJECT_SOURCE_DIR}/src/onnx/constant.cpp
       ${PROJECT_SOURCE_DIR}/src/onnx/ops_layers.cpp ${PROJECT_SOURCE_DIR}/src/onnx/ops_elementwise.cpp
-      ${PROJECT_SOURCE_DIR}/src/onnx/ops_shape.cpp)
+      ${PROJECT_SOURCE_DIR}/src/onnx/ops_constant.cpp ${PROJECT_SOURCE_DIR}/src/onnx/ops_layout.cpp)
   add_library(sparq_onnx STATIC ${SPARQ_ONNX_SOURCES})
   add_library(sparq::onnx ALIAS sparq_onnx)
   set_target_properties(sparq_onnx PROPERTIES EXPORT_NAME onnx POSITION_INDEPENDENT_CODE ON)

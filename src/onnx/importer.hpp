@@ -2,8 +2,9 @@
 // value names are constants and which are values of the model being built (with their ONNX
 // shapes), and the helpers every op's handler shares. The handlers are grouped by kind:
 // ops_layers.cpp (Gemm, MatMul, Conv, BatchNormalization, pooling), ops_elementwise.cpp
-// (activations, arithmetic, Clip, Softmax), ops_shape.cpp (constants, aliases, shape
-// subgraphs, Reshape, Transpose, Concat, Pad, reductions).
+// (activations, arithmetic, Clip, Softmax), ops_constant.cpp (constants, aliases, shape
+// subgraphs folded), ops_layout.cpp (Reshape, Transpose, Concat, Pad, Slice / Split of values,
+// reductions).
 #pragma once
 
 #include <onnx/onnx_pb.h>
