@@ -457,17 +457,9 @@ inline status check_parts(const compiled_parts& p) {
         if (!weighted && d.act != kernels::activation::none)
             return status(errc::invalid_argument, "model parts: %s '%.60s' has a folded activation (only linear and conv2d have one)",
                           to_string(d.kind), name);
-        node_facts f;
-        f.name = name;
-        f.kind = d.kind;
-        f.inputs = d.inputs.data();
-        f.input_count = d.inputs.size();
-        f.params = &d.params;
-        f.constant_size = d.constant.size();
+        node_facts f = shared_facts(d, name, d.conv);
         f.weight_shape = weighted ? d.weight_shape : extents_t<4>{0, 0, 0, 0};
         f.bias_size = weighted ? d.bias.size() : 0;
-        f.conv = &d.conv;
-        f.pool = &d.pool;
         auto shape = output_shape(f, i, p.shapes.data(), "model parts");
         if (!shape) return shape.error();
         const sample_shape y = *shape;

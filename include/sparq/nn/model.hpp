@@ -86,13 +86,7 @@ struct model {
 
 // What the shape rules (shape_rules.hpp) read of a node.
 inline node_facts facts_of(const node& d, const char* name) noexcept {
-    node_facts f;
-    f.name = name;
-    f.kind = d.kind;
-    f.inputs = d.inputs.data();
-    f.input_count = d.inputs.size();
-    f.params = &d.params;
-    f.constant_size = d.constant.size();
+    node_facts f = shared_facts(d, name, d.conv.params);
     if (d.kind == op::linear) {
         f.weight_shape = {d.linear.weight.extent(0), d.linear.weight.extent(1), 1, 1};
         f.bias_size = d.linear.bias.size();
@@ -100,8 +94,6 @@ inline node_facts facts_of(const node& d, const char* name) noexcept {
         f.weight_shape = d.conv.weight.extents();
         f.bias_size = d.conv.bias.size();
     }
-    f.conv = &d.conv.params;
-    f.pool = &d.pool;
     return f;
 }
 

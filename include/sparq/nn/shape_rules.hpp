@@ -58,6 +58,22 @@ struct node_facts {
     const pool_params* pool = nullptr;             // max_pool, avg_pool
 };
 
+// The facts both forms of a node share (nn::node and compiled_step_parts, with the same member
+// names); the weights' shape and bias count are each form's own, stored differently.
+template <class Node>
+node_facts shared_facts(const Node& d, const char* name, const kernels::conv2d_params& conv) noexcept {
+    node_facts f;
+    f.name = name;
+    f.kind = d.kind;
+    f.inputs = d.inputs.data();
+    f.input_count = d.inputs.size();
+    f.params = &d.params;
+    f.constant_size = d.constant.size();
+    f.conv = &conv;
+    f.pool = &d.pool;
+    return f;
+}
+
 namespace detail {
 
 // The size of a shape of up to 4 extents, each in [1, max_dimension], or -1 when an extent is out
