@@ -119,6 +119,11 @@ status importer::emit(nn::node node, std::vector<index_t> dims) {
     auto s = sample_of(dims, where_);
     if (!s) return fail(s.error().code(), "%s", s.error().message());
     if (node.name.empty()) node.name = node_name(nn::to_string(node.kind));
+    copied_ += std::size_t(node.linear.weight.size() + node.conv.weight.size()) + node.linear.bias.size() + node.conv.bias.size() +
+               node.constant.size();
+    if (copied_ > max_copied_)
+        return fail(errc::out_of_range, "the nodes copy %zu weights and constants out of a %zu-byte file (constants named too often?)", copied_,
+                    max_copied_ - max_folded_total);
     if (node.inputs.empty()) {
         const entry* x = input(0);
         if (!x || x->is_constant()) return fail(errc::invalid_argument, "input 0 is not a run-time value");
@@ -278,7 +283,7 @@ result<nn::model> import_or_status(const unsigned char* data, std::size_t size, 
     if (opset < 7 || opset > 18)
         return status(errc::unsupported, "%s: opset %d (opsets 7 to 18 are imported; PyTorch exports 13 by default)", source, opset);
     const ::onnx::GraphProto& g = proto.graph();
-    onnx_import::importer im(source, opset);
+    onnx_import::importer im(source, opset, size);
     for (const auto& t : g.initializer()) SPARQ_TRY(im.add_initializer(t));
     for (const auto& in : g.input()) SPARQ_TRY(im.add_input(in));
     int index = 0;
@@ -288,7 +293,9 @@ result<nn::model> import_or_status(const unsigned char* data, std::size_t size, 
     if (m.nodes.empty()) return status(errc::unsupported, "%s: the graph computes nothing (no node depends on the input)", source);
     if (o.fuse) SPARQ_TRY(nn::fuse(m));
     else SPARQ_TRY(nn::prune_dead_nodes(m));
-    if (auto v = m.validate(); !v.ok()) return status(v.code(), "%s: %s", source, v.message());
+    auto work = m.work_per_sample();  // (infer_shapes: the imported graph validates)
+    if (!work) return status(work.error().code(), "%s: %s", source, work.error().message());
+    SPARQ_TRY(nn::check_work(*work, o.max_work, source));
     return m;
 }
 

@@ -124,3 +124,29 @@ TEST_CASE("safetensors models: a graph must say the layer order, and shapes must
     CHECK(m->nodes[0].linear.bias.empty());
     std::remove(path);
 }
+
+TEST_CASE("safetensors models: a tensor named many times is copied within 4 x the file; work is bounded (issue 19)") {
+    std::vector<float> w(64 * 64, 0.5f);
+    const char* path = "/tmp/sparq_test_repeats.safetensors";
+    auto graph_of = [](int uses) {
+        std::string g;
+        for (int k = 0; k < uses; ++k) g += (k ? " a" : "a");
+        return g;
+    };
+    REQUIRE(io::write_safetensors(path, {{"a.weight", {64, 64}, w.data()}}, {{"sparq.graph", graph_of(4)}}).ok());
+    auto m = io::load_model_safetensors(path);
+    REQUIRE(m.ok());
+    CHECK(m->nodes.size() == 4);
+    // its work: 4 layers of 64 x 64 multiply-adds
+    CHECK(*m->work_per_sample() == 4 * 64 * 64);
+    CHECK(io::load_model_safetensors(path, 4 * 64 * 64).ok());
+    auto limited = io::load_model_safetensors(path, 4 * 64 * 64 - 1);
+    REQUIRE_FALSE(limited.ok());
+    CHECK(std::string(limited.error().message()).find("one sample costs 1.64e+04 operations") != std::string::npos);
+    // the original: 1000 uses of one tensor (the 16 MB file of the issue reached 4 GB)
+    REQUIRE(io::write_safetensors(path, {{"a.weight", {64, 64}, w.data()}}, {{"sparq.graph", graph_of(1000)}}).ok());
+    auto refused = io::load_model_safetensors(path);
+    REQUIRE_FALSE(refused.ok());
+    CHECK(std::string(refused.error().message()).find("'a.weight' named too often") != std::string::npos);
+    std::remove(path);
+}

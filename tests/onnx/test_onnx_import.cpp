@@ -243,3 +243,54 @@ TEST_CASE("hostile shape arithmetic is refused, not run") {
         CHECK(g.import("y").ok());
     }
 }
+
+// Issue 19: what an .onnx file may make the importer copy and a sample cost is bounded.
+TEST_CASE("a constant named by many nodes is copied within a bound; the work of one sample is limited") {
+    auto chain = [](int layers) {
+        graph_builder g({1024});
+        g.ints("shape", {2}, {1024, 1024});
+        g.node("ConstantOfShape", {"shape"}, {"w"});  // 2^20 zeros from a 20-byte tensor
+        std::vector<std::string> names{"x"};
+        for (int k = 0; k < layers; ++k) names.push_back("h" + std::to_string(k));
+        for (int k = 0; k < layers; ++k) g.node("MatMul", {names[std::size_t(k)].c_str(), "w"}, {names[std::size_t(k) + 1].c_str()});
+        return g;
+    };
+    {  // 8 copies of 2^20 floats: within the folding allowance
+        auto g = chain(8);
+        CHECK(g.import("h7").ok());
+    }
+    {  // 80 copies (320 MB of weights from a file of a few hundred bytes): refused
+        auto g = chain(80);
+        const std::string msg = message_of(g.import("h79"));
+        CHECK(msg.find("copy") != std::string::npos);
+        CHECK(msg.find("constants named too often") != std::string::npos);
+    }
+    {  // a convolution over the largest map with a 64 x 64 kernel: 4.4e12 multiply-adds a sample
+        graph_builder g({16, 2048, 2048});
+        g.ints("shape", {4}, {16, 16, 64, 64});
+        g.node("ConstantOfShape", {"shape"}, {"w"});
+        auto* conv = g.node("Conv", {"x", "w"}, {"y"});
+        auto* pads = conv->add_attribute();
+        pads->set_name("pads"), pads->set_type(::onnx::AttributeProto::INTS);
+        for (int k = 0; k < 4; ++k) pads->add_ints(31);  // 16 x 2047 x 2047 out: just within a value's bound
+        const std::string msg = message_of(g.import("y"));
+        CHECK(msg.find("over the limit of 1e+12") != std::string::npos);
+        CHECK(msg.find("--max-work") != std::string::npos);
+    }
+    {  // the limit is the caller's: the digits CNN costs 74k multiply-adds a sample
+        sparq::onnx::import_options o;
+        auto m = sparq::onnx::import_file(data_path("cnn.onnx").c_str(), o);
+        REQUIRE(m.ok());
+        auto work = m->work_per_sample();
+        REQUIRE(work.ok());
+        auto macs = m->macs_per_sample();
+        REQUIRE(macs.ok());
+        CHECK(*work > std::uint64_t(*macs));
+        o.max_work = *work;
+        CHECK(sparq::onnx::import_file(data_path("cnn.onnx").c_str(), o).ok());
+        o.max_work = *work - 1;
+        auto refused = sparq::onnx::import_file(data_path("cnn.onnx").c_str(), o);
+        REQUIRE_FALSE(refused.ok());
+        CHECK(std::string(refused.error().message()).find("cnn.onnx: one sample costs") != std::string::npos);
+    }
+}

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "sparq/core/utf8.hpp"
 #include "sparq/energy/cost_model_file.hpp"
 
 namespace sparq_cli {
@@ -23,6 +24,20 @@ inline bool parse_count(const char* cmd, const char* name, const char* text, lon
         return false;
     }
     out = v;
+    return true;
+}
+
+// --max-work: operations per sample a loaded model may cost (nn/work.hpp), a whole number or
+// one in exponent form ("1e13"), at least 1; prints the problem and returns false otherwise.
+inline bool parse_max_work(const char* cmd, const char* text, std::uint64_t& out) {
+    char* end = nullptr;
+    errno = 0;
+    const double v = std::strtod(text, &end);
+    if (errno || end == text || *end != '\0' || !(v >= 1.0) || v > 1.8e19) {
+        std::fprintf(stderr, "sparq %s: --max-work needs operations per sample, a number in [1, 1.8e19] such as 1e13, got '%s'\n", cmd, text);
+        return false;
+    }
+    out = std::uint64_t(v);
     return true;
 }
 
@@ -47,11 +62,12 @@ struct sample_rng {
     }
 };
 
-// Prints "sparq CMD: WHAT: <the status>" on stderr when s failed, and says whether it did.
+// Prints "sparq CMD: WHAT: <the status>" on stderr when s failed, and says whether it did. The
+// status may quote names from a file: control bytes are shown as \xNN (core/utf8.hpp).
 inline bool report_failure(const char* cmd, const sparq::status& s, const char* what) {
     if (s.ok()) return false;
     char buf[300];
-    std::fprintf(stderr, "sparq %s: %s: %s\n", cmd, what, s.what(buf, sizeof buf));
+    std::fprintf(stderr, "sparq %s: %s: %s\n", cmd, what, sparq::printable(s.what(buf, sizeof buf)).c_str());
     return true;
 }
 

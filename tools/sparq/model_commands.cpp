@@ -44,6 +44,7 @@ struct options {
     std::vector<std::string> float_layers;    // --float-layers: kept in fp32 in an int8 model
     bool sensitivity = false;                 // compress --sensitivity: choose them on --data / --labels
     double max_drop = 0.5;                    // points of accuracy the int8 model may lose against fp32
+    std::uint64_t max_work = nn::default_max_work;  // --max-work: per sample, for the loaders
     bool json = false;
     bool prec_given = false, observer_given = false;
 };
@@ -89,7 +90,9 @@ int parse(int argc, char** argv, options& o) {
     for (int i = 1; i < argc; ++i) {
         const char* a = argv[i];
         if (!std::strcmp(a, "--help") || !std::strcmp(a, "-h")) {
-            std::printf("%s", usage_of(o.cmd));
+            std::printf("%s  --max-work N  refuse a model one sample of which costs more than N operations (multiply-adds,\n"
+                        "                pooling taps, values moved; default 1e12: docs/hostile-inputs.md)\n",
+                        usage_of(o.cmd));
             return 0;
         }
         if (a[0] != '-') {
@@ -150,6 +153,8 @@ int parse(int argc, char** argv, options& o) {
                 std::fprintf(stderr, "sparq %s: --max-drop takes points of accuracy in [0, 100], got '%s'\n", o.cmd, v);
                 return 2;
             }
+        } else if (!std::strcmp(a, "--max-work")) {
+            if (!parse_max_work(o.cmd, v, o.max_work)) return 2;
         } else if (!std::strcmp(a, "--observer")) {
             if (!parse_choice(o.cmd, a, v, nn::observer_choices, o.observer)) return 2;
             o.observer_given = true;
@@ -233,7 +238,7 @@ result<std::vector<std::string>> choose_by_sensitivity(const options& o, const n
     if (!t) return t.error();
     std::printf("sensitivity on %s: fp32 %.2f%%, int8 %.2f%%\n| layer | int8 accuracy with it in fp32 | gain (points) |\n|---|---:|---:|\n",
                 o.data.c_str(), t->fp32, t->int8);
-    for (const nn::layer_sensitivity& l : t->layers) std::printf("| %s | %.2f%% | %+.2f |\n", l.name.c_str(), l.score, l.gain);
+    for (const nn::layer_sensitivity& l : t->layers) std::printf("| %s | %.2f%% | %+.2f |\n", printable(l.name).c_str(), l.score, l.gain);
     auto pick = nn::choose_float_layers(m, co, *t, o.max_drop, eval);
     if (!pick) return pick.error();
     std::string list;
@@ -255,7 +260,7 @@ result<prepared> prepare(const options& o) {
         if (o.prec_given || !o.calib.empty() || o.observer_given || o.prune)
             return status(errc::invalid_argument, "%s is compressed already: --precision, --calib, --observer and --prune do not apply "
                           "(compress the .onnx / .safetensors again to change them)", o.model.c_str());
-        auto c = io::load_sparq(o.model.c_str());
+        auto c = io::load_sparq(o.model.c_str(), std::size_t(1) << 31, o.max_work);
         if (!c) return c.error();
         // A pruned model's int8 layers run from CSRs, as compress compiled them (the file holds
         // what the model is; how it runs is decided here).
@@ -266,7 +271,7 @@ result<prepared> prepare(const options& o) {
         if (!sparse) return sparse.error();
         return prepared{nn::model{}, std::move(*sparse)};
     }
-    auto m = load_any_model(o.model.c_str());
+    auto m = load_any_model(o.model.c_str(), o.max_work);
     if (!m) return m.error();
     if (o.prune) SPARQ_TRY(prune::prune_model(*m, *o.prune));
     nn::compile_options co;
@@ -315,7 +320,7 @@ status run_all(const nn::compiled_model& c, const tensor<float, 2>& x, tensor<fl
 
 // A .sparq file: its precision, values and layers as stored.
 int inspect_sparq(const options& o) {
-    auto c = io::load_sparq(o.model.c_str());
+    auto c = io::load_sparq(o.model.c_str(), std::size_t(1) << 31, o.max_work);
     if (report_failure(o.cmd, c.error(), "loading the model")) return 1;
     const nn::compiled_parts p = c->parts();
     std::printf("%s: %s, %zu nodes, %td -> %td features, %zu bytes stored\n\n", o.model.c_str(), nn::to_string(p.prec), p.steps.size(),
@@ -332,7 +337,7 @@ int inspect_sparq(const options& o) {
         char shape[48], weights[48];
         std::snprintf(shape, sizeof shape, "(%td, %td, %td)", y[0], y[1], y[2]);
         std::snprintf(weights, sizeof weights, "%zu %s", w, type);
-        std::printf("%-20.20s %-16s %-16s %-7s %-6s %10s\n", d.name.c_str(), nn::to_string(d.kind), shape, act, p.s8[i + 1] ? "int8" : "float",
+        std::printf("%-20.20s %-16s %-16s %-7s %-6s %10s\n", printable(d.name).c_str(), nn::to_string(d.kind), shape, act, p.s8[i + 1] ? "int8" : "float",
                     w ? weights : "-");
     }
     return 0;
@@ -373,7 +378,7 @@ int export_c(const options& o) {
                      io::c_comment_text(o.name).c_str(), id.c_str());
         return 2;
     }
-    auto c = io::load_sparq(o.model.c_str());
+    auto c = io::load_sparq(o.model.c_str(), std::size_t(1) << 31, o.max_work);
     if (report_failure(o.cmd, c.error(), "loading the model")) return 1;
     std::string base = o.model;
     if (const auto slash = base.find_last_of('/'); slash != std::string::npos) base = base.substr(slash + 1);
@@ -386,7 +391,7 @@ int export_c(const options& o) {
 
 int inspect(const options& o) {
     if (ends_with(o.model, ".sparq")) return inspect_sparq(o);
-    auto m = load_any_model(o.model.c_str());
+    auto m = load_any_model(o.model.c_str(), o.max_work);
     if (report_failure(o.cmd, m.error(), "loading the model")) return 1;
     auto shapes = nn::infer_shapes(*m);
     auto macs = m->macs_per_sample();
@@ -398,13 +403,13 @@ int inspect(const options& o) {
         const nn::node& n = m->nodes[i];
         const nn::sample_shape& y = (*shapes)[i + 1];
         const index_t params = n.linear.weight.size() + index_t(n.linear.bias.size()) + n.conv.weight.size() + index_t(n.conv.bias.size());
-        index_t node_macs = n.linear.weight.size();
-        if (n.kind == nn::op::conv2d) node_macs = y[0] * y[1] * y[2] * n.conv.weight.extent(1) * n.conv.weight.extent(2) * n.conv.weight.extent(3);
+        const bool weighted = n.kind == nn::op::linear || n.kind == nn::op::conv2d;
+        const index_t node_macs = weighted ? index_t(nn::node_work(nn::facts_of(n, ""), shapes->data(), y)) : 0;
         const kernels::activation a = n.kind == nn::op::conv2d ? n.conv.act : n.linear.act;
         const char* act = a == kernels::activation::relu ? "relu" : a == kernels::activation::relu6 ? "relu6" : "-";
         char shape[48];
         std::snprintf(shape, sizeof shape, "(%td, %td, %td)", y[0], y[1], y[2]);
-        std::printf("%-20.20s %-16s %-16s %-7s %10td %11td %12td\n", n.name.c_str(), nn::to_string(n.kind), shape, act, params, params * 4,
+        std::printf("%-20.20s %-16s %-16s %-7s %10td %11td %12td\n", printable(n.name).c_str(), nn::to_string(n.kind), shape, act, params, params * 4,
                     node_macs);
     }
     return 0;

@@ -89,7 +89,8 @@ inline status firmware_runs(const nn::compiled_parts& p) {
 // run(), as c_identifier(name) (unchanged when it is a plain identifier); `source`: named in the
 // header's first line, as comment text.
 inline result<std::string> export_c(const nn::compiled_parts& p, const std::string& name, const std::string& source) {
-    SPARQ_TRY(nn::detail::check_parts(p));
+    std::uint64_t work = 0;
+    SPARQ_TRY(nn::detail::check_parts(p, work));
     SPARQ_TRY(detail::firmware_runs(p));
     // Nothing from the file or the command line reaches the header raw (c_escape.hpp): the
     // namespace is reduced to an identifier, names and the file name are comment text.

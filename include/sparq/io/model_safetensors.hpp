@@ -10,6 +10,11 @@
 //
 // e.g. "conv1@1,1 relu maxpool:2 conv2@1,1 relu maxpool:2 flatten fc". The input's per-sample
 // shape is "sparq.input" = "C H W" (default: the first linear layer's input features).
+//
+// A file from a stranger is bounded twice: a graph may name a tensor more than once (each node
+// gets its own copy), but all the copies together hold at most 4 times the file's tensor bytes
+// (issue 19: a 16 MB file naming one tensor 1000 times reached 4 GB); and one sample's work
+// (nn/work.hpp) is at most max_work.
 #pragma once
 
 #include <cstdio>
@@ -35,9 +40,20 @@ inline bool parse_ints(const std::string& text, char sep, std::vector<index_t>& 
 
 }  // namespace detail
 
-inline result<nn::model> load_model_safetensors(const char* path) {
+inline result<nn::model> load_model_safetensors(const char* path, std::uint64_t max_work = nn::default_max_work) {
     auto file = safetensors_file::read(path);
     if (!file) return file.error();
+    // the bytes the nodes' weights may copy out of the file, all uses together
+    std::uint64_t tensor_bytes = 0, used_bytes = 0;
+    for (const auto& e : file->entries()) tensor_bytes += e.end - e.begin;
+    const std::uint64_t copy_budget = 4 * tensor_bytes;
+    auto use = [&](const safetensors_entry& e) -> status {
+        used_bytes += e.end - e.begin;
+        if (used_bytes <= copy_budget) return status::success();
+        return status(errc::out_of_range,
+                      "%s: sparq.graph's layers copy %llu bytes of weights out of %llu in the file (at most 4 times: '%.60s' named too often?)",
+                      path, (unsigned long long)used_bytes, (unsigned long long)tensor_bytes, e.name.c_str());
+    };
     const std::string* graph = file->metadata("sparq.graph");
     if (!graph)
         return status(errc::parse_error, "%s: no \"sparq.graph\" metadata giving the layer order (e.g. \"fc1 relu fc2\")", path);
@@ -98,8 +114,10 @@ inline result<nn::model> load_model_safetensors(const char* path) {
             n.name = name;
             const safetensors_entry* e = file->find(name + ".weight");
             if (!e) return status(errc::parse_error, "%s: sparq.graph names '%.60s' but there is no tensor '%.60s.weight'", path, name.c_str(), name.c_str());
+            SPARQ_TRY(use(*e));
             std::vector<float> bias;
-            if (file->find(name + ".bias")) {
+            if (const safetensors_entry* b_entry = file->find(name + ".bias")) {
+                SPARQ_TRY(use(*b_entry));
                 auto b = file->f32<1>(name + ".bias");
                 if (!b) return b.error();
                 bias.assign(b->data(), b->data() + b->size());
@@ -129,7 +147,9 @@ inline result<nn::model> load_model_safetensors(const char* path) {
         add_node(std::move(n));
     }
     if (!have_input) return status(errc::parse_error, "%s: the model starts with a convolution: give \"sparq.input\" = \"C H W\"", path);
-    SPARQ_TRY(m.validate());
+    auto work = m.work_per_sample();
+    if (!work) return work.error();
+    SPARQ_TRY(nn::check_work(*work, max_work, path));
     return m;
 }
 

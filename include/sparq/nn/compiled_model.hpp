@@ -177,6 +177,9 @@ public:
     // What a file holding this model stores: weights in their precision, per-channel scales
     // and the biases (fp32), the int8 activation parameters.
     std::size_t stored_bytes() const noexcept { return stored_bytes_; }
+    // What one sample costs (nn/work.hpp: MACs, pooling taps, values moved); loaders compare it
+    // with their max_work.
+    std::uint64_t work_per_sample() const noexcept { return work_; }
     // Arena bytes run() needs for a batch.
     std::size_t scratch_bytes(index_t batch) const noexcept;
     std::vector<energy::layer_counts> make_counters() const {
@@ -226,6 +229,7 @@ private:
     std::vector<step> steps_;
     std::vector<int> outputs_;           // as compiled_parts::outputs (empty: the last value)
     std::size_t stored_bytes_ = 0;
+    std::uint64_t work_ = 0;
     index_t conv_scratch_ = 0;           // the largest im2col need of one image, bytes
 };
 
@@ -424,8 +428,10 @@ inline result<compiled_model> compiled_model::compile(const model& m, const comp
 
 namespace detail {
 
-// Whether parts describe a model run() can run: every count, shape and flag consistent.
-inline status check_parts(const compiled_parts& p) {
+// Whether parts describe a model run() can run: every count, shape and flag consistent; and
+// what one sample costs it (nn/work.hpp), added up as the shapes are checked.
+inline status check_parts(const compiled_parts& p, std::uint64_t& work) {
+    work = 0;
     const std::size_t values = p.shapes.size();
     if (p.steps.empty() || values != p.steps.size() + 1)
         return status(errc::invalid_argument, "model parts: %zu values for %zu nodes (one more value than nodes)", values, p.steps.size());
@@ -463,6 +469,7 @@ inline status check_parts(const compiled_parts& p) {
         auto shape = output_shape(f, i, p.shapes.data(), "model parts");
         if (!shape) return shape.error();
         const sample_shape y = *shape;
+        work = saturating_add(work, node_work(f, p.shapes.data(), y));
         const std::size_t in_v = std::size_t(d.inputs[0]), out_v = i + 1;
         const extents_t<4>& ws = d.weight_shape;
         if (y != p.shapes[out_v])
@@ -525,8 +532,8 @@ inline quant::qparams weight_qparams(const std::vector<float>& scales) {
 }  // namespace detail
 
 inline result<compiled_model> compiled_model::from_parts(compiled_parts p) {
-    SPARQ_TRY(detail::check_parts(p));
     compiled_model c;
+    SPARQ_TRY(detail::check_parts(p, c.work_));
     c.prec_ = p.prec;
     c.sparse_int8_ = p.sparse_int8;
     c.shapes_ = std::move(p.shapes);

@@ -17,6 +17,7 @@
 #include "sparq/kernels/output_stage.hpp"
 #include "sparq/nn/op.hpp"
 #include "sparq/nn/shape_rules.hpp"
+#include "sparq/nn/work.hpp"
 
 namespace sparq::nn {
 
@@ -80,6 +81,9 @@ struct model {
     }
     // MACs of one sample through the linear and conv nodes (their GEMM shapes).
     result<index_t> macs_per_sample() const;
+    // The work of one sample (nn/work.hpp: MACs, pooling taps, values moved), what loaders
+    // compare with their max_work.
+    result<std::uint64_t> work_per_sample() const;
     // Every node's inputs exist and fit (infer_shapes).
     status validate() const;
 };
@@ -133,16 +137,19 @@ inline index_t model::out_features() const {
 inline result<index_t> model::macs_per_sample() const {
     auto s = infer_shapes(*this);
     if (!s) return s.error();
-    index_t macs = 0;
-    for (std::size_t i = 0; i < nodes.size(); ++i) {
-        const node& d = nodes[i];
-        if (d.kind == op::linear) macs += d.linear.weight.size();
-        if (d.kind == op::conv2d) {
-            const sample_shape& y = (*s)[i + 1];
-            macs += y[0] * y[1] * y[2] * d.conv.weight.extent(1) * d.conv.weight.extent(2) * d.conv.weight.extent(3);
-        }
-    }
-    return macs;
+    std::uint64_t macs = 0;
+    for (std::size_t i = 0; i < nodes.size(); ++i)
+        if (nodes[i].kind == op::linear || nodes[i].kind == op::conv2d)
+            macs = saturating_add(macs, node_work(facts_of(nodes[i], ""), s->data(), (*s)[i + 1]));
+    return index_t(macs > std::uint64_t(INT64_MAX) ? INT64_MAX : macs);
+}
+
+inline result<std::uint64_t> model::work_per_sample() const {
+    auto s = infer_shapes(*this);
+    if (!s) return s.error();
+    std::uint64_t work = 0;
+    for (std::size_t i = 0; i < nodes.size(); ++i) work = saturating_add(work, node_work(facts_of(nodes[i], ""), s->data(), (*s)[i + 1]));
+    return work;
 }
 
 inline status model::validate() const {
