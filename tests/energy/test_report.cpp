@@ -106,3 +106,15 @@ TEST_CASE("joules format with SI prefixes") {
     CHECK(energy::detail::format_joules(123.4e-3) == "123 mJ");
     CHECK(energy::detail::format_joules(0) == "0.00 pJ");
 }
+
+TEST_CASE("JSON strings: bytes that are not UTF-8 become U+FFFD, well-formed text passes (issue 19)") {
+    using energy::detail::json_string;
+    CHECK(json_string("chip") == "\"chip\"");
+    CHECK(json_string("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80") == "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"");  // 2, 3, 4 bytes
+    CHECK(json_string("a\xff" "b") == "\"a\\ufffdb\"");                  // never a UTF-8 byte
+    CHECK(json_string("\xc0\xaf") == "\"\\ufffd\\ufffd\"");             // overlong '/'
+    CHECK(json_string("\xed\xa0\x80") == "\"\\ufffd\\ufffd\\ufffd\"");  // a surrogate
+    CHECK(json_string("\xf4\x90\x80\x80") == "\"\\ufffd\\ufffd\\ufffd\\ufffd\"");  // past U+10FFFF
+    CHECK(json_string("\xe2\x82") == "\"\\ufffd\\ufffd\"");             // cut short
+    CHECK(json_string("q\"\\\n\x7f") == "\"q\\\"\\\\\\u000a\\u007f\"");
+}

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "sparq/core/utf8.hpp"
 #include "sparq/energy/carbon.hpp"
 #include "sparq/energy/estimate.hpp"
 
@@ -92,13 +93,17 @@ inline std::string format_joules(double j) {
     return buf;
 }
 
+// A JSON string of s: quotes, backslashes and control characters escaped; bytes that are not
+// UTF-8 (a cost model's or a layer's name from a file) become U+FFFD, so the output always parses.
 inline std::string json_string(const std::string& s) {
     std::string out = "\"";
-    for (const char ch : s) {
-        const auto c = static_cast<unsigned char>(ch);
-        if (c == '"' || c == '\\') out += '\\', out += ch;
-        else if (c < 0x20) appendf(out, "\\u%04x", c);
-        else out += ch;
+    for (std::size_t i = 0; i < s.size();) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        const std::size_t n = utf8_sequence(s, i);
+        if (n == 0) out += "\\ufffd", i += 1;
+        else if (c == '"' || c == '\\') out += '\\', out += char(c), i += 1;
+        else if (c < 0x20 || c == 0x7f) appendf(out, "\\u%04x", c), i += 1;
+        else out.append(s, i, n), i += n;
     }
     return out + "\"";
 }
@@ -113,18 +118,19 @@ inline std::string json_number(double v) {
 
 }  // namespace detail
 
-// A table for the terminal: per layer and in total, per inference.
+// A table for the terminal: per layer and in total, per inference (names from files shown
+// printable: no control bytes reach the terminal).
 inline std::string to_table(const report& r) {
     using detail::appendf;
     using detail::format_joules;
     const double per = r.inferences ? 1.0 / double(r.inferences) : 0.0;
     std::string out;
-    appendf(out, "%s: estimated energy per inference (cost model: %s; memory: %s)\n", r.variant.c_str(), r.cost_model.c_str(),
-            r.mode == memory_mode::working_set ? "by working set" : "not charged");
+    appendf(out, "%s: estimated energy per inference (cost model: %s; memory: %s)\n", printable(r.variant).c_str(),
+            printable(r.cost_model).c_str(), r.mode == memory_mode::working_set ? "by working set" : "not charged");
     appendf(out, "%-16s %14s %11s %11s %11s %11s %7s\n", "layer", "MACs", "compute", "memory", "total", "fp32", "saved");
     auto row = [&](const std::string& name, std::uint64_t macs, const estimate& a, const estimate& b) {
         const double saved = b.total_j() > 0 ? 100.0 * (1.0 - a.total_j() / b.total_j()) : 0.0;
-        appendf(out, "%-16s %14" PRIu64 " %11s %11s %11s %11s %6.1f%%\n", name.c_str(), r.inferences ? macs / r.inferences : macs,
+        appendf(out, "%-16s %14" PRIu64 " %11s %11s %11s %11s %6.1f%%\n", printable(name).c_str(), r.inferences ? macs / r.inferences : macs,
                 format_joules(a.compute_j * per).c_str(), format_joules(a.memory_j * per).c_str(),
                 format_joules(a.total_j() * per).c_str(), format_joules(b.total_j() * per).c_str(), saved);
     };
