@@ -4,7 +4,8 @@
 // Any input gives a model or a status. An accepted file of the current version re-encodes to the same
 // bytes (the format is canonical; optional sections a reader skips make it shorter), and the
 // model runs one sample of zeros when its scratch is small: whatever from_parts accepts must
-// be safe to run.
+// be safe to run. Every model that loads is also exported as a firmware header (export-c), whose
+// text must hold no byte from the file raw: printable ASCII and newlines only (io/c_escape.hpp).
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -12,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "sparq/io/export_c.hpp"
 #include "sparq/io/sparq_format.hpp"
 
 namespace {
@@ -23,7 +25,10 @@ void try_model(const unsigned char* data, std::size_t size) {
     // (older minor versions are re-encoded as the current one: other bytes)
     const bool current = data[10] == sparq::io::sparq_format_minor && data[11] == 0;
     if (current && again.size() == size && std::memcmp(again.data(), data, size) != 0) std::abort();
-    if (m->scratch_bytes(1) > (std::size_t(1) << 24)) return;
+    if (auto header = sparq::io::export_c(m->parts(), "fuzz_model", "fuzz\n*/.sparq"); header.ok())
+        for (unsigned char ch : *header)
+            if ((ch < 0x20 && ch != '\n') || ch > 0x7e) std::abort();
+    if (m->scratch_bytes(1) > (std::size_t(1) << 24) || m->work_per_sample() > 100000000) return;
     auto scratch = sparq::arena::with_capacity(m->scratch_bytes(1));
     if (!scratch.ok()) return;
     sparq::context ctx;
