@@ -21,7 +21,4 @@ sparq_fails("--cost: .*nonexistent.cost: cannot open" measure --cost /nonexisten
 sparq_fails("usage: sparq compress MODEL -o OUT.sparq" compress)
 sparq_fails("usage: sparq export-c MODEL.sparq -o model.h" export-c)
 sparq_fails("cannot open" export-c /nonexistent.sparq -o /tmp/z.h)
-# Hostile weights (tests/data/hostile): 64 float32 with one NaN / one -Inf, named, not a crash.
-set(HOSTILE ${CMAKE_CURRENT_LIST_DIR}/../../tests/data/hostile)
-sparq_fails("nan_weights.f32: value 3 is NaN: quantization needs finite weights" quant-report --weights ${HOSTILE}/nan_weights.f32 --rows 8 --cols 8)
-sparq_fails("inf_weights.f32: value 10 is -Inf: quantization needs finite weights" quant-report --weights ${HOSTILE}/inf_weights.f32 --rows 8 --cols 8)
+# Hostile files: docs/hostile-inputs.md, run by test_hostile_inputs.cmake.

@@ -1,0 +1,127 @@
+#!/usr/bin/python3
+"""Small hostile inputs, one per defect of issue 19 that a file can carry, written under
+tests/data/hostile/ (committed; each is at most a few tens of KB). docs/hostile-inputs.md lists
+them with the command that reads each and the outcome, and the sparq_hostile_inputs test
+(tools/sparq/test_hostile_inputs.cmake) runs every row of that table.
+
+  maxpool_2p24.onnx        MaxPool with a 2^24 x 2^24 window over a 1 x 1 map (ran for hours)
+  conv_4e12.onnx           a 16 -> 16 convolution, 64 x 64 kernel, over 16 x 2048 x 2048: 4.4e12
+                           multiply-adds a sample from a 300-byte file (the work budget)
+  matmul_shared_80.onnx    80 MatMuls naming one 1024 x 1024 constant (copies without bound)
+  conv0_batchnorm.onnx     a Conv of 0 output channels followed by BatchNormalization (SIGFPE)
+  names_inject.onnx        a Gemm whose weight and node names hold a newline, an #include and a
+                           declaration (export-c must keep them out of the header's code)
+  repeated_tensor.safetensors   one 64 x 64 tensor named 1000 times by sparq.graph (4 GB from 16 MB)
+  maxpool_window.safetensors    maxpool:999999 over a 1 x 1 x 1 input
+  truncated.npy            8 bytes that agree with the .npy magic
+  duplicate_key.npy        a header naming 'shape' twice (the second extended the first)
+  not_utf8.cost            a cost model whose name is not UTF-8 (broke energy --json)
+
+Run: /usr/bin/python3 tools/gen/make_hostile_inputs.py [--out tests/data/hostile]
+Needs python3-onnx and python3-numpy (Debian). Deterministic: the same bytes every run.
+"""
+import argparse
+import json
+import os
+import struct
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper
+
+
+def model(nodes, inputs, outputs, initializers=(), name="hostile"):
+    g = helper.make_graph(nodes, name, inputs, outputs, initializer=list(initializers))
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)], producer_name="make_hostile_inputs")
+    m.ir_version = 7
+    return m
+
+
+def value(name, dims):
+    return helper.make_tensor_value_info(name, TensorProto.FLOAT, ["N"] + list(dims))
+
+
+def shape_const(name, dims):
+    return helper.make_tensor(name, TensorProto.INT64, [len(dims)], list(dims))
+
+
+def write_onnx(out, name, m):
+    with open(os.path.join(out, name), "wb") as f:
+        f.write(m.SerializeToString(deterministic=True))
+
+
+def write_safetensors(path, tensors, metadata):
+    header, blobs, offset = {}, [], 0
+    for name, arr in tensors:
+        data = np.ascontiguousarray(arr, dtype="<f4").tobytes()
+        header[name] = {"dtype": "F32", "shape": list(arr.shape), "data_offsets": [offset, offset + len(data)]}
+        blobs.append(data)
+        offset += len(data)
+    header["__metadata__"] = metadata
+    text = json.dumps(header, separators=(",", ":"), sort_keys=True).encode()
+    text += b" " * (-len(text) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
+
+
+def npy_with_header(path, header_text, payload):
+    head = header_text.encode("latin1")
+    head += b" " * (-(10 + len(head) + 1) % 64) + b"\n"
+    with open(path, "wb") as f:
+        f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(head)) + head + payload)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..", "..", "tests", "data", "hostile"))
+    out = ap.parse_args().out
+    os.makedirs(out, exist_ok=True)
+
+    big = 1 << 24
+    write_onnx(out, "maxpool_2p24.onnx", model(
+        [helper.make_node("MaxPool", ["x"], ["y"], name="pool", kernel_shape=[big, big])],
+        [value("x", [1, 1, 1])], [value("y", [1, 1, 1])]))
+
+    write_onnx(out, "conv_4e12.onnx", model(
+        [helper.make_node("ConstantOfShape", ["wshape"], ["w"], name="weights"),
+         helper.make_node("Conv", ["x", "w"], ["y"], name="conv", pads=[31, 31, 31, 31])],
+        [value("x", [16, 2048, 2048])], [value("y", [16, 2047, 2047])], [shape_const("wshape", [16, 16, 64, 64])]))
+
+    nodes = [helper.make_node("ConstantOfShape", ["wshape"], ["w"], name="weights")]
+    prev = "x"
+    for k in range(80):
+        nodes.append(helper.make_node("MatMul", [prev, "w"], [f"h{k}"], name=f"mm{k}"))
+        prev = f"h{k}"
+    write_onnx(out, "matmul_shared_80.onnx", model(nodes, [value("x", [1024])], [value(prev, [1024])],
+                                                   [shape_const("wshape", [1024, 1024])]))
+
+    empty = lambda name, dims: helper.make_tensor(name, TensorProto.FLOAT, dims, [])
+    write_onnx(out, "conv0_batchnorm.onnx", model(
+        [helper.make_node("Conv", ["x", "w"], ["c"], name="conv"),
+         helper.make_node("BatchNormalization", ["c", "s", "b", "m", "v"], ["y"], name="bn")],
+        [value("x", [1, 4, 4])], [value("y", [0, 2, 2])],
+        [empty("w", [0, 1, 3, 3]), empty("s", [0]), empty("b", [0]), empty("m", [0]), empty("v", [0])]))
+
+    evil = 'fc\n#include "/etc/hostname"\nint evil = 42; /* */ //'
+    w = helper.make_tensor(evil + ".weight", TensorProto.FLOAT, [3, 4], list(np.linspace(-1, 1, 12, dtype=np.float32)))
+    write_onnx(out, "names_inject.onnx", model(
+        [helper.make_node("Gemm", ["x", evil + ".weight"], ["y"], name=evil, transB=1)],
+        [value("x", [4])], [value("y", [3])], [w]))
+
+    t = np.full((64, 64), 0.5, dtype=np.float32)
+    write_safetensors(os.path.join(out, "repeated_tensor.safetensors"), [("a.weight", t)],
+                      {"sparq.graph": " ".join(["a"] * 1000)})
+    write_safetensors(os.path.join(out, "maxpool_window.safetensors"), [("a.weight", np.ones((2, 1), np.float32))],
+                      {"sparq.graph": "maxpool:999999 flatten a", "sparq.input": "1 1 1"})
+
+    with open(os.path.join(out, "truncated.npy"), "wb") as f:
+        f.write(b"\x93NUMPY\x01\x00")
+    npy_with_header(os.path.join(out, "duplicate_key.npy"),
+                    "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 64), 'shape': (1000000, 64), }",
+                    np.zeros((2, 64), np.float32).tobytes())
+    with open(os.path.join(out, "not_utf8.cost"), "wb") as f:
+        f.write(b"base = 45nm\nname = chip \xff\xfe\xc0\xaf\nmult.s8 = 0.2\n")
+
+
+if __name__ == "__main__":
+    main()
