@@ -8,6 +8,7 @@
 #include "sparq/energy/cost_model.hpp"
 #include "sparq/energy/cost_model_file.hpp"
 #include "sparq/energy/estimate.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace sparq;
 using namespace sparq::energy;
@@ -142,7 +143,9 @@ TEST_CASE("cost model files from disk: missing, too big, good") {
     CHECK(missing.error().code() == errc::io_error);
     CHECK(std::string(missing.error().message()).find("/nonexistent/sparq/model.txt: cannot open") != std::string::npos);
 
-    char path[] = "/tmp/sparq_cost_model_XXXXXX";
+    const sparq_test::temp_dir dir;
+    std::string path_text = dir / "cost_XXXXXX";
+    char* path = &path_text[0];
     const int fd = mkstemp(path);
     REQUIRE(fd >= 0);
     std::FILE* f = fdopen(fd, "w");

@@ -18,6 +18,7 @@
 
 #include "sparq/io/c_escape.hpp"
 #include "sparq/io/export_c.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace sparq;
 
@@ -194,9 +195,8 @@ TEST_CASE("export_c: a model whose every name is hostile gives a header that com
 
     // The compiler agrees: a TU that includes the header first and uses its names (and would not
     // compile had a node's name declared `injected_decl` or had an #error survived).
-    char dir[] = "/tmp/sparq_export_c_XXXXXX";
-    REQUIRE(::mkdtemp(dir) != nullptr);
-    const std::string header = std::string(dir) + "/hostile.h", tu = std::string(dir) + "/use.cpp";
+    const sparq_test::temp_dir dir;
+    const std::string header = dir / "hostile.h", tu = dir / "use.cpp";
     std::ofstream(header, std::ios::binary) << *h;
     std::ofstream(tu) << "#include \"hostile.h\"\n"
                          "static_assert(" << ns << "::in_features == 4 && " << ns << "::out_features == 4, \"shapes\");\n"
@@ -205,10 +205,18 @@ TEST_CASE("export_c: a model whose every name is hostile gives a header that com
                          "int injected_decl = 2;  // would be a redefinition had the header declared it\n"
                          "int injected_splice, injected_cr, injected_ls, injected_nul, injected_block;\n";
     const std::string base = std::string(SPARQ_TEST_CXX) + " -std=c++17 -fsyntax-only -Werror -I" + SPARQ_TEST_INCLUDE_DIR + " ";
-    CHECK(std::system((base + tu + " 2>" + dir + "/use.log").c_str()) == 0);
-    std::remove(header.c_str());
-    std::remove(tu.c_str());
-    std::remove((std::string(dir) + "/use.log").c_str());
-    ::rmdir(dir);
+    CHECK(std::system((base + tu + " 2>" + (dir / "use.log")).c_str()) == 0);
 }
 #endif
+
+TEST_CASE("c_identifiers: many names reducing to one are suffixed in order without a quadratic search; GNU macros avoided") {
+    io::c_identifiers ids;
+    std::string last;
+    for (int k = 0; k < 20000; ++k) last = ids.add(k % 2 ? "x" : "x?");  // "x" and "x_" both: "x_2".. interleave
+    CHECK(last == "x_19999");
+    CHECK(ids.add("x_19999") == "x_19999_2");
+    // gcc -std=gnu++17 predefines linux and unix as 1 on Linux
+    CHECK(io::c_identifier("linux") == "linux_");
+    CHECK(io::c_identifier("unix") == "unix_");
+    CHECK(io::c_identifier("i386") == "i386_");
+}

@@ -18,35 +18,13 @@
 
 #include "sparq/io/file.hpp"
 #include "sparq/io/npy.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace sparq;
 
 namespace {
 
-// A fresh directory under /tmp, removed with whatever is left in it.
-struct temp_dir {
-    std::string path;
-    temp_dir() {
-        char name[] = "/tmp/sparq_test_file_XXXXXX";
-        REQUIRE(::mkdtemp(name) != nullptr);
-        path = name;
-    }
-    ~temp_dir() {
-        ::chmod(path.c_str(), 0700);
-        for (const std::string& e : entries()) ::unlink((path + "/" + e).c_str());
-        ::rmdir(path.c_str());
-    }
-    std::string operator/(const char* name) const { return path + "/" + name; }
-    std::vector<std::string> entries() const {
-        std::vector<std::string> out;
-        if (DIR* d = ::opendir(path.c_str())) {
-            while (dirent* e = ::readdir(d))
-                if (std::string(e->d_name) != "." && std::string(e->d_name) != "..") out.push_back(e->d_name);
-            ::closedir(d);
-        }
-        return out;
-    }
-};
+using sparq_test::temp_dir;
 
 std::string slurp(const std::string& path) {
     auto b = io::read_file(path.c_str(), 1 << 24);

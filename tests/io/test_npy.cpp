@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "sparq/io/npy.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace sparq;
 
@@ -57,7 +58,8 @@ TEST_CASE("npy: NumPy's files, as NumPy wrote them") {
 
 TEST_CASE("npy: write, then read back bit for bit") {
     const std::vector<float> v = {1.5f, -0.0f, 3.25e-40f, 1e30f, 7, 8};
-    const std::string path = "/tmp/sparq_test_npy.npy";
+    const sparq_test::temp_dir dir;
+    const std::string path = dir / "back.npy";
     REQUIRE(io::write_npy(path.c_str(), v.data(), {2, 3}).ok());
     auto a = io::read_npy(path.c_str());
     REQUIRE(a.ok());

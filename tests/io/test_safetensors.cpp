@@ -9,6 +9,7 @@
 
 #include "sparq/io/model_safetensors.hpp"
 #include "sparq/io/safetensors.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace sparq;
 
@@ -61,7 +62,8 @@ TEST_CASE("safetensors: a model saved and loaded is the same model") {
     CHECK(m->nodes[1].linear.act == kernels::activation::none);
     CHECK(m->input == nn::sample_shape{64, 1, 1});
     CHECK(m->parameters() == 128 * 64 + 128 + 10 * 128 + 10);
-    const std::string path = "/tmp/sparq_test_model.safetensors";
+    const sparq_test::temp_dir dir;
+    const std::string path = dir / "model.safetensors";
     REQUIRE(io::save_model_safetensors(path.c_str(), *m).ok());
     auto back = io::load_model_safetensors(path.c_str());
     REQUIRE(back.ok());
@@ -106,7 +108,9 @@ TEST_CASE("safetensors models: a graph must say the layer order, and shapes must
         std::vector<float> w1(6, 1.0f), w2(std::size_t(2 * second_in), 1.0f);
         return io::write_safetensors(path, {{"a.weight", {3, 2}, w1.data()}, {"b.weight", {2, second_in}, w2.data()}}, meta);
     };
-    const char* path = "/tmp/sparq_test_graph.safetensors";
+    const sparq_test::temp_dir dir;
+    const std::string file = dir / "graph.safetensors";
+    const char* path = file.c_str();
     REQUIRE(write(path, {}, 3).ok());
     auto m = io::load_model_safetensors(path);
     REQUIRE_FALSE(m.ok());
@@ -127,7 +131,9 @@ TEST_CASE("safetensors models: a graph must say the layer order, and shapes must
 
 TEST_CASE("safetensors models: a tensor named many times is copied within 4 x the file; work is bounded (issue 19)") {
     std::vector<float> w(64 * 64, 0.5f);
-    const char* path = "/tmp/sparq_test_repeats.safetensors";
+    const sparq_test::temp_dir dir;
+    const std::string file = dir / "repeats.safetensors";
+    const char* path = file.c_str();
     auto graph_of = [](int uses) {
         std::string g;
         for (int k = 0; k < uses; ++k) g += (k ? " a" : "a");

@@ -12,6 +12,7 @@
 
 #include <cstddef>
 #include <initializer_list>
+#include <map>
 #include <set>
 #include <string>
 #include <string_view>
@@ -35,7 +36,10 @@ inline bool c_name_taken(std::string_view s) {
         "union", "unsigned", "using", "virtual", "void", "volatile", "wchar_t", "while", "xor", "xor_eq",
         // namespaces and macros a generated header relies on
         "std", "sparq", "posix", "NULL", "EOF", "BUFSIZ", "errno", "stdin", "stdout", "stderr", "assert", "offsetof",
-        "main"};
+        "main",
+        // macros compilers predefine in their GNU modes (gcc -std=gnu++17 on Linux: linux = 1, so
+        // `namespace linux` would read `namespace 1`), and ones system headers define
+        "linux", "unix", "i386", "sun", "sparc", "mips", "vax", "major", "minor", "makedev"};
     for (const char* t : taken)
         if (s == t) return true;
     return false;
@@ -81,13 +85,21 @@ public:
         std::string id = base;
         // "x_" + "_2" would make a reserved "x__2"
         const std::string stem = base.back() == '_' ? base : base + "_";
-        for (std::size_t n = 2; used_.count(id); ++n) id = stem + std::to_string(n);
+        // the search for a base resumes where it stopped (every suffix below is taken, since
+        // used_ only grows): n names reducing to one base cost n steps in all, not n^2 / 2
+        if (used_.count(id)) {
+            std::size_t& n = next_[base];
+            if (n < 2) n = 2;
+            for (id = stem + std::to_string(n++); used_.count(id); id = stem + std::to_string(n++)) {
+            }
+        }
         used_.insert(id);
         return id;
     }
 
 private:
     std::set<std::string> used_;
+    std::map<std::string, std::size_t> next_;  // per base: the first suffix not yet tried
 };
 
 // `s` for the inside of a comment: printable ASCII (0x20..0x7e) stays, except '\\' (a line
