@@ -1,7 +1,9 @@
 // prepared_matmul: a layer's weights made ready, once, for the backend the context asks for,
 // so that the call itself picks the backend from the context like every other op: sparq's
 // packed layout always (xsimd or scalar), plus oneDNN's reordered weights and cached primitive
-// when the preparing context prefers oneDNN and it is compiled in.
+// when the preparing context prefers oneDNN and it is compiled in. When oneDNN declines the
+// weights (int8 it would not multiply exactly on this CPU: dnnl/int8_exact.hpp), the layer runs
+// on sparq's own kernel if the context allows fallback, and dnnl_declined() says why.
 #pragma once
 
 #include <cstdint>
@@ -27,10 +29,15 @@ public:
         if (ctx.preferred == backend::dnnl) {
 #if defined(SPARQ_WITH_DNNL)
             auto d = dnnl_backend::matmul<T, T, out_t>::make(w);
-            if (d) p.dnnl_.emplace(std::move(*d));
-            else if (!ctx.allow_fallback) return d.error();
+            if (d) {
+                p.dnnl_.emplace(std::move(*d));
+            } else {
+                if (!ctx.allow_fallback) return d.error();
+                p.dnnl_declined_ = d.error();  // run() then takes sparq's kernel
+            }
 #else
             if (!ctx.allow_fallback) return check_backend(backend::dnnl);
+            p.dnnl_declined_ = check_backend(backend::dnnl);
 #endif
         }
         return p;
@@ -50,6 +57,10 @@ public:
     }
 
     const packed_weights<T>& packed() const noexcept { return packed_; }
+    // Why oneDNN was asked for and not prepared (the call then runs sparq's kernel); ok otherwise.
+    const status& dnnl_declined() const noexcept {
+        return dnnl_declined_;
+    }
     bool has_dnnl() const noexcept {
 #if defined(SPARQ_WITH_DNNL)
         return dnnl_.has_value();
@@ -60,6 +71,7 @@ public:
 
 private:
     packed_weights<T> packed_;
+    status dnnl_declined_;
 #if defined(SPARQ_WITH_DNNL)
     std::optional<dnnl_backend::matmul<T, T, out_t>> dnnl_;
 #endif

@@ -2,8 +2,9 @@
 // [O, C / groups, KH, KW] reordered once into the layout the primitive picks; primitives and
 // memory objects cached per input shape. f32 runs on NCHW directly; int8 needs channels-last
 // activations for oneDNN's JIT kernels (on NCHW it falls back to its reference code, ~1000x
-// slower), so int8 inputs and outputs are reordered NCHW <-> NHWC around the primitive.
-// Compiled only with SPARQ_WITH_DNNL (oneDNN 2.x API).
+// slower), so int8 inputs and outputs are reordered NCHW <-> NHWC around the primitive. int8
+// weights that oneDNN cannot multiply exactly on this CPU are refused at make()
+// (dnnl/int8_exact.hpp says which). Compiled only with SPARQ_WITH_DNNL (oneDNN 2.x API).
 #pragma once
 
 #if defined(SPARQ_WITH_DNNL)
@@ -18,9 +19,10 @@
 #include "sparq/core/arena.hpp"
 #include "sparq/core/context.hpp"
 #include "sparq/core/tensor_view.hpp"
-#include "sparq/kernels/dnnl/data_type.hpp"
 #include "sparq/energy/counter.hpp"
 #include "sparq/kernels/conv2d_params.hpp"
+#include "sparq/kernels/dnnl/data_type.hpp"
+#include "sparq/kernels/dnnl/int8_exact.hpp"
 
 namespace sparq::kernels::dnnl_backend {
 
@@ -32,6 +34,8 @@ class conv2d {
     using dims = ::dnnl::memory::dims;
 
 public:
+    // Keeps the weights [O, C / groups, KH, KW]. int8: errc::unsupported, naming the rule, when
+    // oneDNN on this CPU would not give the exact sums for them (use sparq's own kernel then).
     static result<conv2d> make(const tensor_view<const W, 4>& w, const conv2d_params& p) noexcept {
         conv2d c;
         c.w_ = w.extents();
@@ -39,6 +43,17 @@ public:
         if (p.groups < 1 || w.extent(0) % p.groups)
             return status(errc::invalid_argument, "dnnl conv2d: %td output channels do not split into %td groups",
                           w.extent(0), p.groups);
+        if constexpr (std::is_same_v<W, std::int8_t>) {
+            s8_weight_facts facts;
+            for (index_t o = 0; o < w.extent(0); ++o)
+                facts.add_output([&](auto visit) {
+                    for (index_t ci = 0; ci < w.extent(1); ++ci)
+                        for (index_t kh = 0; kh < w.extent(2); ++kh)
+                            for (index_t kw = 0; kw < w.extent(3); ++kw) visit(w(o, ci, kh, kw));
+                });
+            // Every input shape's primitive runs on the same ISA (fixed at oneDNN's first use).
+            SPARQ_TRY(int8_exact(int8_op::conv2d, facts, ::dnnl::get_effective_cpu_isa()));
+        }
 #if SPARQ_HAS_EXCEPTIONS
         try {
 #endif

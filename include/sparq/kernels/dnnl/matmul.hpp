@@ -1,7 +1,9 @@
 // oneDNN backend for matmul: Y[M, N] = X[M, K] * W[N, K]^T through dnnl::matmul, f32 or
 // s8 x s8 -> s32. Weights are reordered once into the layout the primitive picks
 // (format_tag::any); primitives and memory objects are cached per row count M, so a repeated
-// call costs one execute. Compiled only with SPARQ_WITH_DNNL (oneDNN 2.x API).
+// call costs one execute. int8 weights that oneDNN cannot multiply exactly on this CPU are
+// refused at make() (dnnl/int8_exact.hpp says which). Compiled only with SPARQ_WITH_DNNL
+// (oneDNN 2.x API).
 #pragma once
 
 #if defined(SPARQ_WITH_DNNL)
@@ -15,8 +17,9 @@
 
 #include "sparq/core/context.hpp"
 #include "sparq/core/tensor_view.hpp"
-#include "sparq/kernels/dnnl/data_type.hpp"
 #include "sparq/energy/counter.hpp"
+#include "sparq/kernels/dnnl/data_type.hpp"
+#include "sparq/kernels/dnnl/int8_exact.hpp"
 
 namespace sparq::kernels::dnnl_backend {
 
@@ -28,12 +31,25 @@ class matmul {
 
 public:
     // Prepares the weights [N, K] (any strides): one reorder into oneDNN's blocked layout.
+    // int8: errc::unsupported, naming the rule, when oneDNN on this CPU would not give the exact
+    // sums for them (use sparq's own kernel then).
     static result<matmul> make(const matrix_view<const W>& w) noexcept {
         matmul m;
         m.n_ = w.extent(0);
         m.k_ = w.extent(1);
         if (m.n_ <= 0 || m.k_ <= 0)
             return status(errc::invalid_argument, "dnnl matmul: weights [%td, %td] are empty", m.n_, m.k_);
+        if constexpr (std::is_same_v<W, std::int8_t>) {
+            s8_weight_facts facts;
+            for (index_t n = 0; n < m.n_; ++n)
+                facts.add_output([&](auto visit) {
+                    for (index_t k = 0; k < m.k_; ++k) visit(w(n, k));
+                });
+            // The ISA oneDNN dispatches to is fixed once it is first asked for (it caps it with
+            // ONEDNN_MAX_CPU_ISA or set_max_cpu_isa before that), so the verdict holds for every
+            // primitive this object later creates, whatever M picks.
+            SPARQ_TRY(int8_exact(int8_op::matmul, facts, ::dnnl::get_effective_cpu_isa()));
+        }
 #if SPARQ_HAS_EXCEPTIONS
         try {
 #endif
