@@ -13,7 +13,8 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     sparq::onnx::import_options o;
-    o.max_work = 100000000;  // (a fuzzed model runs once per input: keep each run short)
+    o.limits.max_work = 100000000;
+    o.limits.max_memory = std::uint64_t(1) << 28;  // (a fuzzed model runs once per input: keep each run short)
     auto m = sparq::onnx::import_bytes(data, size, "fuzz.onnx", o);
     if (!m.ok()) return 0;
     if (!m->validate().ok()) std::abort();

@@ -119,11 +119,11 @@ status importer::emit(nn::node node, std::vector<index_t> dims) {
     auto s = sample_of(dims, where_);
     if (!s) return fail(s.error().code(), "%s", s.error().message());
     if (node.name.empty()) node.name = node_name(nn::to_string(node.kind));
-    copied_ += std::size_t(node.linear.weight.size() + node.conv.weight.size()) + node.linear.bias.size() + node.conv.bias.size() +
-               node.constant.size();
-    if (copied_ > max_copied_)
-        return fail(errc::out_of_range, "the nodes copy %zu weights and constants out of a %zu-byte file (constants named too often?)", copied_,
-                    max_copied_ - max_folded_total);
+    copied_bytes_ += 4 * (std::size_t(node.linear.weight.size() + node.conv.weight.size()) + node.linear.bias.size() +
+                          node.conv.bias.size() + node.constant.size());
+    if (copied_bytes_ > max_copied_bytes_)
+        return fail(errc::out_of_range, "the nodes copy %zu bytes of weights and constants out of a %zu-byte file (constants named too often?)",
+                    copied_bytes_, file_bytes_);
     if (node.inputs.empty()) {
         const entry* x = input(0);
         if (!x || x->is_constant()) return fail(errc::invalid_argument, "input 0 is not a run-time value");
@@ -293,9 +293,9 @@ result<nn::model> import_or_status(const unsigned char* data, std::size_t size, 
     if (m.nodes.empty()) return status(errc::unsupported, "%s: the graph computes nothing (no node depends on the input)", source);
     if (o.fuse) SPARQ_TRY(nn::fuse(m));
     else SPARQ_TRY(nn::prune_dead_nodes(m));
-    auto work = m.work_per_sample();  // (infer_shapes: the imported graph validates)
-    if (!work) return status(work.error().code(), "%s: %s", source, work.error().message());
-    SPARQ_TRY(nn::check_work(*work, o.max_work, source));
+    auto cost = m.cost_per_sample();  // (infer_shapes: the imported graph validates)
+    if (!cost) return status(cost.error().code(), "%s: %s", source, cost.error().message());
+    SPARQ_TRY(nn::check_limits(cost->work, cost->memory, o.limits, source));
     return m;
 }
 

@@ -42,7 +42,7 @@ class importer {
 public:
     // file_bytes: the model file's size, which bounds what nodes may copy out of its constants.
     importer(const char* source, int opset, std::size_t file_bytes)
-        : source_(source), opset_(opset), max_copied_(file_bytes + max_folded_total) {}
+        : source_(source), opset_(opset), file_bytes_(file_bytes), max_copied_bytes_(4 * (file_bytes + max_folded_total)) {}
 
     status add_initializer(const ::onnx::TensorProto& t);
     status add_input(const ::onnx::ValueInfoProto& in);
@@ -121,11 +121,12 @@ private:
     std::int64_t static_batch_ = 0;  // the input's batch extent when the file fixes it, else 0
     std::size_t folded_total_ = 0;   // values of all constants nodes made (bounded by max_folded_total)
     static constexpr std::size_t max_folded_total = std::size_t(1) << 26;
-    // Floats the nodes copied out of constants (weights, biases, node constants), bounded by
-    // the file's bytes plus what folding may make: a constant named by 1000 nodes is copied
-    // 1000 times, and issue 19's 16 MB file reached 4 GB that way (in bytes: 4 x the file).
-    std::size_t copied_ = 0;
-    std::size_t max_copied_;
+    // Bytes the nodes copied out of constants (weights, biases, node constants) as floats,
+    // bounded by 4 x (the file's bytes + what folding may make): a constant named by 1000 nodes
+    // is copied 1000 times, and issue 19's 16 MB file reached 4 GB that way.
+    std::size_t file_bytes_;
+    std::size_t copied_bytes_ = 0;
+    std::size_t max_copied_bytes_;
 };
 
 }  // namespace sparq::onnx_import

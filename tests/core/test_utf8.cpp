@@ -30,4 +30,5 @@ TEST_CASE("printable: control bytes, C1 controls and broken UTF-8 shown as \\xNN
     CHECK(printable("a\xc2\x9b" "31m") == "a\\xc2\\x9b31m");         // C1 CSI in UTF-8
     CHECK(printable("\xff\xfe") == "\\xff\\xfe");
     CHECK(printable("x\x7f") == "x\\x7f");
+    CHECK(printable("a\\x1b") == "a\\x5cx1b");  // the text "\x1b" is not shown as if it were ESC
 }

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
 #include <set>
 #include <sstream>
 #include <string>
@@ -179,7 +180,9 @@ TEST_CASE("export_c: a model whose every name is hostile gives a header that com
         CHECK_MESSAGE(code.find("/*") == std::string::npos, line);
         if (code.rfind("#", 0) == 0)
             CHECK_MESSAGE((code == "#pragma once" || code == "#include <cstddef>" || code == "#include <cstdint>" ||
-                           code == "#include \"sparq/nn/firmware.hpp\""), line);
+                           code == "#include \"sparq/nn/firmware.hpp\"" || code == "#ifdef " + ns || code == "#endif" ||
+                           code == "#error \"" + ns + " is a macro here: export again with another --name\""),
+                          line);
         if (code.rfind("inline constexpr ", 0) == 0) {
             const std::size_t end = code.find_first_of("[{=");
             REQUIRE(end != std::string::npos);
@@ -206,6 +209,14 @@ TEST_CASE("export_c: a model whose every name is hostile gives a header that com
                          "int injected_splice, injected_cr, injected_ls, injected_nul, injected_block;\n";
     const std::string base = std::string(SPARQ_TEST_CXX) + " -std=c++17 -fsyntax-only -Werror -I" + SPARQ_TEST_INCLUDE_DIR + " ";
     CHECK(std::system((base + tu + " 2>" + (dir / "use.log")).c_str()) == 0);
+    // a namespace some earlier include made a macro (no list of names knows them all): the
+    // header stops the build saying so, rather than compiling `namespace 1`
+    const std::string macro_tu = dir / "macro.cpp";
+    std::ofstream(macro_tu) << "#define " << ns << " 1\n#include \"hostile.h\"\n";
+    CHECK(std::system((base + macro_tu + " 2>" + (dir / "macro.log")).c_str()) != 0);
+    std::ifstream log(dir / "macro.log");
+    const std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+    CHECK(text.find(ns + " is a macro here") != std::string::npos);
 }
 #endif
 

@@ -144,9 +144,12 @@ TEST_CASE("safetensors models: a tensor named many times is copied within 4 x th
     REQUIRE(m.ok());
     CHECK(m->nodes.size() == 4);
     // its work: 4 layers of 64 x 64 multiply-adds
-    CHECK(*m->work_per_sample() == 4 * 64 * 64);
-    CHECK(io::load_model_safetensors(path, 4 * 64 * 64).ok());
-    auto limited = io::load_model_safetensors(path, 4 * 64 * 64 - 1);
+    CHECK(m->cost_per_sample()->work == 4 * 64 * 64);
+    nn::load_limits lim;
+    lim.max_work = 4 * 64 * 64;
+    CHECK(io::load_model_safetensors(path, lim).ok());
+    lim.max_work = 4 * 64 * 64 - 1;
+    auto limited = io::load_model_safetensors(path, lim);
     REQUIRE_FALSE(limited.ok());
     CHECK(std::string(limited.error().message()).find("one sample costs 1.64e+04 operations") != std::string::npos);
     // the original: 1000 uses of one tensor (the 16 MB file of the issue reached 4 GB)

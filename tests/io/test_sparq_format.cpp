@@ -179,15 +179,24 @@ TEST_CASE("compiled_parts: from_parts refuses parts that do not describe a model
     CHECK(back->parts().steps[1].weight_f16[7].bits == 0x7C01);
 }
 
-TEST_CASE(".sparq: a model whose one sample costs more than the caller's max_work is refused (issue 19)") {
+TEST_CASE(".sparq: a model whose one sample costs more than the caller's limits is refused (issue 19)") {
     const nn::compiled_model cnn = compiled("cnn.safetensors", nn::precision::int8);
     // 8 x 64 x 9 + 16 x 16 x 8 x 9 + 64 x 10 multiply-adds, pooling taps and values moved
     CHECK(cnn.work_per_sample() > std::uint64_t(8 * 64 * 9 + 16 * 16 * 8 * 9 + 64 * 10));
     CHECK(cnn.work_per_sample() < 100000);
     const std::string file = io::encode_sparq(cnn.parts());
     CHECK(io::parse_sparq(bytes_of(file), file.size(), "m.sparq").ok());
-    CHECK(io::parse_sparq(bytes_of(file), file.size(), "m.sparq", cnn.work_per_sample()).ok());
-    auto r = io::parse_sparq(bytes_of(file), file.size(), "m.sparq", cnn.work_per_sample() - 1);
+    nn::load_limits lim;
+    lim.max_work = cnn.work_per_sample();
+    lim.max_memory = cnn.scratch_bytes(1);
+    CHECK(io::parse_sparq(bytes_of(file), file.size(), "m.sparq", lim).ok());
+    lim.max_work -= 1;
+    auto r = io::parse_sparq(bytes_of(file), file.size(), "m.sparq", lim);
     REQUIRE_FALSE(r.ok());
     CHECK(std::string(r.error().message()).find("m.sparq: one sample costs") != std::string::npos);
+    lim.max_work += 1;
+    lim.max_memory -= 1;
+    r = io::parse_sparq(bytes_of(file), file.size(), "m.sparq", lim);
+    REQUIRE_FALSE(r.ok());
+    CHECK(std::string(r.error().message()).find("m.sparq: one sample needs") != std::string::npos);
 }

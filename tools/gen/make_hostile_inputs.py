@@ -8,6 +8,7 @@ them with the command that reads each and the outcome, and the sparq_hostile_inp
   conv_4e12.onnx           a 16 -> 16 convolution, 64 x 64 kernel, over 16 x 2048 x 2048: 4.4e12
                            multiply-adds a sample from a 300-byte file (the work budget)
   matmul_shared_80.onnx    80 MatMuls naming one 1024 x 1024 constant (copies without bound)
+  pad_sigmoid_6g.onnx      a Pad to 4096 x 4096 then 100 Sigmoids: little work, 6.7 GB a sample
   conv0_batchnorm.onnx     a Conv of 0 output channels followed by BatchNormalization (SIGFPE)
   names_inject.onnx        a Gemm whose weight and node names hold a newline, an #include and a
                            declaration (export-c must keep them out of the header's code)
@@ -94,6 +95,14 @@ def main():
         prev = f"h{k}"
     write_onnx(out, "matmul_shared_80.onnx", model(nodes, [value("x", [1024])], [value(prev, [1024])],
                                                    [shape_const("wshape", [1024, 1024])]))
+
+    nodes = [helper.make_node("Pad", ["x", "pads"], ["p"], name="pad")]
+    prev = "p"
+    for k in range(100):
+        nodes.append(helper.make_node("Sigmoid", [prev], [f"s{k}"], name=f"sigmoid{k}"))
+        prev = f"s{k}"
+    write_onnx(out, "pad_sigmoid_6g.onnx", model(nodes, [value("x", [1, 1, 1])], [value(prev, [1, 4096, 4096])],
+                                                 [shape_const("pads", [0, 0, 0, 0, 0, 0, 4095, 4095])]))
 
     empty = lambda name, dims: helper.make_tensor(name, TensorProto.FLOAT, dims, [])
     write_onnx(out, "conv0_batchnorm.onnx", model(

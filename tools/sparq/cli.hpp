@@ -10,6 +10,7 @@
 
 #include "sparq/core/utf8.hpp"
 #include "sparq/energy/cost_model_file.hpp"
+#include "sparq/nn/work.hpp"
 
 namespace sparq_cli {
 
@@ -27,18 +28,22 @@ inline bool parse_count(const char* cmd, const char* name, const char* text, lon
     return true;
 }
 
-// --max-work: operations per sample a loaded model may cost (nn/work.hpp), a whole number or
-// one in exponent form ("1e13"), at least 1; prints the problem and returns false otherwise.
-inline bool parse_max_work(const char* cmd, const char* text, std::uint64_t& out) {
+// --max-work N / --max-memory N: what one sample of a loaded model may cost (nn/work.hpp), a
+// whole number or one in exponent form ("1e13"), at least 1. Sets `limits` and returns 1 when
+// `option` is one of them, 0 when it is not, -1 (after printing the problem) when N is bad.
+inline int parse_limit(const char* cmd, const char* option, const char* text, sparq::nn::load_limits& limits) {
+    const bool work = !std::strcmp(option, "--max-work"), memory = !std::strcmp(option, "--max-memory");
+    if (!work && !memory) return 0;
     char* end = nullptr;
     errno = 0;
     const double v = std::strtod(text, &end);
     if (errno || end == text || *end != '\0' || !(v >= 1.0) || v > 1.8e19) {
-        std::fprintf(stderr, "sparq %s: --max-work needs operations per sample, a number in [1, 1.8e19] such as 1e13, got '%s'\n", cmd, text);
-        return false;
+        std::fprintf(stderr, "sparq %s: %s needs %s per sample, a number in [1, 1.8e19] such as 1e13, got '%s'\n", cmd, option,
+                     work ? "operations" : "bytes", text);
+        return -1;
     }
-    out = std::uint64_t(v);
-    return true;
+    (work ? limits.max_work : limits.max_memory) = std::uint64_t(v);
+    return 1;
 }
 
 // splitmix64 with uniform and Gaussian (Box-Muller) draws: the same numbers on every platform

@@ -44,7 +44,7 @@ struct options {
     std::vector<std::string> float_layers;    // --float-layers: kept in fp32 in an int8 model
     bool sensitivity = false;                 // compress --sensitivity: choose them on --data / --labels
     double max_drop = 0.5;                    // points of accuracy the int8 model may lose against fp32
-    std::uint64_t max_work = nn::default_max_work;  // --max-work: per sample, for the loaders
+    nn::load_limits limits;                   // --max-work, --max-memory: per sample, for the loaders
     bool json = false;
     bool prec_given = false, observer_given = false;
 };
@@ -90,8 +90,9 @@ int parse(int argc, char** argv, options& o) {
     for (int i = 1; i < argc; ++i) {
         const char* a = argv[i];
         if (!std::strcmp(a, "--help") || !std::strcmp(a, "-h")) {
-            std::printf("%s  --max-work N  refuse a model one sample of which costs more than N operations (multiply-adds,\n"
-                        "                pooling taps, values moved; default 1e12: docs/hostile-inputs.md)\n",
+            std::printf("%s  --max-work N    refuse a model one sample of which costs more than N operations (multiply-adds,\n"
+                        "                  pooling taps, values moved; default 1e12: docs/hostile-inputs.md)\n"
+                        "  --max-memory N  or more than N bytes of activations and scratch (default 4.3e9)\n",
                         usage_of(o.cmd));
             return 0;
         }
@@ -153,8 +154,8 @@ int parse(int argc, char** argv, options& o) {
                 std::fprintf(stderr, "sparq %s: --max-drop takes points of accuracy in [0, 100], got '%s'\n", o.cmd, v);
                 return 2;
             }
-        } else if (!std::strcmp(a, "--max-work")) {
-            if (!parse_max_work(o.cmd, v, o.max_work)) return 2;
+        } else if (const int l = parse_limit(o.cmd, a, v, o.limits)) {
+            if (l < 0) return 2;
         } else if (!std::strcmp(a, "--observer")) {
             if (!parse_choice(o.cmd, a, v, nn::observer_choices, o.observer)) return 2;
             o.observer_given = true;
@@ -260,7 +261,7 @@ result<prepared> prepare(const options& o) {
         if (o.prec_given || !o.calib.empty() || o.observer_given || o.prune)
             return status(errc::invalid_argument, "%s is compressed already: --precision, --calib, --observer and --prune do not apply "
                           "(compress the .onnx / .safetensors again to change them)", o.model.c_str());
-        auto c = io::load_sparq(o.model.c_str(), std::size_t(1) << 31, o.max_work);
+        auto c = io::load_sparq(o.model.c_str(), std::size_t(1) << 31, o.limits);
         if (!c) return c.error();
         // A pruned model's int8 layers run from CSRs, as compress compiled them (the file holds
         // what the model is; how it runs is decided here).
@@ -271,7 +272,7 @@ result<prepared> prepare(const options& o) {
         if (!sparse) return sparse.error();
         return prepared{nn::model{}, std::move(*sparse)};
     }
-    auto m = load_any_model(o.model.c_str(), o.max_work);
+    auto m = load_any_model(o.model.c_str(), o.limits);
     if (!m) return m.error();
     if (o.prune) SPARQ_TRY(prune::prune_model(*m, *o.prune));
     nn::compile_options co;
@@ -320,7 +321,7 @@ status run_all(const nn::compiled_model& c, const tensor<float, 2>& x, tensor<fl
 
 // A .sparq file: its precision, values and layers as stored.
 int inspect_sparq(const options& o) {
-    auto c = io::load_sparq(o.model.c_str(), std::size_t(1) << 31, o.max_work);
+    auto c = io::load_sparq(o.model.c_str(), std::size_t(1) << 31, o.limits);
     if (report_failure(o.cmd, c.error(), "loading the model")) return 1;
     const nn::compiled_parts p = c->parts();
     std::printf("%s: %s, %zu nodes, %td -> %td features, %zu bytes stored\n\n", o.model.c_str(), nn::to_string(p.prec), p.steps.size(),
@@ -378,7 +379,7 @@ int export_c(const options& o) {
                      io::c_comment_text(o.name).c_str(), id.c_str());
         return 2;
     }
-    auto c = io::load_sparq(o.model.c_str(), std::size_t(1) << 31, o.max_work);
+    auto c = io::load_sparq(o.model.c_str(), std::size_t(1) << 31, o.limits);
     if (report_failure(o.cmd, c.error(), "loading the model")) return 1;
     std::string base = o.model;
     if (const auto slash = base.find_last_of('/'); slash != std::string::npos) base = base.substr(slash + 1);
@@ -391,7 +392,7 @@ int export_c(const options& o) {
 
 int inspect(const options& o) {
     if (ends_with(o.model, ".sparq")) return inspect_sparq(o);
-    auto m = load_any_model(o.model.c_str(), o.max_work);
+    auto m = load_any_model(o.model.c_str(), o.limits);
     if (report_failure(o.cmd, m.error(), "loading the model")) return 1;
     auto shapes = nn::infer_shapes(*m);
     auto macs = m->macs_per_sample();

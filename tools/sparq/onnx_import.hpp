@@ -2,7 +2,6 @@
 // (when this build has it), .safetensors graphs through io/model_safetensors.hpp.
 #pragma once
 
-#include <cstdint>
 
 #include "sparq/core/status.hpp"
 #include "sparq/nn/model.hpp"
@@ -13,7 +12,7 @@ namespace sparq_cli {
 bool onnx_available() noexcept;
 
 // A model from a .onnx or .safetensors file, by its extension; refused when one sample costs
-// more than max_work (nn/work.hpp).
-sparq::result<sparq::nn::model> load_any_model(const char* path, std::uint64_t max_work = sparq::nn::default_max_work);
+// more than `limits` allow (nn/work.hpp).
+sparq::result<sparq::nn::model> load_any_model(const char* path, const sparq::nn::load_limits& limits = {});
 
 }  // namespace sparq_cli

@@ -44,7 +44,7 @@ struct train_cmd_options {
     double prune = 0.0, temperature = 8.0, alpha = 0.9, lr = 1e-3;
     bool qat = false;
     long long epochs = 0, batch = 32, seed = 1, per_class = 0;
-    std::uint64_t max_work = nn::default_max_work;  // --max-work: per sample, for the loaders
+    nn::load_limits limits;  // --max-work, --max-memory: per sample, for the loaders
 };
 
 bool parse_real(const char* cmd, const char* name, const char* text, double lo, double hi, bool open_lo, double& out) {
@@ -113,7 +113,7 @@ int parse(const char* cmd, int argc, char** argv, train_cmd_options& o) {
         else if (!std::strcmp(a, "--out")) o.out = v;
         else if (!std::strcmp(a, "--cost")) o.cost = v;
         else if (!std::strcmp(a, "--teacher")) o.teacher = v;
-        else if (!std::strcmp(a, "--max-work")) ok = parse_max_work(cmd, v, o.max_work);
+        else if (const int l = parse_limit(cmd, a, v, o.limits)) ok = l > 0;
         else if (!std::strcmp(a, "--model") && !o.distill) o.model = v;
         else if (!std::strcmp(a, "--epochs")) ok = parse_count(cmd, a, v, 100000, o.epochs);
         else if (!std::strcmp(a, "--batch")) ok = parse_count(cmd, a, v, 1 << 20, o.batch);
@@ -202,8 +202,8 @@ int finetune_graph(const char* cmd, const train_cmd_options& o, const std::strin
         std::fprintf(stderr, "sparq %s: --qat trains MLPs only (%s has other layers); compress it with --quant int8 instead\n", cmd, path.c_str());
         return 2;
     }
-    auto source = io::load_model_safetensors(path.c_str(), o.max_work);
-    auto net = io::load_model_safetensors(path.c_str(), o.max_work);
+    auto source = io::load_model_safetensors(path.c_str(), o.limits);
+    auto net = io::load_model_safetensors(path.c_str(), o.limits);
     if (report_failure(cmd, source.error(), "loading the model") || report_failure(cmd, net.error(), "loading the model")) return 1;
     if (o.prune > 0) {
         prune::model_spec spec;
@@ -223,7 +223,7 @@ int finetune_graph(const char* cmd, const train_cmd_options& o, const std::strin
                 path.c_str(), net->nodes.size(), net->parameters(), x.extent(0), o.epochs, o.batch, o.lr, o.seed, o.prune > 0 ? ", pruned" : "");
     result<tr::train_report> r = status(errc::invalid_argument, "not run");
     if (!o.teacher.empty()) {
-        auto teacher = io::load_model_safetensors(o.teacher.c_str(), o.max_work);
+        auto teacher = io::load_model_safetensors(o.teacher.c_str(), o.limits);
         if (report_failure(cmd, teacher.error(), "loading the teacher")) return 1;
         auto logits = tr::predict(*teacher, x.cview());
         if (report_failure(cmd, logits.error(), "running the teacher")) return 1;
@@ -271,13 +271,13 @@ int train_command(const char* cmd, int argc, char** argv) {
 
     const std::string before_path = o.distill ? (o.teacher.empty() ? dir + "mlp.safetensors" : o.teacher)
                                               : (o.model.empty() ? dir + "mlp.safetensors" : o.model);
-    auto before = io::load_model_safetensors(before_path.c_str(), o.max_work);
+    auto before = io::load_model_safetensors(before_path.c_str(), o.limits);
     if (report_failure(cmd, before.error(), o.distill ? "loading the teacher" : "loading the model")) return 1;
     if (!o.distill && !nn::mlp_layers(*before)) return finetune_graph(cmd, o, before_path, *x, *y, *tx, *ty, *cost);
     // The teacher's fp32 logits on the training images (any model graph can teach).
     std::optional<nn::model> other_teacher;
     if (!o.distill && !o.teacher.empty()) {
-        auto t = io::load_model_safetensors(o.teacher.c_str(), o.max_work);
+        auto t = io::load_model_safetensors(o.teacher.c_str(), o.limits);
         if (report_failure(cmd, t.error(), "loading the teacher")) return 1;
         other_teacher = std::move(*t);
     }

@@ -27,8 +27,9 @@ inline std::size_t utf8_sequence(const std::string& s, std::size_t i) noexcept {
 }
 
 // s as a terminal shows it without being steered by it: control characters (C0, DEL and the C1
-// range U+0080..U+009F, where escape sequences start) and bytes that are not UTF-8 become \xNN;
-// well-formed text stays. For names from files in messages and listings.
+// range U+0080..U+009F, where escape sequences start), bytes that are not UTF-8 and the
+// backslash itself (so a name holding the text "\x1b" reads differently from one holding ESC)
+// become \xNN; well-formed text stays. For names from files in messages and listings.
 inline std::string printable(const std::string& s) {
     static const char hex[] = "0123456789abcdef";
     std::string out;
@@ -37,7 +38,7 @@ inline std::string printable(const std::string& s) {
         const auto c = static_cast<unsigned char>(s[i]);
         std::size_t n = utf8_sequence(s, i);
         const bool c1 = n == 2 && c == 0xC2 && static_cast<unsigned char>(s[i + 1]) < 0xA0;
-        if (n == 0 || c < 0x20 || c == 0x7f || c1) {
+        if (n == 0 || c < 0x20 || c == 0x7f || c == '\\' || c1) {
             for (std::size_t k = 0; k < (n == 0 ? 1 : n); ++k) {
                 const auto byte = static_cast<unsigned char>(s[i + k]);
                 out += "\\x", out += hex[byte >> 4], out += hex[byte & 15];

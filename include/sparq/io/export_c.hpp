@@ -89,8 +89,7 @@ inline status firmware_runs(const nn::compiled_parts& p) {
 // run(), as c_identifier(name) (unchanged when it is a plain identifier); `source`: named in the
 // header's first line, as comment text.
 inline result<std::string> export_c(const nn::compiled_parts& p, const std::string& name, const std::string& source) {
-    std::uint64_t work = 0;
-    SPARQ_TRY(nn::detail::check_parts(p, work));
+    SPARQ_TRY(nn::detail::check_parts(p));
     SPARQ_TRY(detail::firmware_runs(p));
     // Nothing from the file or the command line reaches the header raw (c_escape.hpp): the
     // namespace is reduced to an identifier, names and the file name are comment text.
@@ -121,6 +120,9 @@ inline result<std::string> export_c(const nn::compiled_parts& p, const std::stri
     o += "//   sparq::status s = " + ns + "::run(x, y, buffer, sizeof buffer);  // x[in_features] -> y[out_features]\n";
     o += "// Needs sparq's headers (header-only) on the include path; build with -ffp-contract=off.\n";
     o += "#pragma once\n\n#include <cstddef>\n#include <cstdint>\n\n#include \"sparq/nn/firmware.hpp\"\n\n";
+    // a name the includes (or the build's -D flags) made a macro would turn the namespace into
+    // something else; no list of names can know them all, so the header checks itself
+    o += "#ifdef " + ns + "\n#error \"" + ns + " is a macro here: export again with another --name\"\n#endif\n\n";
     o += "namespace " + ns + " {\n\n";
     o += "inline constexpr std::size_t in_features = " + std::to_string(elems(0)) + ";\n";
     o += "inline constexpr std::size_t out_features = " + std::to_string(elems(values - 1)) + ";\n";

@@ -13,8 +13,9 @@
 //
 // A file from a stranger is bounded twice: a graph may name a tensor more than once (each node
 // gets its own copy), but all the copies together hold at most 4 times the file's tensor bytes
-// (issue 19: a 16 MB file naming one tensor 1000 times reached 4 GB); and one sample's work
-// (nn/work.hpp) is at most max_work.
+// (issue 19: a 16 MB file naming one tensor 1000 times reached 4 GB; counted as the floats
+// they become, so float16 tensors may be named twice); and one sample's work and memory
+// (nn/work.hpp) are within `limits`.
 #pragma once
 
 #include <cstdio>
@@ -40,7 +41,7 @@ inline bool parse_ints(const std::string& text, char sep, std::vector<index_t>& 
 
 }  // namespace detail
 
-inline result<nn::model> load_model_safetensors(const char* path, std::uint64_t max_work = nn::default_max_work) {
+inline result<nn::model> load_model_safetensors(const char* path, const nn::load_limits& limits = {}) {
     auto file = safetensors_file::read(path);
     if (!file) return file.error();
     // the bytes the nodes' weights may copy out of the file, all uses together
@@ -48,7 +49,8 @@ inline result<nn::model> load_model_safetensors(const char* path, std::uint64_t 
     for (const auto& e : file->entries()) tensor_bytes += e.end - e.begin;
     const std::uint64_t copy_budget = 4 * tensor_bytes;
     auto use = [&](const safetensors_entry& e) -> status {
-        used_bytes += e.end - e.begin;
+        const std::uint64_t width = e.dtype == "F32" ? 4 : 2;  // (f32() takes F32, F16 and BF16 only)
+        used_bytes += 4 * (e.end - e.begin) / width;
         if (used_bytes <= copy_budget) return status::success();
         return status(errc::out_of_range,
                       "%s: sparq.graph's layers copy %llu bytes of weights out of %llu in the file (at most 4 times: '%.60s' named too often?)",
@@ -147,9 +149,9 @@ inline result<nn::model> load_model_safetensors(const char* path, std::uint64_t 
         add_node(std::move(n));
     }
     if (!have_input) return status(errc::parse_error, "%s: the model starts with a convolution: give \"sparq.input\" = \"C H W\"", path);
-    auto work = m.work_per_sample();
-    if (!work) return work.error();
-    SPARQ_TRY(nn::check_work(*work, max_work, path));
+    auto cost = m.cost_per_sample();
+    if (!cost) return cost.error();
+    SPARQ_TRY(nn::check_limits(cost->work, cost->memory, limits, path));
     return m;
 }
 

@@ -492,22 +492,22 @@ inline result<nn::compiled_parts> decode_sparq(const unsigned char* data, std::s
 }
 
 // A compiled model from a file's bytes (decode_sparq, then compiled_model::from_parts), refused
-// when one sample would cost more than max_work (nn/work.hpp).
+// when one sample would cost more work or memory than `limits` allow (nn/work.hpp).
 inline result<nn::compiled_model> parse_sparq(const unsigned char* data, std::size_t size, const char* source,
-                                              std::uint64_t max_work = nn::default_max_work) {
+                                              const nn::load_limits& limits = {}) {
     auto p = decode_sparq(data, size, source);
     if (!p) return p.error();
     auto m = nn::compiled_model::from_parts(std::move(*p));
     if (!m) return status(m.error().code(), "%s: %s", source, m.error().message());
-    SPARQ_TRY(nn::check_work(m->work_per_sample(), max_work, source));
+    SPARQ_TRY(nn::check_limits(m->work_per_sample(), m->scratch_bytes(1), limits, source));
     return m;
 }
 
 inline result<nn::compiled_model> load_sparq(const char* path, std::size_t max_bytes = std::size_t(1) << 31,
-                                             std::uint64_t max_work = nn::default_max_work) {
+                                             const nn::load_limits& limits = {}) {
     auto bytes = read_file(path, max_bytes);
     if (!bytes) return bytes.error();
-    return parse_sparq(bytes->data(), bytes->size(), path, max_work);
+    return parse_sparq(bytes->data(), bytes->size(), path, limits);
 }
 
 // Written atomically (a temporary file renamed over the target).

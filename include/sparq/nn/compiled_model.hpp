@@ -428,10 +428,17 @@ inline result<compiled_model> compiled_model::compile(const model& m, const comp
 
 namespace detail {
 
-// Whether parts describe a model run() can run: every count, shape and flag consistent; and
-// what one sample costs it (nn/work.hpp), added up as the shapes are checked.
-inline status check_parts(const compiled_parts& p, std::uint64_t& work) {
-    work = 0;
+// What the shape rules read of a compiled step (the weights' shape only for linear / conv2d).
+inline node_facts facts_of(const compiled_step_parts& d, const char* name) noexcept {
+    const bool weighted = d.kind == op::linear || d.kind == op::conv2d;
+    node_facts f = shared_facts(d, name, d.conv);
+    f.weight_shape = weighted ? d.weight_shape : extents_t<4>{0, 0, 0, 0};
+    f.bias_size = weighted ? d.bias.size() : 0;
+    return f;
+}
+
+// Whether parts describe a model run() can run: every count, shape and flag consistent.
+inline status check_parts(const compiled_parts& p) {
     const std::size_t values = p.shapes.size();
     if (p.steps.empty() || values != p.steps.size() + 1)
         return status(errc::invalid_argument, "model parts: %zu values for %zu nodes (one more value than nodes)", values, p.steps.size());
@@ -463,13 +470,9 @@ inline status check_parts(const compiled_parts& p, std::uint64_t& work) {
         if (!weighted && d.act != kernels::activation::none)
             return status(errc::invalid_argument, "model parts: %s '%.60s' has a folded activation (only linear and conv2d have one)",
                           to_string(d.kind), name);
-        node_facts f = shared_facts(d, name, d.conv);
-        f.weight_shape = weighted ? d.weight_shape : extents_t<4>{0, 0, 0, 0};
-        f.bias_size = weighted ? d.bias.size() : 0;
-        auto shape = output_shape(f, i, p.shapes.data(), "model parts");
+        auto shape = output_shape(facts_of(d, name), i, p.shapes.data(), "model parts");
         if (!shape) return shape.error();
         const sample_shape y = *shape;
-        work = saturating_add(work, node_work(f, p.shapes.data(), y));
         const std::size_t in_v = std::size_t(d.inputs[0]), out_v = i + 1;
         const extents_t<4>& ws = d.weight_shape;
         if (y != p.shapes[out_v])
@@ -532,8 +535,8 @@ inline quant::qparams weight_qparams(const std::vector<float>& scales) {
 }  // namespace detail
 
 inline result<compiled_model> compiled_model::from_parts(compiled_parts p) {
+    SPARQ_TRY(detail::check_parts(p));
     compiled_model c;
-    SPARQ_TRY(detail::check_parts(p, c.work_));
     c.prec_ = p.prec;
     c.sparse_int8_ = p.sparse_int8;
     c.shapes_ = std::move(p.shapes);
@@ -544,6 +547,9 @@ inline result<compiled_model> compiled_model::from_parts(compiled_parts p) {
     if (int8) c.stored_bytes_ += 2 * sizeof(float) * c.shapes_.size();  // a scale and a zero point per value
     for (std::size_t i = 0; i < p.steps.size(); ++i) {
         compiled_step_parts& d = p.steps[i];
+        const node_facts f = detail::facts_of(d, "");  // (before d's inputs move)
+        c.work_ = saturating_add(c.work_, node_work(f, c.shapes_.data(), c.shapes_[i + 1]));
+        c.conv_scratch_ = std::max(c.conv_scratch_, index_t(node_scratch_bytes(f, c.shapes_[i + 1])));
         step s;
         s.name = std::move(d.name);
         s.kind = d.kind;
@@ -629,12 +635,6 @@ inline result<compiled_model> compiled_model::from_parts(compiled_parts p) {
                 }
                 c.stored_bytes_ += count * 2;
             }
-            if (is_conv) {
-                const sample_shape& y = c.shapes_[out_v];
-                const index_t kg = ws[1] * ws[2] * ws[3];
-                const index_t pixels = y[1] * y[2], og = y[0] / s.conv.groups;
-                c.conv_scratch_ = std::max(c.conv_scratch_, pixels * kg * 4 + pixels * og * 4 + 256);
-            }
         } else {
             s.int8 = int8 && c.s8_[out_v];
         }
@@ -692,18 +692,9 @@ inline compiled_parts compiled_model::parts() const {
 }
 
 inline std::size_t compiled_model::scratch_bytes(index_t batch) const noexcept {
-    const auto bytes = [&](std::size_t v) { return std::size_t(batch) * std::size_t(size_of(v)) * 4 + 64; };
-    std::size_t total = 0, temps = 0;
-    for (std::size_t v = 0; v < shapes_.size(); ++v) total += bytes(v), temps = std::max(temps, 3 * bytes(v));
-    // A node's temporaries (released when it is done): each input converted (codes <-> floats)
-    // and the int32 sums of its output.
-    for (std::size_t i = 0; i < steps_.size(); ++i) {
-        std::size_t t = bytes(i + 1);
-        for (int in : steps_[i].inputs) t += bytes(std::size_t(in));
-        temps = std::max(temps, t);
-    }
-    // every value, one node's temporaries (at least three of the widest value), im2col
-    return total + temps + std::size_t(conv_scratch_) + 1024;
+    if (shapes_.empty()) return 0;
+    return std::size_t(run_bytes(shapes_.data(), steps_.size(), [&](std::size_t i) -> const std::vector<int>& { return steps_[i].inputs; },
+                                 std::uint64_t(conv_scratch_), std::uint64_t(batch)));
 }
 
 inline status compiled_model::run(const context& ctx, const matrix_view<const float>& x, const matrix_view<float>& y,

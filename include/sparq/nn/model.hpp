@@ -81,9 +81,9 @@ struct model {
     }
     // MACs of one sample through the linear and conv nodes (their GEMM shapes).
     result<index_t> macs_per_sample() const;
-    // The work of one sample (nn/work.hpp: MACs, pooling taps, values moved), what loaders
-    // compare with their max_work.
-    result<std::uint64_t> work_per_sample() const;
+    // What one sample costs (nn/work.hpp): its work (MACs, pooling taps, values moved) and the
+    // memory a run of it takes; loaders compare them with their load_limits.
+    result<sample_cost> cost_per_sample() const;
     // Every node's inputs exist and fit (infer_shapes).
     status validate() const;
 };
@@ -144,12 +144,19 @@ inline result<index_t> model::macs_per_sample() const {
     return index_t(macs > std::uint64_t(INT64_MAX) ? INT64_MAX : macs);
 }
 
-inline result<std::uint64_t> model::work_per_sample() const {
+inline result<sample_cost> model::cost_per_sample() const {
     auto s = infer_shapes(*this);
     if (!s) return s.error();
-    std::uint64_t work = 0;
-    for (std::size_t i = 0; i < nodes.size(); ++i) work = saturating_add(work, node_work(facts_of(nodes[i], ""), s->data(), (*s)[i + 1]));
-    return work;
+    sample_cost c;
+    std::uint64_t scratch = 0;
+    for (std::size_t i = 0; i < nodes.size(); ++i) {
+        const node_facts f = facts_of(nodes[i], "");
+        c.work = saturating_add(c.work, node_work(f, s->data(), (*s)[i + 1]));
+        const std::uint64_t b = node_scratch_bytes(f, (*s)[i + 1]);
+        scratch = scratch > b ? scratch : b;
+    }
+    c.memory = run_bytes(s->data(), nodes.size(), [&](std::size_t i) -> const std::vector<int>& { return nodes[i].inputs; }, scratch, 1);
+    return c;
 }
 
 inline status model::validate() const {

@@ -42,6 +42,7 @@ template <class T>
 void pool(const context& ctx, op kind, const pool_params& p, const T* x, const sample_shape& in, T* y, const sample_shape& out,
           index_t batch) noexcept {
     const index_t planes = batch * in[0];
+    std::uint64_t taps = 0;  // what the windows summed: the taps on the input
     for (index_t c = 0; c < planes; ++c) {
         const T* xp = x + c * in[1] * in[2];
         T* yp = y + c * out[1] * out[2];
@@ -65,6 +66,7 @@ void pool(const context& ctx, op kind, const pool_params& p, const T* x, const s
                         sum += double(v);
                         ++valid;
                     }
+                taps += std::uint64_t(valid);
                 if (kind == op::max_pool) yp[oh * out[2] + ow] = best;
                 else if constexpr (std::is_floating_point_v<T>)
                     yp[oh * out[2] + ow] = T(sum / double(p.count_include_pad ? p.kh * p.kw : (valid ? valid : 1)));
@@ -74,7 +76,7 @@ void pool(const context& ctx, op kind, const pool_params& p, const T* x, const s
     if (ctx.energy) {
         ctx.energy->add_activations(dtype_of_v<T>, n_in);
         ctx.energy->add_activations(dtype_of_v<T>, n_out);
-        if (kind == op::avg_pool) ctx.energy->add_adds(dtype::f32, n_out * std::uint64_t(p.kh * p.kw));
+        if (kind == op::avg_pool) ctx.energy->add_adds(dtype::f32, taps);
     }
 }
 

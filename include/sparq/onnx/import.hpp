@@ -26,9 +26,9 @@ struct import_options {
     bool fuse = true;
     // Files above this many bytes are refused before parsing (protobuf's own limit is 2 GiB).
     std::size_t max_file_bytes = std::size_t(1) << 31;
-    // Models whose one sample costs more (nn/work.hpp: MACs, pooling taps, values moved) are
-    // refused: a file from a stranger cannot make a run take hours.
-    std::uint64_t max_work = nn::default_max_work;
+    // Models whose one sample costs more work (nn/work.hpp: MACs, pooling taps, values moved) or
+    // memory are refused: a file from a stranger cannot make a run take hours or terabytes.
+    nn::load_limits limits;
 };
 
 // The model in an .onnx file.
