@@ -6,6 +6,7 @@
 #include "sparq/core/context.hpp"
 #include "sparq/core/convert.hpp"
 #include "sparq/core/dtype.hpp"
+#include "sparq/core/finite.hpp"
 #include "sparq/core/float16.hpp"
 #include "sparq/core/shape.hpp"
 #include "sparq/core/status.hpp"
