@@ -4,6 +4,7 @@
 
 #include "sparq/kernels/quantize.hpp"
 #include "sparq/quant/calibrate.hpp"
+#include "sparq/quant/calibration_inputs.hpp"
 #include "sparq/quant/histogram.hpp"
 #include "sparq/quant/metrics.hpp"
 #include "sparq/quant/observer_entropy.hpp"

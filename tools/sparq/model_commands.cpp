@@ -8,7 +8,8 @@
 // run / eval / energy / compress take --precision (--quant) fp32|fp16|bf16|int8 (int8 needs
 // --calib C.npy) and --observer; a .sparq file is run as it was compressed, and those options
 // are refused for it (they would silently do nothing). Inputs are taken as given: a shape that
-// does not fit is an error naming both.
+// does not fit is an error naming both; NaN or Inf into an int8 model (inputs or --calib) is an
+// error naming the row and feature of the file.
 #include <unistd.h>
 
 #include <cstdio>
@@ -217,7 +218,7 @@ result<std::vector<std::int64_t>> read_labels(const std::string& path, index_t r
     return v;
 }
 
-status run_all(const nn::compiled_model& c, const tensor<float, 2>& x, tensor<float, 2>& y,
+status run_all(const nn::compiled_model& c, const tensor<float, 2>& x, const std::string& x_path, tensor<float, 2>& y,
                std::vector<energy::layer_counts>* counts = nullptr);
 
 // compress --sensitivity: each layer's int8 accuracy with it alone in fp32 on --data / --labels,
@@ -232,7 +233,7 @@ result<std::vector<std::string>> choose_by_sensitivity(const options& o, const n
     auto y = tensor<float, 2>::make({x->extent(0), m.out_features()});
     if (!y) return y.error();
     auto eval = [&](const nn::compiled_model& c) -> result<double> {
-        SPARQ_TRY(run_all(c, *x, *y));
+        SPARQ_TRY(run_all(c, *x, o.data, *y));
         return 100.0 * double(nn::count_correct(y->cview(), *labels)) / double(x->extent(0));
     };
     auto t = nn::int8_sensitivity(m, co, eval, draw_progress, const_cast<char*>("sensitivity"));
@@ -301,9 +302,16 @@ result<prepared> prepare(const options& o) {
     return prepared{std::move(*m), std::move(*c)};
 }
 
-// Runs the model over x in batches of up to 256 rows.
-status run_all(const nn::compiled_model& c, const tensor<float, 2>& x, tensor<float, 2>& y,
+// Runs the model over x (read from x_path) in batches of up to 256 rows.
+status run_all(const nn::compiled_model& c, const tensor<float, 2>& x, const std::string& x_path, tensor<float, 2>& y,
                std::vector<energy::layer_counts>* counts) {
+    // An int8 model refuses NaN and Inf (compile_options::check_finite), naming the row of the
+    // batch it was given: the whole file first, so the message names the row of the file (and
+    // the path's end only, so that a long path leaves the row inside the status's 200 bytes).
+    if (c.checks_finite()) {
+        const std::string name = x_path.size() > 80 ? "..." + x_path.substr(x_path.size() - 77) : x_path;
+        SPARQ_TRY(check_finite(x.cview(), (name + ":").c_str(), "an int8 model needs finite inputs"));
+    }
     // rows at a time: up to 256, fewer where a batch's activations would pass 1 GiB (real CNNs)
     const std::size_t per_row = c.scratch_bytes(1), budget = std::size_t(1) << 30;
     index_t batch = std::min<index_t>(std::max<index_t>(x.extent(0), 1), 256);
@@ -454,7 +462,7 @@ int model_command(const char* cmd, int argc, char** argv) {
     auto y = tensor<float, 2>::make({x->extent(0), p->compiled.out_features()});
     if (report_failure(cmd, y.error(), "allocating the outputs")) return 1;
     auto counts = p->compiled.make_counters();
-    if (report_failure(cmd, run_all(p->compiled, *x, *y, &counts), "running the model")) return 1;
+    if (report_failure(cmd, run_all(p->compiled, *x, in_path, *y, &counts), "running the model")) return 1;
 
     if (!std::strcmp(cmd, "run")) {
         if (report_failure(cmd, io::write_npy(o.output.c_str(), y->data(), {y->extent(0), y->extent(1)}), "writing the outputs")) return 1;

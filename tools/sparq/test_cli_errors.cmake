@@ -21,4 +21,34 @@ sparq_fails("--cost: .*nonexistent.cost: cannot open" measure --cost /nonexisten
 sparq_fails("usage: sparq compress MODEL -o OUT.sparq" compress)
 sparq_fails("usage: sparq export-c MODEL.sparq -o model.h" export-c)
 sparq_fails("cannot open" export-c /nonexistent.sparq -o /tmp/z.h)
-# Hostile files: docs/hostile-inputs.md, run by test_hostile_inputs.cmake.
+# Hostile files: docs/hostile-inputs.md, run by test_hostile_inputs.cmake; here, what needs more
+# than one command.
+set(HOSTILE ${CMAKE_CURRENT_LIST_DIR}/../../tests/data/hostile)
+# Bad data into int8 models (tests/data/hostile, made by tools/gen/make_hostile_data.py): NaN and
+# Inf in inputs and calibration sets refused with the row and feature.
+set(INT8 --precision int8 --calib ${DATA}/train_x.npy)
+file(REMOVE ${WORK}/hostile_y.npy ${WORK}/hostile.sparq)
+sparq_fails("running the model: invalid argument: .*digits_nan.npy: row 2, feature 17 is NaN: an int8 model needs finite inputs"
+            run ${DATA}/mlp.safetensors ${INT8} --input ${HOSTILE}/digits_nan.npy --output ${WORK}/hostile_y.npy)
+if(EXISTS ${WORK}/hostile_y.npy)
+  message(FATAL_ERROR "sparq run wrote ${WORK}/hostile_y.npy for an input it refused")
+endif()
+sparq_fails("digits_neg_inf.npy: row 3, feature 40 is -Inf: an int8 model needs finite inputs"
+            eval ${DATA}/mlp.safetensors ${INT8} --data ${HOSTILE}/digits_neg_inf.npy --labels ${HOSTILE}/digits_y.npy)
+sparq_fails("digits_nan.npy: row 2, feature 17 is NaN: an int8 model needs finite inputs"
+            energy ${DATA}/cnn.safetensors ${INT8} --input ${HOSTILE}/digits_nan.npy)
+# The CLI runs 256 rows at a time: the row named is the file's (300), not the batch's (44).
+sparq_fails("tiny_nan_row300.npy: row 300, feature 1 is NaN: an int8 model needs finite inputs"
+            run ${HOSTILE}/tiny.safetensors --precision int8 --calib ${HOSTILE}/tiny_calib.npy --input ${HOSTILE}/tiny_nan_row300.npy
+            --output ${WORK}/hostile_y.npy)
+sparq_fails("compile int8: calibration row 2, feature 17 is NaN: calibration needs finite inputs"
+            run ${DATA}/mlp.safetensors --precision int8 --calib ${HOSTILE}/digits_nan.npy --input ${DATA}/test_x.npy --output ${WORK}/hostile_y.npy)
+sparq_fails("compile int8: calibration row 3, feature 40 is -Inf: calibration needs finite inputs"
+            compress ${DATA}/mlp.safetensors -o ${WORK}/hostile.sparq --quant int8 --calib ${HOSTILE}/digits_neg_inf.npy)
+if(EXISTS ${WORK}/hostile.sparq)
+  message(FATAL_ERROR "sparq compress wrote ${WORK}/hostile.sparq from calibration data it refused")
+endif()
+# fp32 models are not checked: NaN propagates as in PyTorch (tests/nn/test_model.cpp).
+sparq_ok("wrote ${WORK}/hostile_y.npy: \\(301, 2\\) float32 \\(fp32\\)"
+         run ${HOSTILE}/tiny.safetensors --input ${HOSTILE}/tiny_nan_row300.npy --output ${WORK}/hostile_y.npy)
+file(REMOVE ${WORK}/hostile_y.npy)

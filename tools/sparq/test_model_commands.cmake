@@ -55,6 +55,9 @@ sparq_ok("accuracy: 0.98[0-9][0-9] \\([0-9]+ of 360, fp16\\)" eval ${WORK}/cnn_f
 sparq_ok("mlp_int8.sparq: int8, 2 nodes, 64 -> 10 features, 10600 bytes stored.*fc1 +linear +\\(128, 1, 1\\) +relu +int8 +8192 int8"
          inspect ${WORK}/mlp_int8.sparq)
 sparq_ok("\"total\": {\"macs\": 3409920," energy ${WORK}/mlp_int8.sparq --input ${DATA}/test_x.npy --json)
+# an int8 model loaded from a file refuses non-finite inputs as the one compiled in memory does
+sparq_fails("digits_nan.npy: row 2, feature 17 is NaN: an int8 model needs finite inputs"
+            run ${WORK}/mlp_int8.sparq --input ${CMAKE_CURRENT_LIST_DIR}/../../tests/data/hostile/digits_nan.npy --output ${WORK}/z.npy)
 # The .sparq file's outputs are those of the model compiled in memory with the same options.
 sparq_ok("wrote ${WORK}/y_mem.npy" run ${DATA}/mlp.safetensors --precision int8 --calib ${DATA}/train_x.npy --input ${DATA}/test_x.npy
          --output ${WORK}/y_mem.npy)

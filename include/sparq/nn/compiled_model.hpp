@@ -11,7 +11,8 @@
 //              stays in int8 codes while its consumers take them (linear, conv, max pooling,
 //              flatten, reshape, ReLU): between int8 layers the int32 sums are requantized with
 //              integer arithmetic only; ops that need float (softmax, add, mul, average pooling,
-//              every other op, the model's outputs) get dequantized values.
+//              every other op, the model's outputs) get dequantized values. run() refuses an
+//              input holding NaN or Inf by default (compile_options::check_finite).
 //
 // A model may return several values (model::outputs, e.g. an intermediate feature map and the
 // logits): run() with one y writes output 0, the overload with a list writes each.
@@ -33,6 +34,7 @@
 
 #include "sparq/core/arena.hpp"
 #include "sparq/core/context.hpp"
+#include "sparq/core/finite.hpp"
 #include "sparq/energy/report.hpp"
 #include "sparq/kernels/conv2d.hpp"
 #include "sparq/kernels/int4.hpp"
@@ -45,6 +47,7 @@
 #include "sparq/nn/ops.hpp"
 #include "sparq/quant/bias_correction.hpp"
 #include "sparq/quant/calibrate.hpp"
+#include "sparq/quant/calibration_inputs.hpp"
 #include "sparq/quant/observer_entropy.hpp"
 #include "sparq/quant/observer_histogram.hpp"
 #include "sparq/quant/observer_minmax.hpp"
@@ -108,6 +111,18 @@ struct compile_options {
     // int8: subtract from each quantized layer's bias the mean shift its weight rounding causes
     // on the calibration inputs (quant/bias_correction.hpp).
     bool bias_correction = true;
+    // int8: run() refuses an input holding NaN or +-Inf, naming its row and feature (one pass
+    // over the input; core/finite.hpp). int8 has no code for either, so quantized they give
+    // plausible numbers. false lets them through: NaN becomes the input's zero point (exactly
+    // as if it were 0.0), +Inf / -Inf saturate to codes 127 / -128 (kernels/quantize.hpp;
+    // PyTorch 1.13's quantize_per_tensor makes all three -128). The input is checked whenever
+    // the model holds codes anywhere, also when its first layers are kept in float
+    // (float_layers): fp32 carries a NaN through them to the first quantized value. (Every
+    // layer in float: the model is fp32 and propagates NaN as fp32 does.) Values the model
+    // computes from finite inputs are not checked at run time: an fp32 layer that overflows to
+    // Inf saturates where it is quantized. Calibration inputs are always checked
+    // (quant/calibration_inputs.hpp).
+    bool check_finite = true;
 };
 
 // One node of a compiled model as data.
@@ -136,6 +151,8 @@ struct compiled_parts {
     // How to run it, not what it is (not stored in .sparq files): int8 linear layers with at
     // least half zero codes run from a CSR (compile_options::sparse_int8).
     bool sparse_int8 = false;
+    // How to run, not stored either: compile_options::check_finite.
+    bool check_finite = true;
     std::vector<sample_shape> shapes;     // per value (0: the input; i + 1: node i's output)
     std::vector<std::uint8_t> s8;         // per value: 1 if held as int8 codes (int8 models only)
     std::vector<quant::qparams> q;        // per value: per-tensor int8 parameters (int8 models; else empty)
@@ -166,6 +183,9 @@ public:
                std::vector<energy::layer_counts>* per_layer = nullptr) const;
 
     precision prec() const noexcept { return prec_; }
+    // Whether run() refuses inputs holding NaN or Inf: an int8 model with any quantized layer,
+    // unless compiled with check_finite = false.
+    bool checks_finite() const noexcept { return check_finite_ && holds_codes_; }
     index_t in_features() const noexcept { return size_of(0); }
     // One sample of the input as the model holds it (C, H, W; a vector is [F, 1, 1]).
     const sample_shape& input_shape() const noexcept { return shapes_[0]; }
@@ -223,6 +243,8 @@ private:
 
     precision prec_ = precision::f32;
     bool sparse_int8_ = false;
+    bool check_finite_ = true;           // as compiled_parts::check_finite
+    bool holds_codes_ = false;           // some step runs on int8 codes
     std::vector<sample_shape> shapes_;   // per value (0: the input)
     std::vector<std::uint8_t> s8_;       // per value: held as int8 codes
     std::vector<quant::qparams> q_;      // per value: int8 parameters (int8 models)
@@ -293,6 +315,7 @@ inline result<compiled_model> compiled_model::compile(const model& m, const comp
     compiled_parts c;
     c.prec = o.prec;
     c.sparse_int8 = o.sparse_int8;
+    c.check_finite = o.check_finite;
     c.shapes = std::move(*shapes);
     c.outputs = m.outputs;
     const std::size_t values = c.shapes.size();
@@ -319,6 +342,8 @@ inline result<compiled_model> compiled_model::compile(const model& m, const comp
         if (o.calibration.extent(1) != m.in_features())
             return status(errc::shape_mismatch, "compile int8: calibration inputs have %td features, the model takes %td",
                           o.calibration.extent(1), m.in_features());
+        if (const status bad = quant::check_calibration_inputs(o.calibration); !bad.ok())
+            return status(bad.code(), "compile int8: %s", bad.message());
         compile_options fo;
         auto ref = compile(m, fo);
         if (!ref) return ref.error();
@@ -336,7 +361,15 @@ inline result<compiled_model> compiled_model::compile(const model& m, const comp
         progress(1);
         for (std::size_t v = 0; v < values; ++v) {
             const float* data = v == 0 ? o.calibration.data() : static_cast<const float*>(vals[v]);
-            auto q = detail::observe_activations(o.observer, matrix_view<const float>(data, {n, size_of(v)}));
+            const matrix_view<const float> seen(data, {n, size_of(v)});
+            // an fp32 model that overflows on a calibration input: say where (the observers
+            // would refuse the value without naming it)
+            if (v > 0) {
+                const std::string name = detail::node_name(m.nodes[v - 1], v - 1).substr(0, 60);
+                const std::string what = "compile int8: the fp32 output of '" + name + "' for calibration";
+                SPARQ_TRY(sparq::check_finite(seen, what.c_str(), "int8 ranges need finite values"));
+            }
+            auto q = detail::observe_activations(o.observer, seen);
             if (!q) return q.error();
             c.q.push_back(*q);
             progress(v + 2);
@@ -539,6 +572,7 @@ inline result<compiled_model> compiled_model::from_parts(compiled_parts p) {
     compiled_model c;
     c.prec_ = p.prec;
     c.sparse_int8_ = p.sparse_int8;
+    c.check_finite_ = p.check_finite;
     c.shapes_ = std::move(p.shapes);
     c.s8_ = std::move(p.s8);
     c.q_ = std::move(p.q);
@@ -638,6 +672,7 @@ inline result<compiled_model> compiled_model::from_parts(compiled_parts p) {
         } else {
             s.int8 = int8 && c.s8_[out_v];
         }
+        c.holds_codes_ = c.holds_codes_ || s.int8;
         c.steps_.push_back(std::move(s));
     }
     return c;
@@ -647,6 +682,7 @@ inline compiled_parts compiled_model::parts() const {
     compiled_parts p;
     p.prec = prec_;
     p.sparse_int8 = sparse_int8_;
+    p.check_finite = check_finite_;
     p.shapes = shapes_;
     p.s8 = s8_;
     p.q = q_;
@@ -728,6 +764,7 @@ inline status compiled_model::run(const context& ctx, const matrix_view<const fl
     }
     if (per_layer && per_layer->size() != steps_.size())
         return status(errc::invalid_argument, "model: %zu per-layer counters for %zu nodes", per_layer->size(), steps_.size());
+    if (checks_finite()) SPARQ_TRY(sparq::check_finite(x, "model run: input", "an int8 model needs finite inputs"));
     SPARQ_TRY(ctx.require_scratch(scratch_bytes(batch), "model run"));
     arena::scope keep(*ctx.scratch);
     std::vector<void*> values(shapes_.size(), nullptr);
