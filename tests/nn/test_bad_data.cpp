@@ -1,6 +1,7 @@
 // Bad data into int8 models (issue 19): NaN and infinities in calibration sets and in inputs are
 // refused with the row and feature named (int8 has no code for them: they used to become
-// plausible numbers), unless the caller opts out, and then they quantize as documented.
+// plausible numbers), unless the caller opts out, and then they quantize as documented; an
+// all-zero calibration set is refused; a constant feature or a repeated sample is not.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -97,6 +98,49 @@ TEST_CASE("compile int8 names the layer whose fp32 output overflows on a calibra
     CHECK(std::string(c.error().message()) ==
           "compile int8: the fp32 output of 'fc' for calibration row 2, feature 1 is +Inf: int8 ranges need finite "
           "values");
+}
+
+TEST_CASE("compile int8 refuses all-zero calibration inputs; a constant feature or one sample repeated is accepted") {
+    const nn::model m = load("mlp.safetensors");
+    const auto x = load_f32("test_x.npy");
+    const auto labels = load_labels("test_y.npy");
+    auto zeros = tensor<float, 2>::make({16, 64});
+    REQUIRE(zeros.ok());
+    std::fill(zeros->data(), zeros->data() + zeros->size(), 0.0f);
+    (*zeros)(7, 9) = -0.0f;  // still zero
+    auto c = compile_int8(m, *zeros);
+    REQUIRE_FALSE(c.ok());
+    CHECK(c.error().code() == errc::invalid_argument);
+    CHECK(
+        std::string(c.error().message()) ==
+        "compile int8: the calibration inputs are all zero (16 rows of 64): activation ranges need real sample inputs");
+
+    auto accuracy = [&](const nn::compiled_model& model) {
+        const auto y = run(model, x);
+        index_t right = 0;
+        for (index_t r = 0; r < y.extent(0); ++r) {
+            index_t best = 0;
+            for (index_t j = 1; j < y.extent(1); ++j) best = y(r, j) > y(r, best) ? j : best;
+            right += best == labels[std::size_t(r)];
+        }
+        return double(right) / double(y.extent(0));
+    };
+    auto calib = load_f32("train_x.npy");
+    // Features held constant: one at 0 (a padding pixel), one at 5 in every row.
+    for (index_t r = 0; r < calib.extent(0); ++r) calib(r, 0) = 0.0f, calib(r, 63) = 5.0f;
+    auto constant = compile_int8(m, calib);
+    REQUIRE(constant.ok());
+    CHECK(accuracy(*constant) > 0.9);
+    // One sample repeated (as a single row is): narrow ranges, but a model; not refused.
+    auto one = rows_of(calib, 1);
+    auto repeated = tensor<float, 2>::make({8, 64});
+    REQUIRE(repeated.ok());
+    for (index_t r = 0; r < 8; ++r)
+        for (index_t k = 0; k < 64; ++k) (*repeated)(r, k) = one(0, k);
+    auto from_one = compile_int8(m, *repeated);
+    REQUIRE(from_one.ok());
+    CHECK(accuracy(*from_one) > 0.9);  // (measured 0.969: one digit is enough here)
+    CHECK(compile_int8(m, one).ok());
 }
 
 TEST_CASE("int8 run refuses NaN and Inf inputs, naming the row and feature, for the MLP and the CNN") {

@@ -5,6 +5,7 @@ to tests/data/hostile/ and committed (each under 3 KB):
   digits_nan.npy      4 x 64 float32: the first four rows of data/digits/test_x.npy, with
                       row 2, feature 17 NaN (an input, and a calibration set, an int8 model refuses)
   digits_neg_inf.npy  the same four rows with row 3, feature 40 -Inf
+  digits_zeros.npy    4 x 64 float32, all zero (a calibration set compile int8 refuses)
   digits_y.npy        the labels of those four rows (int64), for sparq eval
   tiny.safetensors    a 2 -> 2 linear model ("fc", sparq.graph "fc")
   tiny_calib.npy      8 x 2 float32 calibration inputs for it
@@ -29,6 +30,7 @@ np.save(out + "digits_nan.npy", nan)
 neg_inf = x.copy()
 neg_inf[3, 40] = -np.inf
 np.save(out + "digits_neg_inf.npy", neg_inf)
+np.save(out + "digits_zeros.npy", np.zeros((4, 64), dtype="<f4"))
 np.save(out + "digits_y.npy", np.load("data/digits/test_y.npy")[:4].astype("<i8"))
 
 

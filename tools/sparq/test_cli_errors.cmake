@@ -25,7 +25,7 @@ sparq_fails("cannot open" export-c /nonexistent.sparq -o /tmp/z.h)
 # than one command.
 set(HOSTILE ${CMAKE_CURRENT_LIST_DIR}/../../tests/data/hostile)
 # Bad data into int8 models (tests/data/hostile, made by tools/gen/make_hostile_data.py): NaN and
-# Inf in inputs and calibration sets refused with the row and feature.
+# Inf in inputs and calibration sets, and all-zero calibration, refused with the row and feature.
 set(INT8 --precision int8 --calib ${DATA}/train_x.npy)
 file(REMOVE ${WORK}/hostile_y.npy ${WORK}/hostile.sparq)
 sparq_fails("running the model: invalid argument: .*digits_nan.npy: row 2, feature 17 is NaN: an int8 model needs finite inputs"
@@ -45,6 +45,8 @@ sparq_fails("compile int8: calibration row 2, feature 17 is NaN: calibration nee
             run ${DATA}/mlp.safetensors --precision int8 --calib ${HOSTILE}/digits_nan.npy --input ${DATA}/test_x.npy --output ${WORK}/hostile_y.npy)
 sparq_fails("compile int8: calibration row 3, feature 40 is -Inf: calibration needs finite inputs"
             compress ${DATA}/mlp.safetensors -o ${WORK}/hostile.sparq --quant int8 --calib ${HOSTILE}/digits_neg_inf.npy)
+sparq_fails("compile int8: the calibration inputs are all zero \\(4 rows of 64\\): activation ranges need real sample inputs"
+            compress ${DATA}/mlp.safetensors -o ${WORK}/hostile.sparq --quant int8 --calib ${HOSTILE}/digits_zeros.npy)
 if(EXISTS ${WORK}/hostile.sparq)
   message(FATAL_ERROR "sparq compress wrote ${WORK}/hostile.sparq from calibration data it refused")
 endif()
