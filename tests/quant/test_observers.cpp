@@ -1,6 +1,6 @@
 // Observers beyond the PyTorch golden vectors: percentile against the exact order statistic,
-// entropy (KL) on data with outliers, the histogram across batches, NaN / Inf policies,
-// determinism, and bad input.
+// entropy (KL) against TensorRT's published algorithm re-done in numpy and on data with
+// outliers, the histogram across batches, NaN / Inf policies, determinism, and bad input.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -15,6 +15,10 @@
 #include "sparq/quant/observer_minmax.hpp"
 #include "sparq/quant/observer_mse.hpp"
 #include "sparq/quant/observer_percentile.hpp"
+#include "support/bits.hpp"
+
+// entropy_reference: histograms and TensorRT's thresholds (tools/gen/make_entropy_reference.py)
+#include "data/entropy_reference.inc"
 
 using namespace sparq;
 
@@ -54,6 +58,33 @@ TEST_CASE("percentile observer: within one bin of the exact percentile") {
     CHECK(q->scale[0] < 5.0f / 127.0f);  // the outliers (|x| >= 20) do not set the scale
     CHECK(q->zero_point[0] == 0);
     CHECK(o.value_at(101.0).error().code() == errc::invalid_argument);
+}
+
+TEST_CASE("entropy observer: TensorRT's published threshold within a bin (numpy reference)") {
+    for (const entropy_reference_case& rc : entropy_reference) {
+        const std::string name = rc.name;
+        CAPTURE(name);
+        const float top = sparq_test::f32(rc.top_bits);
+        const double width = double(top) / 2048.0;
+        // Data whose histogram is the reference's: each bin's count of values at its centre, the
+        // largest value being top itself (in the last bin, as numpy's histogram puts it).
+        std::vector<float> x;
+        for (std::size_t b = 0; b < 2048; ++b) x.insert(x.end(), rc.counts[b], float((double(b) + 0.5) * width));
+        REQUIRE(rc.counts[2047] > 0);
+        x.back() = top;
+        quant::entropy_observer e(s8_symmetric());
+        REQUIRE(e.observe(view(x)).ok());
+        REQUIRE(e.hist().hi() == top);
+        REQUIRE(std::equal(e.hist().counts().begin(), e.hist().counts().end(), rc.counts));
+        auto t = e.threshold();
+        REQUIRE(t.ok());
+        const float ref = sparq_test::f32(rc.threshold_bits);
+        INFO(name << ": sparq " << *t << " (bin edge " << *t / width << "), TensorRT " << ref << " (bin " << rc.threshold_bin
+                        << " + 0.5), bin width " << width);
+        // One bin: sparq returns the kept bins' upper edge (m * width), TensorRT the middle of
+        // the first bin cut (m + 0.5); the variant's other details are in observer_entropy.hpp.
+        CHECK(std::fabs(double(*t) - double(ref)) <= width);
+    }
 }
 
 TEST_CASE("entropy and mse observers clip outliers that min-max keeps") {

@@ -1,9 +1,21 @@
 // Entropy observer: the symmetric clip threshold whose quantized distribution loses the least
-// information, by KL divergence (the calibration TensorRT popularised; Migacz, "8-bit
-// Inference with TensorRT", GTC 2017; this follows MXNet's _get_optimal_threshold). For each
-// candidate threshold i (in histogram bins of |x|): P is the histogram cut at i with the mass
-// beyond folded into the last bin; Q merges the same bins into 2^(bits-1) levels and spreads
-// each level evenly over its non-empty bins; the threshold minimising KL(P || Q) wins.
+// information, by KL divergence: TensorRT's calibration (Migacz, "8-bit Inference with
+// TensorRT", GTC 2017). For each candidate i (in histogram bins of |x|): P is the histogram cut
+// at i with the mass beyond folded into its last bin; Q is the same i bins quantized into
+// 2^(bits-1) levels (bin k to level floor(k * levels / i)), each level's count spread evenly
+// over the level's non-empty bins; the i of the least KL(P || Q) wins (the first, on a tie).
+//
+// As published, except (each moves the threshold by at most a bin; tests/quant/test_observers.cpp
+// checks it against tools/gen/make_entropy_reference.py, the published algorithm in numpy):
+// - i also takes the value bins (no clipping at all), as NVIDIA's pytorch-quantization does;
+// - the threshold is the upper edge of the kept bins, i * width (pytorch-quantization, MXNet),
+//   not TensorRT's (i + 0.5) * width, the middle of the first bin cut.
+// Until 2026-12 this followed MXNet's _get_optimal_threshold in two ways that moved thresholds by
+// up to 100 bins of 2048 (a unit Gaussian's from 3.93 to 4.13): Q counted the last bin as
+// non-empty when only folded outliers were in it (letting every empty bin of a sparse tail be a
+// cheap cut), with Q's empty bins smoothed by eps; and the levels were cut at floor(j * i / levels),
+// which neither TensorRT's nor MXNet's grouping is. Both now follow the published algorithm: a
+// candidate whose last bin holds only outliers has Q = 0 where P is not, an infinite divergence.
 #pragma once
 
 #include <cmath>
@@ -37,16 +49,17 @@ public:
             if (i > levels) beyond -= double(c[std::size_t(i - 1)]);
             for (index_t k = 0; k < i; ++k) p[std::size_t(k)] = double(c[std::size_t(k)]);
             p[std::size_t(i - 1)] += beyond;
+            // Level j holds the bins k with floor(k * levels / i) == j: k in [ceil(j i / levels),
+            // ceil((j + 1) i / levels)); Q spreads the bins' own counts (not the folded outliers).
             for (index_t j = 0; j < levels; ++j) {
-                const index_t from = j * i / levels, to = (j + 1) * i / levels;
+                const index_t from = (j * i + levels - 1) / levels, to = ((j + 1) * i + levels - 1) / levels;
                 double mass = 0;
                 index_t nonzero = 0;
                 for (index_t k = from; k < to; ++k) {
                     mass += double(c[std::size_t(k)]);
-                    nonzero += p[std::size_t(k)] != 0.0;
+                    nonzero += c[std::size_t(k)] != 0;
                 }
-                for (index_t k = from; k < to; ++k)
-                    q[std::size_t(k)] = p[std::size_t(k)] != 0.0 && nonzero ? mass / double(nonzero) : 0.0;
+                for (index_t k = from; k < to; ++k) q[std::size_t(k)] = c[std::size_t(k)] != 0 ? mass / double(nonzero) : 0.0;
             }
             const double kl = divergence(p.data(), q.data(), i);
             if (kl < best_kl) best_kl = kl, best = i;
@@ -69,26 +82,17 @@ public:
     const histogram& hist() const noexcept { return hist_; }
 
 private:
-    // KL(P || Q) over the first n bins. As MXNet's _smooth_distribution: Q's empty bins get
-    // eps counts, paid for by its non-empty bins, so the divergence stays finite where P has
-    // mass that Q's levels put nowhere; then both are normalised.
+    // KL(P || Q) over the first n bins, each normalised; infinite where Q has no mass and P has
+    // (only the last bin can be such: outliers folded into a bin of no counts of its own).
     static double divergence(const double* p, const double* q, index_t n) {
-        constexpr double eps = 1e-4;
-        index_t q_zero = 0;
-        for (index_t k = 0; k < n; ++k) q_zero += q[k] == 0;
-        if (q_zero == n) return INFINITY;
-        const double paid = eps * double(q_zero) / double(n - q_zero);
         double sp = 0, sq = 0;
-        for (index_t k = 0; k < n; ++k) {
-            sp += p[k];
-            sq += q[k] == 0 ? eps : q[k] - paid;
-        }
+        for (index_t k = 0; k < n; ++k) sp += p[k], sq += q[k];
+        if (!(sp > 0) || !(sq > 0)) return INFINITY;
         double kl = 0;
         for (index_t k = 0; k < n; ++k) {
             if (p[k] == 0) continue;
-            const double qk = q[k] == 0 ? eps : q[k] - paid;
-            if (!(qk > 0)) return INFINITY;  // too little mass to smooth: not a usable candidate
-            kl += p[k] / sp * std::log((p[k] / sp) / (qk / sq));
+            if (q[k] == 0) return INFINITY;
+            kl += p[k] / sp * std::log((p[k] / sp) / (q[k] / sq));
         }
         return kl;
     }
