@@ -2,6 +2,8 @@
 // Gaussian weights and ReLU-like inputs, made from a fixed seed so every run is the same) is
 // run in fp32, with fp16 weights, and in int8 (per-channel weights, per-tensor activations);
 // the table shows output error against fp32, time, and estimated energy against fp32.
+// It exits 1 when a precision's SQNR falls below the floor the demo promises (--help: the
+// floors and why), so a build whose fp16 or int8 path computes a wrong answer does not pass.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -9,6 +11,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <utility>
 #include <vector>
 
 #include "cli.hpp"
@@ -24,20 +27,50 @@ namespace {
 
 using namespace sparq;
 
+// The SQNR floors, in dB of the layer's output against fp32. fp16 weights: rounding to an 11-bit
+// significand gives about 74 dB in theory (6.02 dB a bit + the mantissa's spread), 72.6-74.8 dB
+// measured on this layer at every size tried (2026-12-07); truncating instead of rounding costs
+// 6 dB, so 70 dB catches it. int8 (per-channel weights, per-tensor min-max activations): about
+// 40 dB (a Gaussian row clipped at its largest of ~1000 values: 10 log10(12 (127 / 3.3)^2) = 42.5
+// dB for the weights alone), 37.3-45.1 dB measured; 30 dB is more than a bit under all of them.
+// Below 64 outputs an SQNR is no statistic (one output can cancel to near zero): not checked.
+constexpr double fp16_floor_db = 70.0, int8_floor_db = 30.0;
+constexpr index_t min_outputs_checked = 64;
+
 struct options {
     index_t rows = 1024, cols = 1024, batch = 16;
     int repeat = 5;
+    double min_fp16_db = fp16_floor_db, min_int8_db = int8_floor_db;
 };
 
 int parse(int argc, char** argv, options& o) {
     for (int i = 1; i < argc; ++i) {
         const char* a = argv[i];
         if (!std::strcmp(a, "--help") || !std::strcmp(a, "-h")) {
-            std::printf("usage: sparq demo [--rows N] [--cols K] [--batch M] [--repeat R]\n"
+            std::printf("usage: sparq demo [--rows N] [--cols K] [--batch M] [--repeat R] [--min-fp16-sqnr DB] [--min-int8-sqnr DB]\n"
                         "  Runs a built-in N x K fully connected layer on M inputs in fp32, fp16 weights\n"
                         "  and int8, and prints error, time and estimated energy against fp32.\n"
-                        "  Defaults: N = K = 1024, M = 16, R = 5 (time is the fastest of R runs).\n");
+                        "  Defaults: N = K = 1024, M = 16, R = 5 (time is the fastest of R runs).\n"
+                        "  Exits 1 if the output's SQNR against fp32 is below %.0f dB for fp16 weights (rounding to\n"
+                        "  11 bits gives ~74 dB) or %.0f dB for int8 (~40 dB), with at least %td outputs (M x N);\n"
+                        "  --min-fp16-sqnr / --min-int8-sqnr set other floors.\n",
+                        fp16_floor_db, int8_floor_db, min_outputs_checked);
             return 0;
+        }
+        if (!std::strcmp(a, "--min-fp16-sqnr") || !std::strcmp(a, "--min-int8-sqnr")) {
+            if (i + 1 >= argc) {
+                std::fprintf(stderr, "sparq demo: %s needs a value\n", a);
+                return 2;
+            }
+            const char* v = argv[++i];
+            char* end = nullptr;
+            const double db = std::strtod(v, &end);
+            if (end == v || *end != '\0' || !std::isfinite(db)) {
+                std::fprintf(stderr, "sparq demo: %s takes a number of dB, not '%s'\n", a, v);
+                return 2;
+            }
+            (!std::strcmp(a, "--min-fp16-sqnr") ? o.min_fp16_db : o.min_int8_db) = db;
+            continue;
         }
         index_t* target = !std::strcmp(a, "--rows") ? &o.rows : !std::strcmp(a, "--cols") ? &o.cols
                         : !std::strcmp(a, "--batch") ? &o.batch : nullptr;
@@ -194,6 +227,20 @@ int demo(int argc, char** argv) {
                 rows[1].err.max_ref, m.name, m.mac_pj(dtype::f32), m.mac_pj(dtype::s8),
                 (unsigned long long)(m.memory[1].capacity_bytes >> 10), m.byte_pj(energy::level::l1),
                 (unsigned long long)(m.memory[2].capacity_bytes >> 20), m.byte_pj(energy::level::llc), m.byte_pj(energy::level::dram));
+
+    // The promise: each precision's output within its floor of fp32 (an exact match passes).
+    if (M * N < min_outputs_checked) {
+        std::printf("SQNR floors not checked: %td outputs, fewer than %td.\n", M * N, min_outputs_checked);
+        return 0;
+    }
+    int below = 0;
+    for (const auto& [r, floor_db] : {std::pair{&rows[1], o.min_fp16_db}, std::pair{&rows[2], o.min_int8_db}})
+        if (!(r->err.sqnr_db >= floor_db)) {
+            std::fprintf(stderr, "sparq demo: %s: SQNR %.1f dB is below the %.1f dB floor\n", r->name, r->err.sqnr_db, floor_db);
+            ++below;
+        }
+    if (below) return 1;
+    std::printf("SQNR floors met: fp16 weights >= %.1f dB, int8 >= %.1f dB.\n", o.min_fp16_db, o.min_int8_db);
     return 0;
 }
 

@@ -37,14 +37,18 @@ elseif(CASE STREQUAL "measure")
   check_figure("${out}" "runs: +[0-9]+ in [0-9.]+ s \\([0-9.]+ ms each\\), ([0-9]+) MACs counted" ${macs} ${macs} "MACs counted")
   check_figure("${out}" "estimated: [0-9.]+ [mun]?J \\(${num} [pnu]J per run" 0.001 "" "estimated energy per run")
 elseif(CASE STREQUAL "demo")
-  # The figures must stay between what the precision can give and what a broken path would
-  # (an "exact" int8 row would mean int8 was not run): measured on this size 74.2 and 39.9 dB.
-  sparq_ok("\nint8 " demo --rows 96 --cols 80 --batch 3 --repeat 2)
+  # The demo exits 1 below its SQNR floors (tools/sparq/demo.cpp: fp16 70 dB, int8 30 dB); the
+  # figures must also stay under what the precision can give (an "exact" int8 row would mean int8
+  # was not run): measured on this size 74.2 and 39.9 dB.
+  sparq_ok("SQNR floors met" demo --rows 96 --cols 80 --batch 3 --repeat 2)
   set(out "${RUN_OUTPUT}")
   check_figure("${out}" "\nfp16 weights +[0-9.]+ MB +([0-9.]+) " 70 80 "fp16 SQNR")
   check_figure("${out}" "\nint8 +[0-9.]+ MB +([0-9.]+) " 30 50 "int8 SQNR")
   # int8 energy below fp32's: the estimate's ratio (measured 5.99x).
   check_figure("${out}" "\nint8 [^\n]* ([0-9.]+)x\n" 3 "" "int8 energy ratio")
+  # A floor the layer cannot meet: exit 1, naming the precision and the figure.
+  sparq_fails("int8: SQNR [0-9.]+ dB is below the 60.0 dB floor" demo --rows 96 --cols 80 --batch 3 --repeat 1 --min-int8-sqnr 60)
+  sparq_fails("fp16 weights: SQNR [0-9.]+ dB is below the 90.0 dB floor" demo --rows 96 --cols 80 --batch 3 --repeat 1 --min-fp16-sqnr 90)
 elseif(CASE STREQUAL "digits")
   # The main job, whole (it is small), every row checked.
   file(REMOVE ${WORK}/digits-energy.md ${WORK}/digits-energy.json ${WORK}/digits-energy.svg)
