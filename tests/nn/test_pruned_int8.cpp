@@ -38,7 +38,8 @@ double accuracy(const tensor<float, 2>& y, const std::vector<std::int64_t>& labe
 }
 
 // y = c on x, with per-layer counters.
-tensor<float, 2> run(const nn::compiled_model& c, const tensor<float, 2>& x, std::vector<energy::layer_counts>& counts) {
+tensor<float, 2> run(const nn::compiled_model& c, const tensor<float, 2>& x,
+                     std::vector<energy::layer_counts>& counts) {
     auto scratch = arena::with_capacity(c.scratch_bytes(x.extent(0)));
     REQUIRE(scratch.ok());
     context ctx;
@@ -70,8 +71,9 @@ TEST_CASE("pruned int8 models run their sparse layers from CSRs and keep the pru
     const auto calib = load_f32("train_x.npy");
     const auto labels = load_labels("test_y.npy");
     const std::uint64_t batch = std::uint64_t(x.extent(0));
-    for (const pruned_case& pc : {pruned_case{"mlp.safetensors", "2:4", 0.80, 2}, pruned_case{"mlp.safetensors", "global:0.5", 0.92, 1},
-                                  pruned_case{"cnn.safetensors", "0.5", 0.78, 1}}) {
+    for (const pruned_case& pc :
+         {pruned_case{"mlp.safetensors", "2:4", 0.80, 2}, pruned_case{"mlp.safetensors", "global:0.5", 0.92, 1},
+          pruned_case{"cnn.safetensors", "0.5", 0.78, 1}}) {
         const std::string what = std::string(pc.model) + " " + pc.spec;
         CAPTURE(what);
         auto m = io::load_model_safetensors(data_path(pc.model).c_str());
@@ -103,7 +105,8 @@ TEST_CASE("pruned int8 models run their sparse layers from CSRs and keep the pru
             const nn::compiled_step_parts& st = parts.steps[i];
             if (st.kind != nn::op::linear || st.weight_s8.empty()) continue;
             CAPTURE(st.name);
-            const auto nnz = std::uint64_t(std::count_if(st.weight_s8.begin(), st.weight_s8.end(), [](std::int8_t v) { return v != 0; }));
+            const auto nnz = std::uint64_t(
+                std::count_if(st.weight_s8.begin(), st.weight_s8.end(), [](std::int8_t v) { return v != 0; }));
             const auto count = std::uint64_t(st.weight_s8.size());
             const energy::counter& sc = sparse_counts[i].counts;
             const energy::counter& dc = dense_counts[i].counts;
@@ -141,7 +144,7 @@ TEST_CASE("pruned int8 models run their sparse layers from CSRs and keep the pru
         }
         const double sqnr_db = 10.0 * std::log10(signal / noise);
         INFO(what << ": fp32 " << acc32 << ", int8 " << acc8 << ", agree " << agree << ", sqnr " << sqnr_db
-                         << " dB, largest |logit| " << scale);
+                  << " dB, largest |logit| " << scale);
         CHECK(acc8 >= pc.min_accuracy);
         CHECK(acc8 >= acc32 - 0.01);
         CHECK(agree >= 0.97);

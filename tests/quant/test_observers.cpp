@@ -79,8 +79,8 @@ TEST_CASE("entropy observer: TensorRT's published threshold within a bin (numpy 
         auto t = e.threshold();
         REQUIRE(t.ok());
         const float ref = sparq_test::f32(rc.threshold_bits);
-        INFO(name << ": sparq " << *t << " (bin edge " << *t / width << "), TensorRT " << ref << " (bin " << rc.threshold_bin
-                        << " + 0.5), bin width " << width);
+        INFO(name << ": sparq " << *t << " (bin edge " << *t / width << "), TensorRT " << ref << " (bin "
+                  << rc.threshold_bin << " + 0.5), bin width " << width);
         // One bin: sparq returns the kept bins' upper edge (m * width), TensorRT the middle of
         // the first bin cut (m + 0.5); the variant's other details are in observer_entropy.hpp.
         CHECK(std::fabs(double(*t) - double(ref)) <= width);

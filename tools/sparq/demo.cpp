@@ -47,14 +47,16 @@ int parse(int argc, char** argv, options& o) {
     for (int i = 1; i < argc; ++i) {
         const char* a = argv[i];
         if (!std::strcmp(a, "--help") || !std::strcmp(a, "-h")) {
-            std::printf("usage: sparq demo [--rows N] [--cols K] [--batch M] [--repeat R] [--min-fp16-sqnr DB] [--min-int8-sqnr DB]\n"
-                        "  Runs a built-in N x K fully connected layer on M inputs in fp32, fp16 weights\n"
-                        "  and int8, and prints error, time and estimated energy against fp32.\n"
-                        "  Defaults: N = K = 1024, M = 16, R = 5 (time is the fastest of R runs).\n"
-                        "  Exits 1 if the output's SQNR against fp32 is below %.0f dB for fp16 weights (rounding to\n"
-                        "  11 bits gives ~74 dB) or %.0f dB for int8 (~40 dB), with at least %td outputs (M x N);\n"
-                        "  --min-fp16-sqnr / --min-int8-sqnr set other floors.\n",
-                        fp16_floor_db, int8_floor_db, min_outputs_checked);
+            std::printf(
+                "usage: sparq demo [--rows N] [--cols K] [--batch M] [--repeat R] [--min-fp16-sqnr DB] "
+                "[--min-int8-sqnr DB]\n"
+                "  Runs a built-in N x K fully connected layer on M inputs in fp32, fp16 weights\n"
+                "  and int8, and prints error, time and estimated energy against fp32.\n"
+                "  Defaults: N = K = 1024, M = 16, R = 5 (time is the fastest of R runs).\n"
+                "  Exits 1 if the output's SQNR against fp32 is below %.0f dB for fp16 weights (rounding to\n"
+                "  11 bits gives ~74 dB) or %.0f dB for int8 (~40 dB), with at least %td outputs (M x N);\n"
+                "  --min-fp16-sqnr / --min-int8-sqnr set other floors.\n",
+                fp16_floor_db, int8_floor_db, min_outputs_checked);
             return 0;
         }
         if (!std::strcmp(a, "--min-fp16-sqnr") || !std::strcmp(a, "--min-int8-sqnr")) {
@@ -236,7 +238,8 @@ int demo(int argc, char** argv) {
     int below = 0;
     for (const auto& [r, floor_db] : {std::pair{&rows[1], o.min_fp16_db}, std::pair{&rows[2], o.min_int8_db}})
         if (!(r->err.sqnr_db >= floor_db)) {
-            std::fprintf(stderr, "sparq demo: %s: SQNR %.1f dB is below the %.1f dB floor\n", r->name, r->err.sqnr_db, floor_db);
+            std::fprintf(stderr, "sparq demo: %s: SQNR %.1f dB is below the %.1f dB floor\n", r->name, r->err.sqnr_db,
+                         floor_db);
             ++below;
         }
     if (below) return 1;

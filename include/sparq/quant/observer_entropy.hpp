@@ -59,7 +59,8 @@ public:
                     mass += double(c[std::size_t(k)]);
                     nonzero += c[std::size_t(k)] != 0;
                 }
-                for (index_t k = from; k < to; ++k) q[std::size_t(k)] = c[std::size_t(k)] != 0 ? mass / double(nonzero) : 0.0;
+                for (index_t k = from; k < to; ++k)
+                    q[std::size_t(k)] = c[std::size_t(k)] != 0 ? mass / double(nonzero) : 0.0;
             }
             const double kl = divergence(p.data(), q.data(), i);
             if (kl < best_kl) best_kl = kl, best = i;
