@@ -18,11 +18,12 @@ trained on it with PyTorch. Writes, under data/digits/:
 Run: /usr/bin/python3 tools/gen/make_digits.py   (Debian: python3-torch python3-sklearn python3-numpy)
 """
 import json
-import struct
 
 import numpy as np
 import torch
 from sklearn.datasets import load_digits
+
+import safetensors_file as st  # (tools/gen: the script's own directory is on the path)
 
 torch.manual_seed(0)
 digits = load_digits()
@@ -73,18 +74,7 @@ np.save(out + "mlp_test_logits.npy", logits.numpy().astype("<f4"))
 
 
 def save_safetensors(path, tensors, metadata):
-    """safetensors, written by hand (the format: 8-byte little-endian header length, a JSON header
-    of name -> {dtype, shape, data_offsets}, then the raw little-endian tensors)."""
-    header, blobs, at = {"__metadata__": metadata}, [], 0
-    for name, t in tensors.items():
-        b = t.detach().numpy().astype("<f4").tobytes()
-        header[name] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [at, at + len(b)]}
-        blobs.append(b)
-        at += len(b)
-    h = json.dumps(header, separators=(",", ":")).encode()
-    h += b" " * (-len(h) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
+    st.save_safetensors(path, {name: t.detach().numpy() for name, t in tensors.items()}, metadata)
 
 
 # sparq.graph: the layers in order (a name is a Linear with <name>.weight / <name>.bias, "relu"

@@ -18,17 +18,29 @@ them with the command that reads each and the outcome, and the sparq_hostile_inp
   duplicate_key.npy        a header naming 'shape' twice (the second extended the first)
   not_utf8.cost            a cost model whose name is not UTF-8 (broke energy --json)
 
-Run: /usr/bin/python3 tools/gen/make_hostile_inputs.py [--out tests/data/hostile]
+and bad data for int8 models (NaN / Inf gave plausible numbers; all-zero calibration, 10.8 %):
+
+  digits_nan.npy           4 x 64 float32: the first four rows of data/digits/test_x.npy with row
+                           2, feature 17 NaN (an input, and a calibration set, an int8 model refuses)
+  digits_neg_inf.npy       the same four rows with row 3, feature 40 -Inf
+  digits_zeros.npy         4 x 64 float32, all zero (a calibration set compile int8 refuses)
+  digits_y.npy             the labels of those four rows (int64), for sparq eval
+  tiny.safetensors         a 2 -> 2 linear model ("fc", sparq.graph "fc")
+  tiny_calib.npy           8 x 2 float32 calibration inputs for it
+  tiny_nan_row300.npy      301 x 2 float32, finite but for row 300, feature 1 (NaN): past the CLI's
+                           first batch of 256 rows, so the message must name the row of the file
+
+Run from the repository root: /usr/bin/python3 tools/gen/make_hostile_inputs.py [--out tests/data/hostile]
 Needs python3-onnx and python3-numpy (Debian). Deterministic: the same bytes every run.
 """
 import argparse
-import json
 import os
 import struct
 
 import numpy as np
-import onnx
 from onnx import TensorProto, helper
+
+from safetensors_file import save_safetensors  # (tools/gen: the script's own directory is on the path)
 
 
 def model(nodes, inputs, outputs, initializers=(), name="hostile"):
@@ -49,20 +61,6 @@ def shape_const(name, dims):
 def write_onnx(out, name, m):
     with open(os.path.join(out, name), "wb") as f:
         f.write(m.SerializeToString(deterministic=True))
-
-
-def write_safetensors(path, tensors, metadata):
-    header, blobs, offset = {}, [], 0
-    for name, arr in tensors:
-        data = np.ascontiguousarray(arr, dtype="<f4").tobytes()
-        header[name] = {"dtype": "F32", "shape": list(arr.shape), "data_offsets": [offset, offset + len(data)]}
-        blobs.append(data)
-        offset += len(data)
-    header["__metadata__"] = metadata
-    text = json.dumps(header, separators=(",", ":"), sort_keys=True).encode()
-    text += b" " * (-len(text) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
 
 
 def npy_with_header(path, header_text, payload):
@@ -118,10 +116,9 @@ def main():
         [value("x", [4])], [value("y", [3])], [w]))
 
     t = np.full((64, 64), 0.5, dtype=np.float32)
-    write_safetensors(os.path.join(out, "repeated_tensor.safetensors"), [("a.weight", t)],
-                      {"sparq.graph": " ".join(["a"] * 1000)})
-    write_safetensors(os.path.join(out, "maxpool_window.safetensors"), [("a.weight", np.ones((2, 1), np.float32))],
-                      {"sparq.graph": "maxpool:999999 flatten a", "sparq.input": "1 1 1"})
+    save_safetensors(os.path.join(out, "repeated_tensor.safetensors"), {"a.weight": t}, {"sparq.graph": " ".join(["a"] * 1000)})
+    save_safetensors(os.path.join(out, "maxpool_window.safetensors"), {"a.weight": np.ones((2, 1), np.float32)},
+                     {"sparq.graph": "maxpool:999999 flatten a", "sparq.input": "1 1 1"})
 
     with open(os.path.join(out, "truncated.npy"), "wb") as f:
         f.write(b"\x93NUMPY\x01\x00")
@@ -130,6 +127,23 @@ def main():
                     np.zeros((2, 64), np.float32).tobytes())
     with open(os.path.join(out, "not_utf8.cost"), "wb") as f:
         f.write(b"base = 45nm\nname = chip \xff\xfe\xc0\xaf\nmult.s8 = 0.2\n")
+
+    x = np.load("data/digits/test_x.npy")[:4].astype("<f4")
+    nan = x.copy()
+    nan[2, 17] = np.nan
+    np.save(os.path.join(out, "digits_nan.npy"), nan)
+    neg_inf = x.copy()
+    neg_inf[3, 40] = -np.inf
+    np.save(os.path.join(out, "digits_neg_inf.npy"), neg_inf)
+    np.save(os.path.join(out, "digits_zeros.npy"), np.zeros((4, 64), dtype="<f4"))
+    np.save(os.path.join(out, "digits_y.npy"), np.load("data/digits/test_y.npy")[:4].astype("<i8"))
+    save_safetensors(os.path.join(out, "tiny.safetensors"), {"fc.weight": [[1.0, -1.0], [0.5, 2.0]], "fc.bias": [0.125, -0.25]},
+                     {"sparq.graph": "fc"})
+    rng = np.random.default_rng(19)
+    np.save(os.path.join(out, "tiny_calib.npy"), rng.uniform(-1.0, 1.0, (8, 2)).astype("<f4"))
+    rows = rng.uniform(-1.0, 1.0, (301, 2)).astype("<f4")
+    rows[300, 1] = np.nan
+    np.save(os.path.join(out, "tiny_nan_row300.npy"), rows)
 
 
 if __name__ == "__main__":

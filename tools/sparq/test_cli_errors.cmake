@@ -26,7 +26,7 @@ sparq_fails("cannot open" export-c /nonexistent.sparq -o /tmp/z.h)
 # Hostile files: docs/hostile-inputs.md, run by test_hostile_inputs.cmake; here, what needs more
 # than one command.
 set(HOSTILE ${CMAKE_CURRENT_LIST_DIR}/../../tests/data/hostile)
-# Bad data into int8 models (tests/data/hostile, made by tools/gen/make_hostile_data.py): NaN and
+# Bad data into int8 models (tests/data/hostile, made by tools/gen/make_hostile_inputs.py): NaN and
 # Inf in inputs and calibration sets, and all-zero calibration, refused with the row and feature.
 set(INT8 --precision int8 --calib ${DATA}/train_x.npy)
 file(REMOVE ${WORK}/hostile_y.npy ${WORK}/hostile.sparq)
