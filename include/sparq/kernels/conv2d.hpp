@@ -10,6 +10,7 @@
 #include "sparq/core/arena.hpp"
 #include "sparq/core/context.hpp"
 #include "sparq/kernels/conv2d_params.hpp"
+#include "sparq/kernels/dwconv2d.hpp"
 #include "sparq/kernels/matmul.hpp"
 #include "sparq/kernels/scalar/conv2d.hpp"
 
@@ -90,8 +91,10 @@ status conv2d_impl(const context& ctx, const tensor_view<const X, 4>& x, const p
     const index_t cg = w.extents[1], og = w.extents[0] / p.groups, kh = w.extents[2], kw = w.extents[3];
     const index_t pixels = y.extent(2) * y.extent(3), kg = cg * kh * kw;
     const bool depthwise = cg == 1 && og == 1;
-    if (depthwise || pixels == 0) {
+    if (pixels == 0 || (depthwise && (x.stride(3) != 1 || y.stride(3) != 1))) {
         scalar::conv2d(x, w.original.cview(), p, y, pad);  // padded with the zero point, as im2col does
+    } else if (depthwise) {
+        dwconv2d(x, w.original.cview(), p, y, pad);  // direct, row by row (dwconv2d.hpp)
     } else {
         const std::size_t bytes = std::size_t(pixels * kg) * sizeof(X) + std::size_t(pixels * og) * sizeof(Y) + 128;
         SPARQ_TRY(ctx.require_scratch(bytes, "conv2d (im2col)"));
