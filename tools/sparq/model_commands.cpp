@@ -10,8 +10,6 @@
 // are refused for it (they would silently do nothing). Inputs are taken as given: a shape that
 // does not fit is an error naming both; NaN or Inf into an int8 model (inputs or --calib) is an
 // error naming the row and feature of the file.
-#include <unistd.h>
-
 #include <cstdio>
 #include <cstring>
 #include <optional>
@@ -20,6 +18,7 @@
 
 #include "cli.hpp"
 #include "commands.hpp"
+#include "model_loading.hpp"
 #include "onnx_import.hpp"
 #include "sparq/core.hpp"
 #include "sparq/energy/report.hpp"
@@ -49,11 +48,6 @@ struct options {
     bool json = false;
     bool prec_given = false, observer_given = false;
 };
-
-bool ends_with(const std::string& s, const char* tail) {
-    const std::size_t n = std::strlen(tail);
-    return s.size() >= n && s.compare(s.size() - n, n, tail) == 0;
-}
 
 const char* usage_of(const std::string& cmd) {
     if (cmd == "inspect")
@@ -172,41 +166,6 @@ int parse(int argc, char** argv, options& o) {
     return -1;
 }
 
-// Inputs in the model's own shape (N x C x H x W for an image model, N x F for a vector) or
-// flattened to [N, C*H*W]; anything else is an error naming both shapes.
-result<tensor<float, 2>> read_inputs(const std::string& path, const nn::sample_shape& shape) {
-    auto a = io::read_npy(path.c_str());
-    if (!a) return a.error();
-    if (a->type != io::npy_type::f32 && a->type != io::npy_type::f64)
-        return status(errc::dtype_mismatch, "%s: expected float32 data, got %s", path.c_str(), io::to_string(a->type));
-    const index_t features = shape[0] * shape[1] * shape[2];
-    std::string have = "(";
-    for (std::size_t k = 0; k < a->shape.size(); ++k) have += (k ? ", " : "") + std::to_string(a->shape[k]);
-    have += a->shape.size() == 1 ? ",)" : ")";
-    bool fits = a->shape.size() == 2 && a->shape[1] == features;
-    if (!fits && a->shape.size() >= 3 && a->shape.size() <= 4) {
-        // the dims after the batch, as the model holds a sample: padded with trailing ones
-        nn::sample_shape s{1, 1, 1};
-        for (std::size_t k = 1; k < a->shape.size(); ++k) s[k - 1] = a->shape[k];
-        fits = s == shape;
-    }
-    if (!fits)
-        return status(errc::shape_mismatch, "%s: shape %s does not fit the model's input (batch, %td, %td, %td) or (batch, %td)", path.c_str(),
-                      have.c_str(), shape[0], shape[1], shape[2], features);
-    a->shape = {a->shape[0], features};  // C order: the same bytes as rows of C*H*W
-    return a->to_f32<2>(path.c_str());
-}
-
-// A progress bar on stderr while int8 calibration runs, when stderr is a terminal.
-void draw_progress(void* what, std::size_t done, std::size_t total) {
-    if (!isatty(fileno(stderr)) || total == 0) return;
-    const int width = 30, filled = int(done * std::size_t(width) / total);
-    std::fprintf(stderr, "\r%s [%.*s%*s] %zu/%zu", static_cast<const char*>(what), filled, "##############################",
-                 width - filled, "", done, total);
-    if (done == total) std::fprintf(stderr, "\n");
-    std::fflush(stderr);
-}
-
 // Labels for the rows of a data file, one per row.
 result<std::vector<std::int64_t>> read_labels(const std::string& path, index_t rows, const std::string& data_path) {
     auto l = io::read_npy(path.c_str());
@@ -256,22 +215,14 @@ struct prepared {
     nn::compiled_model compiled;
 };
 
-
 result<prepared> prepare(const options& o) {
     if (ends_with(o.model, ".sparq")) {
         if (o.prec_given || !o.calib.empty() || o.observer_given || o.prune)
             return status(errc::invalid_argument, "%s is compressed already: --precision, --calib, --observer and --prune do not apply "
                           "(compress the .onnx / .safetensors again to change them)", o.model.c_str());
-        auto c = io::load_sparq(o.model.c_str(), std::size_t(1) << 31, o.limits);
+        auto c = load_sparq_to_run(o.model, o.limits);
         if (!c) return c.error();
-        // A pruned model's int8 layers run from CSRs, as compress compiled them (the file holds
-        // what the model is; how it runs is decided here).
-        nn::compiled_parts parts = c->parts();
-        if (parts.prec != nn::precision::int8) return prepared{nn::model{}, std::move(*c)};
-        parts.sparse_int8 = true;
-        auto sparse = nn::compiled_model::from_parts(std::move(parts));
-        if (!sparse) return sparse.error();
-        return prepared{nn::model{}, std::move(*sparse)};
+        return prepared{nn::model{}, std::move(*c)};
     }
     auto m = load_any_model(o.model.c_str(), o.limits);
     if (!m) return m.error();
