@@ -14,18 +14,24 @@
 
 namespace sparq_cli {
 
-// A whole number in [1, max] for option `name` of command `cmd`; prints the problem and
+// A whole number in [lo, hi] for option `name` of command `cmd`; prints the problem and
 // returns false otherwise (the caller exits with status 2).
-inline bool parse_count(const char* cmd, const char* name, const char* text, long long max, long long& out) {
+inline bool parse_whole(const char* cmd, const char* name, const char* text, long long lo, long long hi,
+                        long long& out) {
     char* end = nullptr;
     errno = 0;
     const long long v = std::strtoll(text, &end, 10);
-    if (errno || end == text || *end != '\0' || v < 1 || v > max) {
-        std::fprintf(stderr, "sparq %s: %s needs a whole number in [1, %lld], got '%s'\n", cmd, name, max, text);
+    if (errno || end == text || *end != '\0' || v < lo || v > hi) {
+        std::fprintf(stderr, "sparq %s: %s needs a whole number in [%lld, %lld], got '%s'\n", cmd, name, lo, hi, text);
         return false;
     }
     out = v;
     return true;
+}
+
+// A count: a whole number in [1, max].
+inline bool parse_count(const char* cmd, const char* name, const char* text, long long max, long long& out) {
+    return parse_whole(cmd, name, text, 1, max, out);
 }
 
 // --max-work N / --max-memory N: what one sample of a loaded model may cost (nn/work.hpp), a

@@ -22,6 +22,8 @@ void usage(std::FILE* out) {
                  "  energy    estimated joules per layer of running a model, against fp32 dense\n"
                  "  compress  compile a model to fp32 / fp16 / bf16 / int8 and save it as a .sparq file\n"
                  "  export-c  a .sparq model as a C++ header for firmware (no heap, integer-only int8)\n"
+                 "  bench     a model's latency (median, p90, min), throughput, peak memory and estimated\n"
+                 "            energy per inference on one batch (.onnx, .safetensors, .sparq)\n"
                  "  demo      quantize a built-in sample layer to int8 and fp16, run it, and print\n"
                  "            error, time and estimated energy against fp32\n"
                  "  quant-report  SQNR of each quantization scheme and observer on sample weights\n"
@@ -59,6 +61,7 @@ int main(int argc, char** argv) {
     if (!std::strcmp(cmd, "measure")) return sparq_cli::measure(argc - 1, argv + 1);
     if (!std::strcmp(cmd, "distill")) return sparq_cli::distill(argc - 1, argv + 1);
     if (!std::strcmp(cmd, "finetune")) return sparq_cli::finetune(argc - 1, argv + 1);
+    if (!std::strcmp(cmd, "bench")) return sparq_cli::bench(argc - 1, argv + 1);
     std::fprintf(stderr, "sparq: unknown command '%s' (sparq --help lists them)\n", cmd);
     return 2;
 }
