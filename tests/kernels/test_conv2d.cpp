@@ -7,6 +7,7 @@
 #include <random>
 #include <string>
 
+#include "sparq/core/arena.hpp"
 #include "sparq/core/tensor.hpp"
 #include "sparq/energy/counter.hpp"
 #include "sparq/kernels/conv2d.hpp"
@@ -109,4 +110,58 @@ TEST_CASE("conv2d: bad shapes and missing scratch memory are statuses") {
     CHECK(kernels::conv2d_output({1, 3, 2, 2}, {4, 3, 5, 5}, kernels::conv2d_params{}).error().code() == errc::shape_mismatch);
     CHECK(kernels::conv2d_output({1, 3, 8, 8}, {4, 3, 3, 3}, params(1, 0, 0, 0, 0, 1, 2)).error().code() == errc::shape_mismatch);
     CHECK(kernels::pack_conv_weights(w->cview(), 3).error().code() == errc::invalid_argument);
+}
+
+TEST_CASE("conv2d on random shapes (pointwise, grouped, strided, dilated, padded) matches the reference loops") {
+    std::mt19937 rng(77);
+    static std::byte scratch[1 << 22];
+    arena a(scratch, sizeof scratch);
+    context ctx;
+    ctx.with_scratch(a);
+    for (int trial = 0; trial < 120; ++trial) {
+        CAPTURE(trial);
+        const index_t groups = trial % 5 == 0 ? 2 : 1, cg = 1 + index_t(rng() % 9), og = 1 + index_t(rng() % 11);
+        const bool pointwise = trial % 3 == 0;
+        const index_t k = pointwise ? 1 : 1 + index_t(rng() % 5);
+        kernels::conv2d_params p;
+        p.groups = groups;
+        if (!pointwise) {
+            p.stride_h = 1 + index_t(rng() % 3), p.stride_w = 1 + index_t(rng() % 3);
+            p.dilation_h = 1 + index_t(rng() % 2), p.dilation_w = 1 + index_t(rng() % 2);
+            p.pad_top = index_t(rng() % 3), p.pad_left = index_t(rng() % 3), p.pad_bottom = index_t(rng() % 3), p.pad_right = index_t(rng() % 3);
+        }
+        const index_t h = p.dilation_h * (k - 1) + 1 + index_t(rng() % 19), w = p.dilation_w * (k - 1) + 1 + index_t(rng() % 23);
+        const extents_t<4> in{1 + index_t(rng() % 2), groups * cg, h, w}, wx{groups * og, cg, k, k};
+        auto out = kernels::conv2d_output(in, wx, p);
+        REQUIRE(out.ok());
+        auto x = tensor<float, 4>::make(in);
+        auto wt = tensor<float, 4>::make(wx);
+        auto y = tensor<float, 4>::make(*out), r = tensor<float, 4>::make(*out);
+        REQUIRE((x.ok() && wt.ok() && y.ok() && r.ok()));
+        std::uniform_real_distribution<float> d(-1, 1);
+        for (index_t i = 0; i < x->size(); ++i) x->data()[i] = d(rng);
+        for (index_t i = 0; i < wt->size(); ++i) wt->data()[i] = d(rng);
+        auto packed = kernels::pack_conv_weights(wt->cview(), groups);
+        REQUIRE(packed.ok());
+        REQUIRE(kernels::conv2d(ctx, x->cview(), *packed, p, y->view()).ok());
+        kernels::scalar::conv2d(x->cview(), wt->cview(), p, r->view());
+        int bad = 0;
+        for (index_t i = 0; i < y->size(); ++i) bad += std::fabs(y->data()[i] - r->data()[i]) > 1e-5f * float(cg * k * k);
+        CHECK(bad == 0);
+
+        auto xq = tensor<std::int8_t, 4>::make(in);
+        auto wq = tensor<std::int8_t, 4>::make(wx);
+        auto yq = tensor<std::int32_t, 4>::make(*out), rq = tensor<std::int32_t, 4>::make(*out);
+        REQUIRE((xq.ok() && wq.ok() && yq.ok() && rq.ok()));
+        for (index_t i = 0; i < xq->size(); ++i) xq->data()[i] = std::int8_t(int(rng() % 256) - 128);
+        for (index_t i = 0; i < wq->size(); ++i) wq->data()[i] = std::int8_t(int(rng() % 256) - 128);
+        auto packed8 = kernels::pack_conv_weights(wq->cview(), groups);
+        REQUIRE(packed8.ok());
+        const std::int8_t zp = std::int8_t(int(rng() % 256) - 128);
+        REQUIRE(kernels::conv2d_s8(ctx, xq->cview(), *packed8, p, yq->view(), zp).ok());
+        kernels::scalar::conv2d(xq->cview(), wq->cview(), p, rq->view(), zp);
+        int bad8 = 0;
+        for (index_t i = 0; i < yq->size(); ++i) bad8 += yq->data()[i] != rq->data()[i];
+        CHECK(bad8 == 0);
+    }
 }

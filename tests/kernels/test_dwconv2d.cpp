@@ -9,12 +9,14 @@
 #include <cstring>
 #include <limits>
 #include <random>
+#include <vector>
 
 #include "sparq/core/arena.hpp"
 #include "sparq/core/tensor.hpp"
 #include "sparq/kernels/conv2d.hpp"
 #include "sparq/kernels/dwconv2d.hpp"
 #include "sparq/kernels/scalar/conv2d.hpp"
+#include "sparq/kernels/transpose.hpp"
 
 using namespace sparq;
 
@@ -142,4 +144,19 @@ TEST_CASE("conv2d sends depthwise layers to dwconv2d and keeps the reference's r
     kernels::scalar::conv2d(x->cview(), w->cview(), p, r->view());
     CHECK(mismatches(*y, *r) == 0);
     CHECK(a.used() == 0);  // no im2col buffer for a depthwise layer
+}
+
+TEST_CASE("transpose: every element lands, across tile edges and with row strides") {
+    for (const index_t rows : {1, 15, 16, 17, 40}) {
+        for (const index_t cols : {1, 3, 16, 33}) {
+            std::vector<int> src(std::size_t(rows * (cols + 2))), dst(std::size_t(cols * (rows + 1)), -1);
+            for (std::size_t i = 0; i < src.size(); ++i) src[i] = int(i);
+            kernels::transpose(src.data(), rows, cols, cols + 2, dst.data(), rows + 1);
+            int bad = 0;
+            for (index_t i = 0; i < rows; ++i)
+                for (index_t j = 0; j < cols; ++j) bad += dst[std::size_t(j * (rows + 1) + i)] != src[std::size_t(i * (cols + 2) + j)];
+            for (index_t j = 0; j < cols; ++j) bad += dst[std::size_t(j * (rows + 1) + rows)] != -1;  // the gap stays
+            CHECK(bad == 0);
+        }
+    }
 }

@@ -13,6 +13,7 @@
 #include "sparq/kernels/dwconv2d.hpp"
 #include "sparq/kernels/matmul.hpp"
 #include "sparq/kernels/scalar/conv2d.hpp"
+#include "sparq/kernels/transpose.hpp"
 
 namespace sparq::kernels {
 
@@ -48,32 +49,41 @@ result<packed_conv<T>> pack_conv_weights(const tensor_view<const T, 4>& w, index
 
 namespace detail {
 
-// Rows = output pixels of image n, columns = (c, kh, kw) of group g: the GEMM's X.
+// Rows = output pixels of image n, columns = (c, kh, kw) of group g: the GEMM's X. Each tap
+// (c, kh, kw) fills its column over an output row at once, the columns whose input lies outside
+// the image clipped out of the loop (as dwconv2d does) rather than tested per element; a
+// pointwise convolution (1x1, stride 1, no padding) over contiguous planes is a transpose.
 template <class X>
 void im2col(const tensor_view<const X, 4>& x, index_t n, index_t g, index_t cg, index_t kh_n, index_t kw_n,
             const conv2d_params& p, index_t oh_n, index_t ow_n, X pad, X* cols) noexcept {
     const index_t kg = cg * kh_n * kw_n, h = x.extent(2), wd = x.extent(3), sh = x.stride(2), sw = x.stride(3);
     const X* image = x.data() + n * x.stride(0) + g * cg * x.stride(1);
-    for (index_t oh = 0; oh < oh_n; ++oh)
-        for (index_t ow = 0; ow < ow_n; ++ow) {
-            X* row = cols + (oh * ow_n + ow) * kg;
-            const index_t iw0 = ow * p.stride_w - p.pad_left;
-            for (index_t c = 0; c < cg; ++c) {
-                const X* plane = image + c * x.stride(1);
-                for (index_t kh = 0; kh < kh_n; ++kh) {
-                    const index_t ih = oh * p.stride_h - p.pad_top + kh * p.dilation_h;
-                    if (ih < 0 || ih >= h) {
-                        for (index_t kw = 0; kw < kw_n; ++kw) *row++ = pad;
-                        continue;
-                    }
-                    const X* line = plane + ih * sh;
-                    for (index_t kw = 0; kw < kw_n; ++kw) {
-                        const index_t iw = iw0 + kw * p.dilation_w;
-                        *row++ = iw >= 0 && iw < wd ? line[iw * sw] : pad;
-                    }
+    const bool pointwise = kh_n == 1 && kw_n == 1 && p.stride_h == 1 && p.stride_w == 1 && p.pad_top == 0 && p.pad_left == 0 &&
+                           p.pad_bottom == 0 && p.pad_right == 0;
+    if (pointwise && sw == 1 && sh == wd) {
+        transpose(image, cg, h * wd, x.stride(1), cols, kg);  // [C, H * W] -> [H * W, C]
+        return;
+    }
+    for (index_t oh = 0; oh < oh_n; ++oh) {
+        X* block = cols + oh * ow_n * kg;  // this output row's pixels
+        for (index_t c = 0, col = 0; c < cg; ++c) {
+            const X* plane = image + c * x.stride(1);
+            for (index_t kh = 0; kh < kh_n; ++kh) {
+                const index_t ih = oh * p.stride_h - p.pad_top + kh * p.dilation_h;
+                const bool row_in = ih >= 0 && ih < h;
+                const X* line = row_in ? plane + ih * sh : nullptr;
+                for (index_t kw = 0; kw < kw_n; ++kw, ++col) {
+                    const index_t offset = kw * p.dilation_w - p.pad_left;
+                    index_t lo = 0, hi = 0;
+                    if (row_in) inside_columns(offset, p.stride_w, wd, ow_n, lo, hi);
+                    X* out = block + col;
+                    for (index_t ow = 0; ow < lo; ++ow) out[ow * kg] = pad;
+                    for (index_t ow = lo; ow < hi; ++ow) out[ow * kg] = line[(ow * p.stride_w + offset) * sw];
+                    for (index_t ow = hi; ow < ow_n; ++ow) out[ow * kg] = pad;
                 }
             }
         }
+    }
 }
 
 template <class X, class W, class Y>
@@ -111,10 +121,14 @@ status conv2d_impl(const context& ctx, const tensor_view<const X, 4>& x, const p
                 if constexpr (std::is_same_v<X, float>) SPARQ_TRY(matmul(inner, cols->as_const(), w.per_group[std::size_t(g)], *pix));
                 else SPARQ_TRY(matmul_s8(inner, cols->as_const(), w.per_group[std::size_t(g)], *pix));
                 // [pixels, O_g] back to NCHW: one output plane per channel
-                for (index_t o = 0; o < og; ++o) {
-                    const auto plane = y.select(0, n).select(0, g * og + o);  // [OH, OW]
-                    for (index_t oh = 0, q = 0; oh < y.extent(2); ++oh)
-                        for (index_t ow = 0; ow < y.extent(3); ++ow, ++q) plane(oh, ow) = (*pix)(q, o);
+                if (y.stride(3) == 1 && y.stride(2) == y.extent(3)) {
+                    transpose(pix->data(), pixels, og, pix->stride(0), &y(n, g * og, 0, 0), y.stride(1));
+                } else {
+                    for (index_t o = 0; o < og; ++o) {
+                        const auto plane = y.select(0, n).select(0, g * og + o);  // [OH, OW]
+                        for (index_t oh = 0, q = 0; oh < y.extent(2); ++oh)
+                            for (index_t ow = 0; ow < y.extent(3); ++ow, ++q) plane(oh, ow) = (*pix)(q, o);
+                    }
                 }
             }
     }
