@@ -10,6 +10,7 @@ set -euo pipefail
 
 packages=(
   cmake ninja-build g++ pkg-config     # build
+  libtsan2                             # ThreadSanitizer's runtime (the tsan preset; g++ brings it too)
   doctest-dev libgemmlowp-dev          # tests (gemmlowp: the requantization reference)
   libxsimd-dev                         # SIMD kernels (SPARQ_WITH_XSIMD)
   libdnnl-dev ocl-icd-opencl-dev      # oneDNN backend (SPARQ_WITH_DNNL); its CMake package needs OpenCL
