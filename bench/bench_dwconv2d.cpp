@@ -33,7 +33,9 @@ sparq::kernels::conv2d_params params_of(dw_stage s) {
     return p;
 }
 
-long out_hw(dw_stage s) { return (s.hw + 2 - 3) / s.stride + 1; }
+long out_hw(dw_stage s) {
+    return (s.hw + 2 - 3) / s.stride + 1;
+}
 
 void set_counters(benchmark::State& state, dw_stage s) {
     const double ops = 2.0 * double(s.c) * 9.0 * double(out_hw(s) * out_hw(s));
@@ -51,8 +53,10 @@ void dwconv(benchmark::State& state, dw_stage s) {
     for (sparq::index_t i = 0; i < w->size(); ++i) w->data()[i] = T(int(rng() % 200) - 100);
     const auto p = params_of(s);
     for (auto _ : state) {
-        if constexpr (reference) sparq::kernels::scalar::conv2d(x->cview(), w->cview(), p, y->view());
-        else sparq::kernels::dwconv2d(x->cview(), w->cview(), p, y->view());
+        if constexpr (reference)
+            sparq::kernels::scalar::conv2d(x->cview(), w->cview(), p, y->view());
+        else
+            sparq::kernels::dwconv2d(x->cview(), w->cview(), p, y->view());
         benchmark::DoNotOptimize(y->data());
     }
     set_counters(state, s);
@@ -66,11 +70,14 @@ void dwconv_onednn(benchmark::State& state, dw_stage s) {
     constexpr auto dt_of = [](auto v) { return sparq::kernels::dnnl_backend::data_type_of<decltype(v)>(); };
     engine eng(engine::kind::cpu, 0);
     stream str(eng);
-    const memory::desc src_md({1, s.c, s.hw, s.hw}, dt_of(T{}), tag::nchw), dst_md({1, s.c, out_hw(s), out_hw(s)}, dt_of(Y{}), tag::nchw);
-    const memory::desc wei_any({s.c, 1, 1, 3, 3}, dt_of(T{}), tag::any), wei_plain({s.c, 1, 1, 3, 3}, dt_of(T{}), tag::goihw);
-    convolution_forward::primitive_desc pd(convolution_forward::desc(prop_kind::forward_inference, algorithm::convolution_direct, src_md,
-                                                                     wei_any, dst_md, {s.stride, s.stride}, {1, 1}, {1, 1}),
-                                           eng);
+    const memory::desc src_md({1, s.c, s.hw, s.hw}, dt_of(T{}), tag::nchw),
+        dst_md({1, s.c, out_hw(s), out_hw(s)}, dt_of(Y{}), tag::nchw);
+    const memory::desc wei_any({s.c, 1, 1, 3, 3}, dt_of(T{}), tag::any),
+        wei_plain({s.c, 1, 1, 3, 3}, dt_of(T{}), tag::goihw);
+    convolution_forward::primitive_desc pd(
+        convolution_forward::desc(prop_kind::forward_inference, algorithm::convolution_direct, src_md, wei_any, dst_md,
+                                  {s.stride, s.stride}, {1, 1}, {1, 1}),
+        eng);
     memory src(src_md, eng), dst(dst_md, eng), wei_user(wei_plain, eng), wei(pd.weights_desc(), eng);
     std::mt19937 rng(5);
     auto* sp = static_cast<T*>(src.get_data_handle());
@@ -90,18 +97,21 @@ void dwconv_onednn(benchmark::State& state, dw_stage s) {
 
 const bool registered = [] {
     for (const dw_stage& s : stages) {
-        const std::string shape = "1x" + std::to_string(s.c) + "x" + std::to_string(s.hw) + "x" + std::to_string(s.hw) + "/s" +
-                                  std::to_string(s.stride);
+        const std::string shape = "1x" + std::to_string(s.c) + "x" + std::to_string(s.hw) + "x" + std::to_string(s.hw) +
+                                  "/s" + std::to_string(s.stride);
 #if defined(SPARQ_WITH_DNNL)
         benchmark::RegisterBenchmark(("dwconv2d_f32/onednn/" + shape).c_str(), dwconv_onednn<float, float>, s);
 #endif
         benchmark::RegisterBenchmark(("dwconv2d_f32/sparq/" + shape).c_str(), dwconv<float, float, false>, s);
         benchmark::RegisterBenchmark(("dwconv2d_f32/scalar/" + shape).c_str(), dwconv<float, float, true>, s);
 #if defined(SPARQ_WITH_DNNL)
-        benchmark::RegisterBenchmark(("dwconv2d_s8/onednn/" + shape).c_str(), dwconv_onednn<std::int8_t, std::int32_t>, s);
+        benchmark::RegisterBenchmark(("dwconv2d_s8/onednn/" + shape).c_str(), dwconv_onednn<std::int8_t, std::int32_t>,
+                                     s);
 #endif
-        benchmark::RegisterBenchmark(("dwconv2d_s8/sparq/" + shape).c_str(), dwconv<std::int8_t, std::int32_t, false>, s);
-        benchmark::RegisterBenchmark(("dwconv2d_s8/scalar/" + shape).c_str(), dwconv<std::int8_t, std::int32_t, true>, s);
+        benchmark::RegisterBenchmark(("dwconv2d_s8/sparq/" + shape).c_str(), dwconv<std::int8_t, std::int32_t, false>,
+                                     s);
+        benchmark::RegisterBenchmark(("dwconv2d_s8/scalar/" + shape).c_str(), dwconv<std::int8_t, std::int32_t, true>,
+                                     s);
     }
     return true;
 }();

@@ -27,7 +27,8 @@ TEST_CASE("printable: control bytes, C1 controls and broken UTF-8 shown as \\xNN
     CHECK(printable("caf\xc3\xa9") == "caf\xc3\xa9");
     CHECK(printable("fc\n#include") == "fc\\x0a#include");
     CHECK(printable("\x1b]0;owned\x07") == "\\x1b]0;owned\\x07");  // a terminal title escape
-    CHECK(printable("a\xc2\x9b" "31m") == "a\\xc2\\x9b31m");         // C1 CSI in UTF-8
+    CHECK(printable("a\xc2\x9b"
+                    "31m") == "a\\xc2\\x9b31m");  // C1 CSI in UTF-8
     CHECK(printable("\xff\xfe") == "\\xff\\xfe");
     CHECK(printable("x\x7f") == "x\\x7f");
     CHECK(printable("a\\x1b") == "a\\x5cx1b");  // the text "\x1b" is not shown as if it were ESC

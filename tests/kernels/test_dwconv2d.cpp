@@ -47,8 +47,10 @@ dw_shape random_shape(std::mt19937& rng) {
 template <class T>
 void fill(tensor<T, 4>& t, std::mt19937& rng) {
     for (index_t i = 0; i < t.size(); ++i) {
-        if constexpr (std::is_same_v<T, float>) t.data()[i] = std::uniform_real_distribution<float>(-2, 2)(rng);
-        else t.data()[i] = T(i % 7 == 0 ? -128 : i % 11 == 0 ? 127 : int(rng() % 256) - 128);
+        if constexpr (std::is_same_v<T, float>)
+            t.data()[i] = std::uniform_real_distribution<float>(-2, 2)(rng);
+        else
+            t.data()[i] = T(i % 7 == 0 ? -128 : i % 11 == 0 ? 127 : int(rng() % 256) - 128);
     }
 }
 
@@ -154,7 +156,8 @@ TEST_CASE("transpose: every element lands, across tile edges and with row stride
             kernels::transpose(src.data(), rows, cols, cols + 2, dst.data(), rows + 1);
             int bad = 0;
             for (index_t i = 0; i < rows; ++i)
-                for (index_t j = 0; j < cols; ++j) bad += dst[std::size_t(j * (rows + 1) + i)] != src[std::size_t(i * (cols + 2) + j)];
+                for (index_t j = 0; j < cols; ++j)
+                    bad += dst[std::size_t(j * (rows + 1) + i)] != src[std::size_t(i * (cols + 2) + j)];
             for (index_t j = 0; j < cols; ++j) bad += dst[std::size_t(j * (rows + 1) + rows)] != -1;  // the gap stays
             CHECK(bad == 0);
         }

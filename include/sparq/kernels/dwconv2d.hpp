@@ -20,7 +20,8 @@ namespace sparq::kernels {
 namespace detail {
 
 // The output columns [lo, hi) whose input column ow * stride + offset lies in [0, width).
-inline void inside_columns(index_t offset, index_t stride, index_t width, index_t out_width, index_t& lo, index_t& hi) noexcept {
+inline void inside_columns(index_t offset, index_t stride, index_t width, index_t out_width, index_t& lo,
+                           index_t& hi) noexcept {
     // ow * stride + offset >= 0  <=>  ow >= ceil(-offset / stride)
     lo = offset >= 0 ? 0 : (-offset + stride - 1) / stride;
     // ow * stride + offset <= width - 1  <=>  ow <= floor((width - 1 - offset) / stride)
@@ -36,8 +37,8 @@ inline void inside_columns(index_t offset, index_t stride, index_t width, index_
 // point). X, W: float, or int8 with Y int32. x and y must be contiguous along W (stride 1);
 // the caller checked the shapes (conv2d_output).
 template <class X, class W, class Y>
-void dwconv2d(const tensor_view<const X, 4>& x, const tensor_view<const W, 4>& w, const conv2d_params& p, const tensor_view<Y, 4>& y,
-              X pad = X(0)) noexcept {
+void dwconv2d(const tensor_view<const X, 4>& x, const tensor_view<const W, 4>& w, const conv2d_params& p,
+              const tensor_view<Y, 4>& y, X pad = X(0)) noexcept {
     const index_t h = x.extent(2), width = x.extent(3), oh_n = y.extent(2), ow_n = y.extent(3);
     const index_t kh_n = w.extent(2), kw_n = w.extent(3), s = p.stride_w;
     for (index_t n = 0; n < y.extent(0); ++n)

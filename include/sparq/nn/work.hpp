@@ -48,15 +48,18 @@ inline std::uint64_t node_work(const node_facts& d, const sample_shape* values, 
     switch (d.kind) {
         case op::linear:  // each output value reads K inputs (a whole-sample layer or one per row)
             return out * std::uint64_t(ws[1]);
-        case op::conv2d: return out * std::uint64_t(ws[1]) * std::uint64_t(ws[2]) * std::uint64_t(ws[3]);
-        case op::max_pool: case op::avg_pool: {
+        case op::conv2d:
+            return out * std::uint64_t(ws[1]) * std::uint64_t(ws[2]) * std::uint64_t(ws[3]);
+        case op::max_pool:
+        case op::avg_pool: {
             const sample_shape& x = values[std::size_t(d.inputs[0])];
             const index_t th = d.pool->kh < x[1] ? d.pool->kh : x[1], tw = d.pool->kw < x[2] ? d.pool->kw : x[2];
             return out * std::uint64_t(th) * std::uint64_t(tw);
         }
         default: {
             std::uint64_t w = out;
-            for (std::size_t k = 0; k < d.input_count; ++k) w += std::uint64_t(size_of(values[std::size_t(d.inputs[k])]));
+            for (std::size_t k = 0; k < d.input_count; ++k)
+                w += std::uint64_t(size_of(values[std::size_t(d.inputs[k])]));
             return w + d.constant_size;
         }
     }
@@ -67,7 +70,8 @@ inline std::uint64_t node_work(const node_facts& d, const sample_shape* values, 
 inline std::uint64_t node_scratch_bytes(const node_facts& d, const sample_shape& y) noexcept {
     if (d.kind != op::conv2d) return 0;
     const std::uint64_t pixels = std::uint64_t(y[1]) * std::uint64_t(y[2]);
-    const std::uint64_t kg = std::uint64_t(d.weight_shape[1]) * std::uint64_t(d.weight_shape[2]) * std::uint64_t(d.weight_shape[3]);
+    const std::uint64_t kg =
+        std::uint64_t(d.weight_shape[1]) * std::uint64_t(d.weight_shape[2]) * std::uint64_t(d.weight_shape[3]);
     const std::uint64_t og = std::uint64_t(y[0]) / std::uint64_t(d.conv->groups);
     return pixels * kg * 4 + pixels * og * 4 + 256;
 }
@@ -78,8 +82,8 @@ inline std::uint64_t node_scratch_bytes(const node_facts& d, const sample_shape&
 // value), and the largest node scratch (per image: convolutions run one image at a time).
 // values[v]: value v's shape (nodes + 1 of them); inputs_of(i): node i's input value ids.
 template <class InputsOf>
-std::uint64_t run_bytes(const sample_shape* values, std::size_t nodes, const InputsOf& inputs_of, std::uint64_t largest_node_scratch,
-                        std::uint64_t batch) noexcept {
+std::uint64_t run_bytes(const sample_shape* values, std::size_t nodes, const InputsOf& inputs_of,
+                        std::uint64_t largest_node_scratch, std::uint64_t batch) noexcept {
     const auto bytes = [&](std::size_t v) { return batch * std::uint64_t(size_of(values[v])) * 4 + 64; };
     std::uint64_t total = 0, temps = 0;
     for (std::size_t v = 0; v <= nodes; ++v) total += bytes(v), temps = temps > 3 * bytes(v) ? temps : 3 * bytes(v);
@@ -92,19 +96,23 @@ std::uint64_t run_bytes(const sample_shape* values, std::size_t nodes, const Inp
 }
 
 // a + b, or UINT64_MAX when that overflows (many nodes of the largest work each).
-constexpr std::uint64_t saturating_add(std::uint64_t a, std::uint64_t b) noexcept { return a > ~std::uint64_t(0) - b ? ~std::uint64_t(0) : a + b; }
+constexpr std::uint64_t saturating_add(std::uint64_t a, std::uint64_t b) noexcept {
+    return a > ~std::uint64_t(0) - b ? ~std::uint64_t(0) : a + b;
+}
 
 // Success when one sample's work and memory are within the limits; else a status naming
 // `source`, the figure and how to raise its limit.
 inline status check_limits(std::uint64_t work, std::uint64_t memory, const load_limits& lim, const char* source) {
     if (work > lim.max_work)
-        return status(errc::out_of_range,
-                      "%s: one sample costs %.3g operations (multiply-adds, pooling taps, values moved), over the limit of %.3g "
-                      "(a model this large: raise it with --max-work or load_limits::max_work)",
-                      source, double(work), double(lim.max_work));
+        return status(
+            errc::out_of_range,
+            "%s: one sample costs %.3g operations (multiply-adds, pooling taps, values moved), over the limit of %.3g "
+            "(a model this large: raise it with --max-work or load_limits::max_work)",
+            source, double(work), double(lim.max_work));
     if (memory > lim.max_memory)
         return status(errc::out_of_range,
-                      "%s: one sample needs %.3g bytes of activations and scratch, over the limit of %.3g (a model this large: raise it "
+                      "%s: one sample needs %.3g bytes of activations and scratch, over the limit of %.3g (a model "
+                      "this large: raise it "
                       "with --max-memory or load_limits::max_memory)",
                       source, double(memory), double(lim.max_memory));
     return status::success();
