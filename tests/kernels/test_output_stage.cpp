@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstring>
 #include <cstdint>
 #include <random>
 #include <vector>
@@ -73,6 +74,29 @@ TEST_CASE("linear_s8: requantized int8 outputs within 1 LSB of the float layer, 
         }
         CHECK(bad_q == 0);
         CHECK(bad_f == 0);
+
+        // The same sums held column by column (a convolution's NCHW planes seen as [pixels,
+        // channels]): apply_requant / apply_dequant walk them in memory order and give the same
+        // codes and floats as row by row, bit for bit.
+        std::vector<std::int32_t> acc(M * N), acc_t(M * N);
+        for (std::size_t i = 0; i < acc.size(); ++i) acc[i] = std::int32_t(rng() % 200001) - 100000;
+        for (index_t m = 0; m < M; ++m)
+            for (index_t n = 0; n < N; ++n) acc_t[std::size_t(n * M + m)] = acc[std::size_t(m * N + n)];
+        std::vector<std::int8_t> rq(M * N), cq(M * N);
+        std::vector<float> rf(M * N), cf(M * N);
+        REQUIRE(kernels::apply_requant(*stage, matrix_view<const std::int32_t>(acc.data(), {M, N}), matrix_view<std::int8_t>(rq.data(), {M, N})).ok());
+        REQUIRE(kernels::apply_requant(*stage, matrix_view<const std::int32_t>(acc_t.data(), {M, N}, {1, M}),
+                                       matrix_view<std::int8_t>(cq.data(), {M, N}, {1, M})).ok());
+        REQUIRE(kernels::apply_dequant(*stage, matrix_view<const std::int32_t>(acc.data(), {M, N}), matrix_view<float>(rf.data(), {M, N})).ok());
+        REQUIRE(kernels::apply_dequant(*stage, matrix_view<const std::int32_t>(acc_t.data(), {M, N}, {1, M}),
+                                       matrix_view<float>(cf.data(), {M, N}, {1, M})).ok());
+        int differ = 0;
+        for (index_t m = 0; m < M; ++m)
+            for (index_t n = 0; n < N; ++n) {
+                differ += rq[std::size_t(m * N + n)] != cq[std::size_t(n * M + m)];
+                differ += std::memcmp(&rf[std::size_t(m * N + n)], &cf[std::size_t(n * M + m)], sizeof(float)) != 0;
+            }
+        CHECK(differ == 0);
     }
 }
 

@@ -129,6 +129,20 @@ status apply_requant(const requant_stage& st, const matrix_view<const std::int32
     if (acc.extents() != y.extents() || index_t(st.multiplier.size()) != acc.extent(1))
         return status(errc::shape_mismatch, "requant stage: sums [%td, %td], output [%td, %td], %zu columns prepared",
                       acc.extent(0), acc.extent(1), y.extent(0), y.extent(1), st.multiplier.size());
+    // Walk memory in order: row by row for a GEMM's [M, N], column by column for a convolution's
+    // NCHW planes seen as [pixels, channels] (column stride 1; row by row, each step crossed a
+    // whole plane: half of int8 mobilenet v2's time). Each column's parameters are read once.
+    if (acc.stride(0) == 1 && acc.stride(1) != 1 && y.stride(0) == 1) {
+        for (index_t n = 0; n < acc.extent(1); ++n) {
+            const std::int32_t offset = st.offset[std::size_t(n)];
+            const quant::quantized_multiplier mult = st.multiplier[std::size_t(n)];
+            const std::int32_t* a = &acc(0, n);
+            Q* out = &y(0, n);
+            for (index_t m = 0; m < acc.extent(0); ++m)
+                out[m] = static_cast<Q>(detail::requantize_sum(a[m], offset, mult, st.zero_point, st.qmin, st.qmax, st.rounding));
+        }
+        return status::success();
+    }
     for (index_t m = 0; m < acc.extent(0); ++m)
         for (index_t n = 0; n < acc.extent(1); ++n) y(m, n) = static_cast<Q>(detail::requantize_sum(st, acc(m, n), n));
     return status::success();
@@ -140,6 +154,16 @@ inline status apply_dequant(const requant_stage& st, const matrix_view<const std
     if (acc.extents() != y.extents() || index_t(st.real_scale.size()) != acc.extent(1))
         return status(errc::shape_mismatch, "dequant stage: sums [%td, %td], output [%td, %td], %zu columns prepared",
                       acc.extent(0), acc.extent(1), y.extent(0), y.extent(1), st.real_scale.size());
+    if (acc.stride(0) == 1 && acc.stride(1) != 1 && y.stride(0) == 1) {  // NCHW planes: column by column (as above)
+        for (index_t n = 0; n < acc.extent(1); ++n) {
+            const std::int32_t zc = st.zx_colsum[std::size_t(n)];
+            const float scale = st.real_scale[std::size_t(n)], b = st.bias.empty() ? 0.0f : st.bias[std::size_t(n)];
+            const std::int32_t* a = &acc(0, n);
+            float* out = &y(0, n);
+            for (index_t m = 0; m < acc.extent(0); ++m) out[m] = detail::dequantize_sum(a[m], zc, scale, b, st.act);
+        }
+        return status::success();
+    }
     for (index_t m = 0; m < acc.extent(0); ++m)
         for (index_t n = 0; n < acc.extent(1); ++n) y(m, n) = detail::dequantize_sum(st, acc(m, n), n);
     return status::success();
