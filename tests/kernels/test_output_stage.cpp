@@ -2,6 +2,7 @@
 // dequantization to the real formula, bias and activations; the float stage.
 #include <doctest/doctest.h>
 
+#include <climits>
 #include <cmath>
 #include <cstring>
 #include <cstdint>
@@ -11,6 +12,7 @@
 #include "sparq/core/tensor.hpp"
 #include "sparq/kernels/matmul.hpp"
 #include "sparq/kernels/quantize.hpp"
+#include "sparq/kernels/requant_planes.hpp"
 #include "sparq/quant/calibrate.hpp"
 
 using namespace sparq;
@@ -97,7 +99,34 @@ TEST_CASE("linear_s8: requantized int8 outputs within 1 LSB of the float layer, 
                 differ += std::memcmp(&rf[std::size_t(m * N + n)], &cf[std::size_t(n * M + m)], sizeof(float)) != 0;
             }
         CHECK(differ == 0);
+        // requant_planes (SIMD along each plane where built) gives the scalar stage's codes: the
+        // column-major sums above are N planes of M
+        std::vector<std::int8_t> pq(M * N);
+        std::vector<float> pf(M * N);
+        context simd;
+        REQUIRE(kernels::requant_planes(simd, *stage, acc_t.data(), N, M, pq.data()).ok());
+        REQUIRE(kernels::requant_planes(simd, *stage, acc_t.data(), N, M, pf.data()).ok());
+        CHECK(pq == cq);
+        CHECK(std::memcmp(pf.data(), cf.data(), pf.size() * sizeof(float)) == 0);
     }
+    // longer planes than a batch, with a tail, and sums at the int32 extremes
+    const index_t planes = 3, plane = 53;
+    std::vector<std::int32_t> sums(std::size_t(planes * plane));
+    for (std::size_t i = 0; i < sums.size(); ++i)
+        sums[i] = i % 13 == 0 ? INT32_MAX : i % 17 == 0 ? INT32_MIN : std::int32_t(rng() % 4000001) - 2000000;
+    quant::qparams out = quant::make_per_tensor(dtype::s8, 0.05f, 3);
+    std::vector<float> no_bias;
+    auto wide = kernels::make_requant_stage(*xq_p, *quant::calibrate_weights(matrix_view<const float>(w.data(), {planes, K}),
+                                                                          quant::qscheme::weights_s8_per_channel(0)),
+                                            *kernels::pack_weights(matrix_view<const std::int8_t>(wq.data(), {planes, K})), out, no_bias,
+                                            kernels::activation::relu);
+    REQUIRE(wide.ok());
+    std::vector<std::int8_t> fast(sums.size()), slow(sums.size());
+    context simd, scalar;
+    scalar.with_backend(backend::scalar, false);
+    REQUIRE(kernels::requant_planes(simd, *wide, sums.data(), planes, plane, fast.data()).ok());
+    REQUIRE(kernels::requant_planes(scalar, *wide, sums.data(), planes, plane, slow.data()).ok());
+    CHECK(fast == slow);
 }
 
 TEST_CASE("output stages: bias and activation on float, bad setups are statuses") {

@@ -41,6 +41,7 @@
 #include "sparq/kernels/matmul.hpp"
 #include "sparq/kernels/output_stage.hpp"
 #include "sparq/kernels/quantize.hpp"
+#include "sparq/kernels/requant_planes.hpp"
 #include "sparq/kernels/spmm.hpp"
 #include "sparq/sparse/csr.hpp"
 #include "sparq/nn/model.hpp"
@@ -879,16 +880,14 @@ inline status compiled_model::run_steps(const context& ctx, const matrix_view<co
                     SPARQ_TRY(kernels::conv2d_s8(c, tensor_view<const std::int8_t, 4>(in, xe), s.c8, s.conv, tensor_view<std::int32_t, 4>(acc, ye),
                                                  std::int8_t(q_[in_v].zero_point[0])));
                     if (c.energy) c.energy->add_adds(dtype::s32, std::uint64_t(batch * out_n));
-                    // per output channel: each image's [C, H*W] sums seen as [H*W, C]
+                    // per output channel, plane by plane (kernels/requant_planes.hpp)
                     for (index_t n = 0; n < batch; ++n) {
-                        const matrix_view<const std::int32_t> sums(acc + n * out_n, {plane, ys[0]}, {1, plane});
-                        if (out_s8) {
-                            const matrix_view<std::int8_t> q(static_cast<std::int8_t*>(values[out_v]) + n * out_n, {plane, ys[0]}, {1, plane});
-                            SPARQ_TRY(kernels::apply_requant(s.stage, sums, q));
-                        } else {
-                            const matrix_view<float> f(static_cast<float*>(values[out_v]) + n * out_n, {plane, ys[0]}, {1, plane});
-                            SPARQ_TRY(kernels::apply_dequant(s.stage, sums, f));
-                        }
+                        if (out_s8)
+                            SPARQ_TRY(kernels::requant_planes(c, s.stage, acc + n * out_n, ys[0], plane,
+                                                              static_cast<std::int8_t*>(values[out_v]) + n * out_n));
+                        else
+                            SPARQ_TRY(kernels::requant_planes(c, s.stage, acc + n * out_n, ys[0], plane,
+                                                              static_cast<float*>(values[out_v]) + n * out_n));
                     }
                     break;
                 }

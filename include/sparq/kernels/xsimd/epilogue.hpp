@@ -80,6 +80,22 @@ void requant_tile(const requant_stage& st, const std::int32_t* tile, index_t ldt
         for (index_t r = 0; r < rows; ++r) y[r * ldy + j] = static_cast<Q>(kernels::detail::requantize_sum(st, tile[r * ldt + j], n0 + j));
 }
 
+// Requantize `count` sums of column n, contiguous (one channel's plane of a convolution's NCHW
+// output), into Q codes: the column's parameters broadcast once, the plane in batches.
+template <class A, class Q>
+void requant_column(const requant_stage& st, index_t n, const std::int32_t* acc, index_t count, Q* y) noexcept {
+    using ib = ::xsimd::batch<std::int32_t, A>;
+    constexpr index_t L = index_t(ib::size);
+    const std::size_t c = std::size_t(n);
+    const ib offset(st.offset[c]), fixed(st.fixed[c]), shift(st.shift[c]);
+    index_t m = 0;
+    for (; m + L <= count; m += L) {
+        const ib v = detail::requantize<A>(ib::load_unaligned(acc + m), offset, fixed, shift, st.zero_point, st.qmin, st.qmax, st.rounding, A{});
+        detail::store_narrow<Q>(v, y + m, A{});
+    }
+    for (; m < count; ++m) y[m] = static_cast<Q>(kernels::detail::requantize_sum(st, acc[m], n));
+}
+
 // Dequantize a tile of int32 sums: s_x s_w[n] (acc - z_x colsum[n]) + bias[n], then the activation.
 template <class A>
 void dequant_tile(const requant_stage& st, const std::int32_t* tile, index_t ldt, index_t rows, index_t n0, index_t cols,
