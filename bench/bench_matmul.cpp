@@ -34,11 +34,16 @@ struct shape {
     long m, n, k;
     const char* what;
 };
-// MLP layers, BERT-base linears (128 tokens), a square pair, and a 4096 x 4096 matvec.
+// MLP layers, BERT-base linears (128 tokens), a square pair, resnet18's convolutions as GEMMs,
+// and a 4096 x 4096 matvec.
 const shape shapes[] = {{64, 128, 64, "digits MLP"},      {16, 1024, 1024, "MLP batch 16"},
                         {128, 768, 768, "BERT qkv/out"},  {128, 3072, 768, "BERT FFN up"},
                         {128, 768, 3072, "BERT FFN down"}, {256, 256, 256, "square"},
-                        {512, 512, 512, "square"}};
+                        {512, 512, 512, "square"},
+                        // resnet18's 3x3 convolutions at batch 1 as channels-last im2col GEMMs
+                        // (M = pixels, N = output channels, K = 9 x input channels)
+                        {3136, 64, 576, "resnet18 conv2_x"}, {784, 128, 1152, "resnet18 conv3_x"},
+                        {196, 256, 2304, "resnet18 conv4_x"}, {49, 512, 4608, "resnet18 conv5_x"}};
 // matvec (M = 1): N x K weights; 4096 x 4096 fp32 (64 MB) streams from DRAM, its int8 form
 // (16 MB) fits the last-level cache.
 const shape matvecs[] = {{1, 1024, 1024, "matvec"}, {1, 4096, 4096, "matvec"}};

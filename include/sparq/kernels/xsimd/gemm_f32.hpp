@@ -64,8 +64,8 @@ void micro_f32(const float* x, index_t ldx, const W* wp, index_t kc, float* y, i
         SPARQ_UNROLL  // fully: the accumulators must stay in registers, at -O2 too
         for (index_t m = 0; m < R; ++m) {
             const fb a(x[m * ldx + k]);
-            acc0[m] = ::xsimd::fma(a, b0, acc0[m]);
-            acc1[m] = ::xsimd::fma(a, b1, acc1[m]);
+            acc0[m] = fmadd<A>(a, b0, acc0[m], A{});
+            acc1[m] = fmadd<A>(a, b1, acc1[m], A{});
         }
     }
     if (!first) {  // the sums of the earlier K blocks

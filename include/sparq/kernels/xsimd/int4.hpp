@@ -52,12 +52,12 @@ float dot(const float* x, const float* w, index_t len) noexcept {
     fb acc0(0.0f), acc1(0.0f), acc2(0.0f), acc3(0.0f);
     index_t j = 0;
     for (; j + 4 * L <= len; j += 4 * L) {
-        acc0 = ::xsimd::fma(fb::load_unaligned(x + j), fb::load_unaligned(w + j), acc0);
-        acc1 = ::xsimd::fma(fb::load_unaligned(x + j + L), fb::load_unaligned(w + j + L), acc1);
-        acc2 = ::xsimd::fma(fb::load_unaligned(x + j + 2 * L), fb::load_unaligned(w + j + 2 * L), acc2);
-        acc3 = ::xsimd::fma(fb::load_unaligned(x + j + 3 * L), fb::load_unaligned(w + j + 3 * L), acc3);
+        acc0 = detail::fmadd<A>(fb::load_unaligned(x + j), fb::load_unaligned(w + j), acc0, A{});
+        acc1 = detail::fmadd<A>(fb::load_unaligned(x + j + L), fb::load_unaligned(w + j + L), acc1, A{});
+        acc2 = detail::fmadd<A>(fb::load_unaligned(x + j + 2 * L), fb::load_unaligned(w + j + 2 * L), acc2, A{});
+        acc3 = detail::fmadd<A>(fb::load_unaligned(x + j + 3 * L), fb::load_unaligned(w + j + 3 * L), acc3, A{});
     }
-    for (; j + L <= len; j += L) acc0 = ::xsimd::fma(fb::load_unaligned(x + j), fb::load_unaligned(w + j), acc0);
+    for (; j + L <= len; j += L) acc0 = detail::fmadd<A>(fb::load_unaligned(x + j), fb::load_unaligned(w + j), acc0, A{});
     float sum = ::xsimd::hadd((acc0 + acc1) + (acc2 + acc3));
     for (; j < len; ++j) sum += x[j] * w[j];
     return sum;

@@ -34,7 +34,7 @@ struct block_ops<A, float, float> {
     using acc_t = float;
     static batch load_w(const float* p) noexcept { return batch::load_unaligned(p); }
     static batch load_x(const float* p) noexcept { return batch::load_unaligned(p); }
-    static batch madd(batch a, batch b, batch c) noexcept { return ::xsimd::fma(a, b, c); }
+    static batch madd(batch a, batch b, batch c) noexcept { return detail::fmadd<A>(a, b, c, A{}); }
 };
 template <class A, class X>
 struct block_ops<A, std::int8_t, X> {

@@ -32,6 +32,14 @@ template <class A>
     return ::xsimd::batch<std::int32_t, A>::load_aligned(tmp);
 }
 
+// a * b + c in one rounding where the arch has an FMA (xsimd 8.1's fma is a multiply and an add
+// on AVX-512, which sparq's -ffp-contract=off then keeps apart: half the GEMM's speed).
+template <class A>
+::xsimd::batch<float, A> fmadd(::xsimd::batch<float, A> a, ::xsimd::batch<float, A> b, ::xsimd::batch<float, A> c,
+                               ::xsimd::kernel::requires_arch<::xsimd::generic>) noexcept {
+    return ::xsimd::fma(a, b, c);
+}
+
 // IEEE division, correctly rounded (x86's vdivps is).
 template <class A>
 ::xsimd::batch<float, A> divide(::xsimd::batch<float, A> a, ::xsimd::batch<float, A> b,

@@ -20,6 +20,12 @@ SPARQ_INTRINSICS_BEGIN  // GCC 12's AVX-512 false positives (config.hpp)
 
 namespace sparq::kernels::xsimd::detail {
 
+template <class A>
+::xsimd::batch<float, A> fmadd(::xsimd::batch<float, A> a, ::xsimd::batch<float, A> b, ::xsimd::batch<float, A> c,
+                               ::xsimd::kernel::requires_arch<::xsimd::avx512f>) noexcept {
+    return _mm512_fmadd_ps(a, b, c);
+}
+
 template <class Q, class A>
 void store_narrow(::xsimd::batch<std::int32_t, A> v, Q* out, ::xsimd::kernel::requires_arch<::xsimd::avx512f>) noexcept {
     _mm_storeu_si128(reinterpret_cast<__m128i*>(out), _mm512_cvtepi32_epi8(v));
