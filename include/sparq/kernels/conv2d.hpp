@@ -17,17 +17,25 @@
 
 namespace sparq::kernels {
 
-// The weights of each group as a [O / groups, C / groups * KH * KW] matrix, packed.
+// The weights of each group as a [O / groups, C / groups * KH * KW] matrix, packed. Packed for
+// NCHW activations (conv2d here: K in (c, kh, kw) order) or channels-last ones (conv2d_nhwc.hpp:
+// K in (kh, kw, c) order, the order an NHWC im2col row holds; a depthwise convolution's taps
+// instead, [KH * KW, C]). The layout is recorded: each kernel refuses weights packed for the other.
 template <class T>
 struct packed_conv {
     extents_t<4> extents{};  // [O, C / groups, KH, KW]
     index_t groups = 1;
-    std::vector<packed_weights<T>> per_group;
-    tensor<T, 4> original;  // kept for the direct (depthwise) path and the scalar reference
+    bool channels_last = false;
+    std::vector<packed_weights<T>> per_group;  // (none for a channels-last depthwise convolution)
+    tensor<T, 2> taps;                         // channels-last depthwise: [KH * KW, C]
+    tensor<T, 4> original;  // kept for the direct (depthwise) path, the scalar reference and parts()
 };
 
+// Whether [O, C / groups, KH, KW] weights in `groups` groups are a depthwise convolution's.
+inline bool is_depthwise(const extents_t<4>& w, index_t groups) noexcept { return w[1] == 1 && groups > 1 && w[0] == groups; }
+
 template <class T>
-result<packed_conv<T>> pack_conv_weights(const tensor_view<const T, 4>& w, index_t groups) {
+result<packed_conv<T>> pack_conv_weights(const tensor_view<const T, 4>& w, index_t groups, bool channels_last = false) {
     if (groups < 1 || w.extent(0) % groups)
         return status(errc::invalid_argument, "conv2d weights: %td output channels do not split into %td groups",
                       w.extent(0), groups);
@@ -37,10 +45,28 @@ result<packed_conv<T>> pack_conv_weights(const tensor_view<const T, 4>& w, index
     auto copy = tensor<T, 4>::copy_of(w);
     if (!copy) return copy.error();
     p.original = std::move(*copy);
-    const index_t og = w.extent(0) / groups, kg = w.extent(1) * w.extent(2) * w.extent(3);
+    p.channels_last = channels_last;
+    const index_t og = w.extent(0) / groups, cg = w.extent(1), kh = w.extent(2), kw = w.extent(3), kg = cg * kh * kw;
+    if (channels_last && is_depthwise(w.extents(), groups)) {
+        auto taps = tensor<T, 2>::make({kh * kw, w.extent(0)});
+        if (!taps) return taps.error();
+        for (index_t c = 0; c < w.extent(0); ++c)
+            for (index_t t = 0; t < kh * kw; ++t) (*taps)(t, c) = p.original.data()[c * kh * kw + t];
+        p.taps = std::move(*taps);
+        return p;
+    }
+    std::vector<T> reordered;  // channels-last: each output's K as (kh, kw, c)
+    if (channels_last) reordered.resize(std::size_t(w.size()));
     for (index_t g = 0; g < groups; ++g) {
-        const matrix_view<const T> m(p.original.data() + g * og * kg, {og, kg});
-        auto packed = pack_weights(m);
+        const T* src = p.original.data() + g * og * kg;
+        if (channels_last) {
+            T* dst = reordered.data() + g * og * kg;
+            for (index_t o = 0; o < og; ++o)
+                for (index_t c = 0; c < cg; ++c)
+                    for (index_t t = 0; t < kh * kw; ++t) dst[o * kg + t * cg + c] = src[o * kg + c * kh * kw + t];
+            src = dst;
+        }
+        auto packed = pack_weights(matrix_view<const T>(src, {og, kg}));
         if (!packed) return packed.error();
         p.per_group.push_back(std::move(*packed));
     }
@@ -91,6 +117,7 @@ status conv2d_impl(const context& ctx, const tensor_view<const X, 4>& x, const p
                    const tensor_view<Y, 4>& y, X pad) noexcept {
     if (p.groups != w.groups)
         return status(errc::invalid_argument, "conv2d: weights were packed for %td groups, params say %td", w.groups, p.groups);
+    if (w.channels_last) return status(errc::invalid_argument, "conv2d: the weights were packed for channels-last activations (conv2d_nhwc)");
     auto out = conv2d_output(x.extents(), w.extents, p);
     if (!out) return out.error();
     if (*out != y.extents()) {

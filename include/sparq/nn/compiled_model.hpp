@@ -37,6 +37,7 @@
 #include "sparq/core/finite.hpp"
 #include "sparq/energy/report.hpp"
 #include "sparq/kernels/conv2d.hpp"
+#include "sparq/kernels/conv2d_nhwc.hpp"
 #include "sparq/kernels/int4.hpp"
 #include "sparq/kernels/matmul.hpp"
 #include "sparq/kernels/output_stage.hpp"
@@ -44,6 +45,7 @@
 #include "sparq/kernels/requant_planes.hpp"
 #include "sparq/kernels/spmm.hpp"
 #include "sparq/sparse/csr.hpp"
+#include "sparq/nn/channels_last.hpp"
 #include "sparq/nn/model.hpp"
 #include "sparq/nn/ops.hpp"
 #include "sparq/quant/bias_correction.hpp"
@@ -124,6 +126,10 @@ struct compile_options {
     // Inf saturates where it is quantized. Calibration inputs are always checked
     // (quant/calibration_inputs.hpp).
     bool check_finite = true;
+    // Hold activations channels-last inside the model where convolutions use them
+    // (nn/channels_last.hpp): the fast layout. false runs every op on NCHW, as the graph is
+    // written (the slower path, kept as a reference the channels-last one is tested against).
+    bool channels_last = true;
 };
 
 // One node of a compiled model as data.
@@ -152,8 +158,9 @@ struct compiled_parts {
     // How to run it, not what it is (not stored in .sparq files): int8 linear layers with at
     // least half zero codes run from a CSR (compile_options::sparse_int8).
     bool sparse_int8 = false;
-    // How to run, not stored either: compile_options::check_finite.
+    // How to run, not stored either: compile_options::check_finite and channels_last.
     bool check_finite = true;
+    bool channels_last = true;
     std::vector<sample_shape> shapes;     // per value (0: the input; i + 1: node i's output)
     std::vector<std::uint8_t> s8;         // per value: 1 if held as int8 codes (int8 models only)
     std::vector<quant::qparams> q;        // per value: per-tensor int8 parameters (int8 models; else empty)
@@ -245,9 +252,11 @@ private:
     precision prec_ = precision::f32;
     bool sparse_int8_ = false;
     bool check_finite_ = true;           // as compiled_parts::check_finite
+    bool channels_last_ = true;          // as compiled_parts::channels_last
     bool holds_codes_ = false;           // some step runs on int8 codes
     std::vector<sample_shape> shapes_;   // per value (0: the input)
     std::vector<std::uint8_t> s8_;       // per value: held as int8 codes
+    std::vector<std::uint8_t> cl_;       // per value: held channels-last (nn/channels_last.hpp)
     std::vector<quant::qparams> q_;      // per value: int8 parameters (int8 models)
     std::vector<step> steps_;
     std::vector<int> outputs_;           // as compiled_parts::outputs (empty: the last value)
@@ -327,6 +336,7 @@ inline result<compiled_model> compiled_model::compile(const model& m, const comp
     c.prec = o.prec;
     c.sparse_int8 = o.sparse_int8;
     c.check_finite = o.check_finite;
+    c.channels_last = o.channels_last;
     c.shapes = std::move(*shapes);
     c.outputs = m.outputs;
     const std::size_t values = c.shapes.size();
@@ -356,6 +366,7 @@ inline result<compiled_model> compiled_model::compile(const model& m, const comp
         if (const status bad = quant::check_calibration_inputs(o.calibration); !bad.ok())
             return status(bad.code(), "compile int8: %s", bad.message());
         compile_options fo;
+        fo.channels_last = o.channels_last;
         auto ref = compile(m, fo);
         if (!ref) return ref.error();
         const index_t n = o.calibration.extent(0);
@@ -393,7 +404,9 @@ inline result<compiled_model> compiled_model::compile(const model& m, const comp
                 const std::size_t v = std::size_t(d.inputs[0]);
                 const float* data = v == 0 ? o.calibration.data() : static_cast<const float*>(vals[v]);
                 const index_t size = size_of(v);
-                if (d.kind == op::conv2d) input_means[i] = quant::channel_means(data, n, c.shapes[v][0], c.shapes[v][1] * c.shapes[v][2]);
+                if (d.kind == op::conv2d && ref->cl_[v])  // channels-last: each pixel a row of C
+                    input_means[i] = quant::channel_means(data, n * c.shapes[v][1] * c.shapes[v][2], c.shapes[v][0], 1);
+                else if (d.kind == op::conv2d) input_means[i] = quant::channel_means(data, n, c.shapes[v][0], c.shapes[v][1] * c.shapes[v][2]);
                 else input_means[i] = quant::channel_means(data, n * (size / d.linear.in_features()), d.linear.in_features(), 1);
             }
         // Which values stay int8: a linear / conv output whose every consumer takes codes (and
@@ -584,11 +597,21 @@ inline result<compiled_model> compiled_model::from_parts(compiled_parts p) {
     c.prec_ = p.prec;
     c.sparse_int8_ = p.sparse_int8;
     c.check_finite_ = p.check_finite;
+    c.channels_last_ = p.channels_last;
     c.shapes_ = std::move(p.shapes);
     c.s8_ = std::move(p.s8);
     c.q_ = std::move(p.q);
     c.outputs_ = std::move(p.outputs);
     const bool int8 = c.prec_ == precision::int8;
+    struct layout_facts {
+        op kind;
+        const std::vector<int>* inputs;
+        const op_params* params;
+        std::size_t constant_size;
+    };
+    c.cl_ = p.channels_last ? plan_channels_last(c.shapes_, p.steps.size(), [&](std::size_t i) {
+        return layout_facts{p.steps[i].kind, &p.steps[i].inputs, &p.steps[i].params, p.steps[i].constant.size()};
+    }) : std::vector<std::uint8_t>(c.shapes_.size(), 0);
     if (int8) c.stored_bytes_ += 2 * sizeof(float) * c.shapes_.size();  // a scale and a zero point per value
     for (std::size_t i = 0; i < p.steps.size(); ++i) {
         compiled_step_parts& d = p.steps[i];
@@ -619,7 +642,7 @@ inline result<compiled_model> compiled_model::from_parts(compiled_parts p) {
                 const quant::qparams& out_q = c.q_[out_v];
                 if (is_conv) {
                     const tensor_view<const std::int8_t, 4> codes(d.weight_s8.data(), ws);
-                    auto pk = kernels::pack_conv_weights(codes, s.conv.groups);
+                    auto pk = kernels::pack_conv_weights(codes, s.conv.groups, c.cl_[out_v] != 0);
                     if (!pk) return pk.error();
                     s.c8 = std::move(*pk);
                     auto sums = detail::channel_sums(s.c8.original);
@@ -649,7 +672,7 @@ inline result<compiled_model> compiled_model::from_parts(compiled_parts p) {
                 // a pruned layer stores its CSR instead of the dense codes
                 c.stored_bytes_ += (s.sparse ? s.sw8.storage_bytes() : count) + std::size_t(ws[0]) * sizeof(float);
             } else if (is_conv) {
-                auto pk = kernels::pack_conv_weights(tensor_view<const float, 4>(d.weight_f32.data(), ws), s.conv.groups);
+                auto pk = kernels::pack_conv_weights(tensor_view<const float, 4>(d.weight_f32.data(), ws), s.conv.groups, c.cl_[out_v] != 0);
                 if (!pk) return pk.error();
                 s.c32 = std::move(*pk);
                 c.stored_bytes_ += count * 4;
@@ -694,6 +717,7 @@ inline compiled_parts compiled_model::parts() const {
     p.prec = prec_;
     p.sparse_int8 = sparse_int8_;
     p.check_finite = check_finite_;
+    p.channels_last = channels_last_;
     p.shapes = shapes_;
     p.s8 = s8_;
     p.q = q_;
@@ -740,8 +764,18 @@ inline compiled_parts compiled_model::parts() const {
 
 inline std::size_t compiled_model::scratch_bytes(index_t batch) const noexcept {
     if (shapes_.empty()) return 0;
+    // NCHW convolutions take one image's im2col; channels-last ones a chunk of the batch's rows
+    std::uint64_t node_scratch = std::uint64_t(conv_scratch_);
+    for (std::size_t i = 0; i < steps_.size(); ++i) {
+        const step& s = steps_[i];
+        if (s.kind != op::conv2d || !cl_[i + 1]) continue;
+        const sample_shape& y = shapes_[i + 1];
+        const extents_t<4> ye{batch, y[0], y[1], y[2]};
+        const std::size_t b = s.int8 ? kernels::conv2d_nhwc_scratch_bytes(s.c8, s.conv, ye) : kernels::conv2d_nhwc_scratch_bytes(s.c32, s.conv, ye);
+        node_scratch = std::max<std::uint64_t>(node_scratch, b);
+    }
     return std::size_t(run_bytes(shapes_.data(), steps_.size(), [&](std::size_t i) -> const std::vector<int>& { return steps_[i].inputs; },
-                                 std::uint64_t(conv_scratch_), std::uint64_t(batch)));
+                                 node_scratch, std::uint64_t(batch)));
 }
 
 inline status compiled_model::run(const context& ctx, const matrix_view<const float>& x, const matrix_view<float>& y,
@@ -783,12 +817,21 @@ inline status compiled_model::run(const context& ctx, const matrix_view<const fl
     for (std::size_t i = 0; i < ys.size(); ++i) {
         const std::size_t v = output_value(i);
         const index_t n = output_features(i);
+        // channels-last values go back to the graph's NCHW (codes first, then dequantized)
+        const void* out = values[v];
+        if (cl_[v] && !layout_free(shapes_[v])) {
+            void* t = ctx.scratch->allocate(std::size_t(batch * n) * (s8_[v] ? 1 : 4), 64);
+            if (!t) return status(errc::out_of_memory, "model run: the arena is too small for output %zu", i);
+            if (s8_[v]) convert_layout(static_cast<const std::int8_t*>(out), shapes_[v], batch, false, static_cast<std::int8_t*>(t));
+            else convert_layout(static_cast<const float*>(out), shapes_[v], batch, false, static_cast<float*>(t));
+            out = t;
+        }
         if (s8_[v]) {  // codes: dequantized, counted with the node that made them
             context c = ctx;
             c.energy = per_layer ? &(*per_layer)[v - 1].counts : nullptr;
-            SPARQ_TRY(kernels::dequantize(c, matrix_view<const std::int8_t>(static_cast<const std::int8_t*>(values[v]), {batch, n}), q_[v], ys[i]));
+            SPARQ_TRY(kernels::dequantize(c, matrix_view<const std::int8_t>(static_cast<const std::int8_t*>(out), {batch, n}), q_[v], ys[i]));
         } else {
-            std::copy(static_cast<const float*>(values[v]), static_cast<const float*>(values[v]) + batch * n, ys[i].data());
+            std::copy(static_cast<const float*>(out), static_cast<const float*>(out) + batch * n, ys[i].data());
         }
     }
     return status::success();
@@ -813,20 +856,30 @@ inline status compiled_model::run_steps(const context& ctx, const matrix_view<co
         values[out_v] = alloc(std::size_t(batch * out_n) * (out_s8 ? 1 : 4));
         if (!values[out_v]) return status(errc::out_of_memory, "model run: the arena is too small for node '%.60s'", s.name.c_str());
         arena::scope temporaries(a);  // conversions and sums of this node only, released when it is done
+        // This node runs on channels-last values or on NCHW ones (nn/channels_last.hpp): each
+        // input is read in that layout, converted into scratch where it is held in the other.
+        const bool cl = cl_[out_v] != 0;
+        auto in_layout = [&](std::size_t v, const auto* data) -> decltype(data) {
+            using T = std::remove_const_t<std::remove_pointer_t<decltype(data)>>;
+            if (!data || cl_[v] == cl || layout_free(shapes_[v])) return data;
+            auto* t = static_cast<T*>(alloc(std::size_t(batch * size_of(v)) * sizeof(T)));
+            if (t) convert_layout(data, shapes_[v], batch, cl, t);
+            return t;
+        };
         // A value as float (dequantized into scratch if it is held as codes) or as codes.
         auto as_float = [&](std::size_t v) -> const float* {
-            if (!s8_[v]) return static_cast<const float*>(values[v]);
+            if (!s8_[v]) return in_layout(v, static_cast<const float*>(values[v]));
             auto* f = static_cast<float*>(alloc(std::size_t(batch * size_of(v)) * 4));
             if (!f) return nullptr;
             const matrix_view<const std::int8_t> q(static_cast<const std::int8_t*>(values[v]), {batch, size_of(v)});
-            return kernels::dequantize(c, q, q_[v], matrix_view<float>(f, {batch, size_of(v)})).ok() ? f : nullptr;
+            return kernels::dequantize(c, q, q_[v], matrix_view<float>(f, {batch, size_of(v)})).ok() ? in_layout(v, static_cast<const float*>(f)) : nullptr;
         };
         auto as_s8 = [&](std::size_t v) -> const std::int8_t* {
-            if (s8_[v]) return static_cast<const std::int8_t*>(values[v]);
+            if (s8_[v]) return in_layout(v, static_cast<const std::int8_t*>(values[v]));
             auto* q = static_cast<std::int8_t*>(alloc(std::size_t(batch * size_of(v))));
             if (!q) return nullptr;
             const matrix_view<const float> f(static_cast<const float*>(values[v]), {batch, size_of(v)});
-            return kernels::quantize(c, f, q_[v], matrix_view<std::int8_t>(q, {batch, size_of(v)})).ok() ? q : nullptr;
+            return kernels::quantize(c, f, q_[v], matrix_view<std::int8_t>(q, {batch, size_of(v)})).ok() ? in_layout(v, static_cast<const std::int8_t*>(q)) : nullptr;
         };
         const status oom(errc::out_of_memory, "model run: the arena is too small for node '%.60s'", s.name.c_str());
 
@@ -873,6 +926,22 @@ inline status compiled_model::run_steps(const context& ctx, const matrix_view<co
             case op::conv2d: {
                 const extents_t<4> xe{batch, xs[0], xs[1], xs[2]}, ye{batch, ys[0], ys[1], ys[2]};
                 const index_t plane = ys[1] * ys[2];
+                if (cl) {  // channels-last: the output stage fused (kernels/conv2d_nhwc.hpp)
+                    if (s.int8) {
+                        const std::int8_t* in = as_s8(in_v);
+                        if (!in) return oom;
+                        const auto zp = std::int8_t(q_[in_v].zero_point[0]);
+                        if (out_s8) SPARQ_TRY(kernels::conv2d_nhwc_s8(c, in, xe, s.c8, s.conv, zp, s.stage, static_cast<std::int8_t*>(values[out_v]), ye));
+                        else SPARQ_TRY(kernels::conv2d_nhwc_s8(c, in, xe, s.c8, s.conv, zp, s.stage, static_cast<float*>(values[out_v]), ye));
+                        if (c.energy) c.energy->add_adds(dtype::s32, std::uint64_t(batch * out_n));
+                    } else {
+                        const float* in = as_float(in_v);
+                        if (!in) return oom;
+                        SPARQ_TRY(kernels::conv2d_nhwc(c, in, xe, s.c32, s.conv, s.bias, s.act, static_cast<float*>(values[out_v]), ye));
+                        if (c.energy && !s.bias.empty()) c.energy->add_adds(dtype::f32, std::uint64_t(batch * out_n));
+                    }
+                    break;
+                }
                 if (s.int8) {
                     const std::int8_t* in = as_s8(in_v);
                     auto* acc = static_cast<std::int32_t*>(alloc(std::size_t(batch * out_n) * 4));
@@ -902,8 +971,10 @@ inline status compiled_model::run_steps(const context& ctx, const matrix_view<co
             case op::relu: case op::relu6: case op::sigmoid: case op::tanh: case op::gelu: case op::silu: case op::hard_sigmoid:
             case op::hard_swish: case op::leaky_relu: case op::clip: case op::exp: case op::sqrt: case op::neg: case op::erf:
                 if (s.int8) {  // (relu, relu6: the only ones taking codes)
-                    ops::activation_s8(c, s.kind, static_cast<const std::int8_t*>(values[in_v]), static_cast<std::int8_t*>(values[out_v]),
-                                       batch * in_n, q_[out_v].zero_point[0], q_[out_v].scale[0]);
+                    const std::int8_t* in = as_s8(in_v);
+                    if (!in) return oom;
+                    ops::activation_s8(c, s.kind, in, static_cast<std::int8_t*>(values[out_v]), batch * in_n, q_[out_v].zero_point[0],
+                                       q_[out_v].scale[0]);
                 } else {
                     const float* in = as_float(in_v);
                     if (!in) return oom;
@@ -912,7 +983,9 @@ inline status compiled_model::run_steps(const context& ctx, const matrix_view<co
                 break;
             case op::max_pool: case op::avg_pool:
                 if (s.int8) {
-                    ops::pool(c, s.kind, s.pool, static_cast<const std::int8_t*>(values[in_v]), xs, static_cast<std::int8_t*>(values[out_v]), ys, batch);
+                    const std::int8_t* in = as_s8(in_v);
+                    if (!in) return oom;
+                    ops::pool(c, s.kind, s.pool, in, xs, static_cast<std::int8_t*>(values[out_v]), ys, batch);
                 } else {
                     const float* in = as_float(in_v);
                     if (!in) return oom;
@@ -927,8 +1000,11 @@ inline status compiled_model::run_steps(const context& ctx, const matrix_view<co
             }
             case op::flatten: case op::reshape:
                 // the same bytes in the same order; only the shape changes
-                if (s.int8) std::copy_n(static_cast<const std::int8_t*>(values[in_v]), batch * in_n, static_cast<std::int8_t*>(values[out_v]));
-                else {
+                if (s.int8) {
+                    const std::int8_t* in = as_s8(in_v);
+                    if (!in) return oom;
+                    std::copy_n(in, batch * in_n, static_cast<std::int8_t*>(values[out_v]));
+                } else {
                     const float* in = as_float(in_v);
                     if (!in) return oom;
                     std::copy_n(in, batch * in_n, static_cast<float*>(values[out_v]));

@@ -79,7 +79,8 @@ inline std::uint64_t node_scratch_bytes(const node_facts& d, const sample_shape&
 // The memory a run of `batch` samples takes (what compiled_model::scratch_bytes reserves):
 // every value held as fp32 for the whole run (64 bytes of alignment each), the widest node's
 // temporaries (its inputs converted and its output's int32 sums, at least three of the widest
-// value), and the largest node scratch (per image: convolutions run one image at a time).
+// value; each input may be converted twice: dequantized, then to the other layout), and the
+// largest node scratch (an NCHW convolution's per image; channels-last ones add theirs per batch).
 // values[v]: value v's shape (nodes + 1 of them); inputs_of(i): node i's input value ids.
 template <class InputsOf>
 std::uint64_t run_bytes(const sample_shape* values, std::size_t nodes, const InputsOf& inputs_of,
@@ -88,8 +89,8 @@ std::uint64_t run_bytes(const sample_shape* values, std::size_t nodes, const Inp
     std::uint64_t total = 0, temps = 0;
     for (std::size_t v = 0; v <= nodes; ++v) total += bytes(v), temps = temps > 3 * bytes(v) ? temps : 3 * bytes(v);
     for (std::size_t i = 0; i < nodes; ++i) {
-        std::uint64_t t = bytes(i + 1);
-        for (int in : inputs_of(i)) t += bytes(std::size_t(in));
+        std::uint64_t t = bytes(i + 1);  // each input converted twice at most: dequantized, then to the other layout
+        for (int in : inputs_of(i)) t += 2 * bytes(std::size_t(in));
         temps = temps > t ? temps : t;
     }
     return total + temps + largest_node_scratch + 1024;

@@ -1,0 +1,265 @@
+// Channels-last compiled models (nn/channels_last.hpp) against the same models run on NCHW, on
+// random convolution networks: 1x1 / 3x3 / 5x5 / 3x5 kernels, strides, asymmetric padding,
+// dilation, groups, depthwise layers, residual adds, batch normalization, pooling, channel
+// concats, a flatten into a linear layer, several outputs. fp32 within rounding (the sums run in
+// another order); int8 bit for bit from the same parts (exact int32 sums, the same stages); the
+// energy counted per layer identical; the layout plan itself (which values are converted).
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "sparq/nn/compiled_model.hpp"
+
+using namespace sparq;
+
+namespace {
+
+std::mt19937& rng() {
+    static std::mt19937 g(77);
+    return g;
+}
+index_t pick(std::initializer_list<index_t> v) { return *(v.begin() + std::uniform_int_distribution<std::size_t>(0, v.size() - 1)(rng())); }
+float uniform(float lo, float hi) { return std::uniform_real_distribution<float>(lo, hi)(rng()); }
+
+struct builder {
+    nn::model m;
+    std::vector<nn::sample_shape> shapes;
+
+    explicit builder(nn::sample_shape in) {
+        m.input = in;
+        shapes.push_back(in);
+    }
+    int add(nn::node n) {
+        n.name = std::string(nn::to_string(n.kind)) + std::to_string(m.nodes.size());
+        m.nodes.push_back(std::move(n));
+        auto s = nn::infer_shapes(m);
+        REQUIRE_MESSAGE(s.ok(), s.error().message());
+        shapes = *s;
+        return int(m.nodes.size());
+    }
+    // A convolution of value v into `out` channels; kernel, stride, padding, dilation, groups random.
+    int conv(int v, index_t out, bool allow_groups = true) {
+        const nn::sample_shape& s = shapes[std::size_t(v)];
+        nn::node n;
+        n.kind = nn::op::conv2d;
+        n.inputs = {v};
+        kernels::conv2d_params& p = n.conv.params;
+        index_t kh = pick({1, 3, 3, 5}), kw = kh;
+        if (kh == 3 && pick({0, 1, 2}) == 0) kw = 5;
+        p.stride_h = pick({1, 1, 2}), p.stride_w = pick({1, 2});
+        p.pad_top = pick({0, 1, 2}), p.pad_left = pick({0, 1}), p.pad_bottom = pick({0, 1}), p.pad_right = pick({0, 2});
+        p.dilation_h = pick({1, 1, 2});
+        // the kernel must fit the padded input
+        while (kh > 1 && p.dilation_h * (kh - 1) + 1 > s[1] + p.pad_top + p.pad_bottom) kh -= 2, p.dilation_h = 1;
+        while (kw > 1 && kw > s[2] + p.pad_left + p.pad_right) kw -= 2;
+        const index_t g = !allow_groups ? 1 : pick({1, 1, 1, 2, 0});  // 0: depthwise
+        if (g == 0 && out >= s[0] && out % s[0] == 0) p.groups = s[0];
+        else if (g == 2 && s[0] % 2 == 0 && out % 2 == 0) p.groups = 2;
+        if (p.groups == s[0] && p.groups > 1) out = s[0];  // a depthwise layer keeps its channels
+        auto w = tensor<float, 4>::make({out, s[0] / p.groups, kh, kw});
+        REQUIRE(w.ok());
+        const float bound = 1.5f / std::sqrt(float(s[0] / p.groups * kh * kw));
+        for (index_t i = 0; i < w->size(); ++i) w->data()[i] = uniform(-bound, bound);
+        n.conv.weight = std::move(*w);
+        if (pick({0, 1, 1})) n.conv.bias.resize(std::size_t(out)), std::generate(n.conv.bias.begin(), n.conv.bias.end(), [] { return uniform(-0.5f, 0.5f); });
+        n.conv.act = pick({0, 1, 2}) == 0 ? kernels::activation::none : pick({0, 1}) ? kernels::activation::relu : kernels::activation::relu6;
+        return add(std::move(n));
+    }
+    int node(nn::op k, std::vector<int> in) {
+        nn::node n;
+        n.kind = k;
+        n.inputs = std::move(in);
+        if (k == nn::op::batch_norm) {
+            const index_t c = shapes[std::size_t(n.inputs[0])][0];
+            for (index_t i = 0; i < c; ++i) n.constant.push_back(uniform(0.5f, 1.5f));
+            for (index_t i = 0; i < c; ++i) n.constant.push_back(uniform(-0.3f, 0.3f));
+        }
+        return add(std::move(n));
+    }
+    int pool(nn::op k, int v) {
+        nn::node n;
+        n.kind = k;
+        n.inputs = {v};
+        const nn::sample_shape& s = shapes[std::size_t(v)];
+        n.pool.kh = std::min(s[1], pick({2, 3})), n.pool.kw = std::min(s[2], pick({2, 3}));
+        n.pool.stride_h = pick({1, 2}), n.pool.stride_w = pick({1, 2});
+        n.pool.pad_top = n.pool.pad_left = n.pool.kh > 2 && n.pool.kw > 2 ? pick({0, 1}) : 0;
+        n.pool.count_include_pad = pick({0, 1});
+        return add(std::move(n));
+    }
+    int linear(int v, index_t out) {
+        nn::node n;
+        n.kind = nn::op::linear;
+        n.inputs = {v};
+        const nn::sample_shape& s = shapes[std::size_t(v)];
+        auto w = tensor<float, 2>::make({out, s[0] * s[1] * s[2]});
+        REQUIRE(w.ok());
+        for (index_t i = 0; i < w->size(); ++i) w->data()[i] = uniform(-0.2f, 0.2f);
+        n.linear.weight = std::move(*w);
+        return add(std::move(n));
+    }
+};
+
+// A random convolution network: a stem, blocks (plain, residual, concat, pooling), then a head.
+nn::model random_cnn(int blocks) {
+    builder b({pick({1, 3, 4}), pick({7, 9, 12}), pick({8, 11})});
+    int v = b.conv(0, pick({4, 8, 6}), false);
+    for (int i = 0; i < blocks; ++i) {
+        const index_t c = b.shapes[std::size_t(v)][0];
+        switch (pick({0, 1, 2, 3, 4})) {
+            case 0: v = b.conv(v, pick({c, 2 * c, 5})); break;
+            case 1: {  // residual: conv 3x3 same shape, batch norm, add, relu
+                nn::node n;
+                const int a = b.conv(v, c);
+                if (b.shapes[std::size_t(a)] != b.shapes[std::size_t(v)]) { v = a; break; }
+                const int bn = b.node(nn::op::batch_norm, {a});
+                v = b.node(nn::op::relu, {b.node(nn::op::add, {bn, v})});
+                break;
+            }
+            case 2: {  // two branches concatenated along channels
+                const int a = b.conv(v, pick({2, 3}), false), d = b.conv(v, pick({3, 4}), false);
+                if (b.shapes[std::size_t(a)][1] != b.shapes[std::size_t(d)][1] || b.shapes[std::size_t(a)][2] != b.shapes[std::size_t(d)][2]) { v = a; break; }
+                nn::node n;
+                n.kind = nn::op::concat;
+                n.inputs = {a, d};
+                v = b.add(std::move(n));
+                break;
+            }
+            case 3:
+                if (b.shapes[std::size_t(v)][1] >= 2 && b.shapes[std::size_t(v)][2] >= 2) v = b.pool(pick({0, 1}) ? nn::op::max_pool : nn::op::avg_pool, v);
+                break;
+            default: v = b.node(pick({0, 1}) ? nn::op::hard_swish : nn::op::sigmoid, {v}); break;
+        }
+    }
+    const int feature = v;
+    if (pick({0, 1})) v = b.node(nn::op::global_avg_pool, {v});
+    v = b.linear(b.node(nn::op::flatten, {v}), 5);
+    b.m.outputs = {v, feature};  // the logits, and a feature map (converted back to NCHW)
+    return std::move(b.m);
+}
+
+struct run_result {
+    std::vector<std::vector<float>> outputs;
+    std::vector<energy::layer_counts> layers;
+};
+
+run_result run(const nn::compiled_model& c, const tensor<float, 2>& x) {
+    auto scratch = arena::with_capacity(c.scratch_bytes(x.extent(0)));
+    REQUIRE(scratch.ok());
+    context ctx;
+    ctx.with_scratch(*scratch);
+    run_result r;
+    r.layers = c.make_counters();
+    std::vector<matrix_view<float>> ys;
+    r.outputs.resize(c.output_count());
+    for (std::size_t i = 0; i < c.output_count(); ++i) {
+        r.outputs[i].resize(std::size_t(x.extent(0) * c.output_features(i)));
+        ys.emplace_back(r.outputs[i].data(), extents_t<2>{x.extent(0), c.output_features(i)});
+    }
+    const status s = c.run(ctx, x.cview(), ys, &r.layers);
+    REQUIRE_MESSAGE(s.ok(), s.message());
+    return r;
+}
+
+tensor<float, 2> inputs(index_t rows, index_t features) {
+    auto x = tensor<float, 2>::make({rows, features});
+    REQUIRE(x.ok());
+    for (index_t i = 0; i < x->size(); ++i) x->data()[i] = uniform(-2.0f, 2.0f);
+    return std::move(*x);
+}
+
+void same_energy(const run_result& a, const run_result& b) {
+    REQUIRE(a.layers.size() == b.layers.size());
+    for (std::size_t i = 0; i < a.layers.size(); ++i) {
+        CAPTURE(a.layers[i].name);
+        const auto ea = energy::estimate_energy(a.layers[i].counts), eb = energy::estimate_energy(b.layers[i].counts);
+        CHECK(ea.compute_j == eb.compute_j);
+        CHECK(ea.memory_j == eb.memory_j);
+        CHECK(a.layers[i].counts.total_macs() == b.layers[i].counts.total_macs());
+    }
+}
+
+}  // namespace
+
+TEST_CASE("channels-last models equal their NCHW selves on random CNNs: fp32 to rounding, int8 bit for bit, the same energy") {
+    int converted_somewhere = 0;
+    for (int t = 0; t < 40; ++t) {
+        CAPTURE(t);
+        const nn::model m = random_cnn(2 + t % 5);
+        REQUIRE(m.validate().ok());
+        const index_t batch = pick({1, 2, 3});
+        const tensor<float, 2> x = inputs(batch, m.in_features());
+        nn::compile_options nchw;
+        nchw.channels_last = false;
+        auto ref = nn::compiled_model::compile(m, nchw);
+        auto cl = nn::compiled_model::compile(m, {});
+        REQUIRE_MESSAGE(ref.ok(), ref.error().message());
+        REQUIRE(cl.ok());
+        CHECK_FALSE(cl->parts().channels_last == ref->parts().channels_last);
+        const run_result a = run(*ref, x), b = run(*cl, x);
+        for (std::size_t o = 0; o < a.outputs.size(); ++o)
+            for (std::size_t i = 0; i < a.outputs[o].size(); ++i) {
+                const float want = a.outputs[o][i], got = b.outputs[o][i];
+                if (!(std::fabs(got - want) <= 1e-5f * std::max(1.0f, std::fabs(want)))) {
+                    FAIL_CHECK("fp32 output ", o, " element ", i, ": ", got, " vs ", want);
+                    break;
+                }
+            }
+        same_energy(a, b);
+
+        // int8: quantized once (on NCHW), then run both ways from the same parts
+        const tensor<float, 2> calib = inputs(16, m.in_features());
+        nn::compile_options q8 = nchw;
+        q8.prec = nn::precision::int8;
+        q8.calibration = calib.cview();
+        auto q = nn::compiled_model::compile(m, q8);
+        REQUIRE_MESSAGE(q.ok(), q.error().message());
+        nn::compiled_parts parts = q->parts();
+        parts.channels_last = true;
+        auto qcl = nn::compiled_model::from_parts(std::move(parts));
+        REQUIRE(qcl.ok());
+        const run_result c8 = run(*q, x), d8 = run(*qcl, x);
+        for (std::size_t o = 0; o < c8.outputs.size(); ++o) {
+            CAPTURE(o);
+            CHECK(std::memcmp(c8.outputs[o].data(), d8.outputs[o].data(), c8.outputs[o].size() * sizeof(float)) == 0);
+        }
+        same_energy(c8, d8);
+        converted_somewhere += 1;
+    }
+    CHECK(converted_somewhere == 40);
+}
+
+TEST_CASE("the layout plan: convolutions and what follows them run channels-last, NCHW-only ops read converted values") {
+    builder b({3, 8, 8});
+    const int c1 = b.conv(0, 4, false);
+    const int r = b.node(nn::op::relu, {c1});
+    const int f = b.node(nn::op::flatten, {r});
+    const int s = b.node(nn::op::relu, {f});  // after the flatten: NCHW again
+    struct facts {
+        nn::op kind;
+        const std::vector<int>* inputs;
+        const nn::op_params* params;
+        std::size_t constant_size;
+    };
+    const auto cl = nn::plan_channels_last(b.shapes, b.m.nodes.size(), [&](std::size_t i) {
+        return facts{b.m.nodes[i].kind, &b.m.nodes[i].inputs, &b.m.nodes[i].params, b.m.nodes[i].constant.size()};
+    });
+    CHECK(cl[0] == 0);
+    CHECK(cl[std::size_t(c1)] == 1);
+    CHECK(cl[std::size_t(r)] == 1);
+    CHECK(cl[std::size_t(f)] == 0);
+    CHECK(cl[std::size_t(s)] == 0);
+    // a relu straight on the input stays NCHW: nothing channels-last feeds it
+    builder e({3, 8, 8});
+    e.node(nn::op::relu, {0});
+    CHECK(nn::plan_channels_last(e.shapes, 1, [&](std::size_t i) {
+              return facts{e.m.nodes[i].kind, &e.m.nodes[i].inputs, &e.m.nodes[i].params, 0};
+          })[1] == 0);
+    CHECK(nn::layout_free({1, 5, 5}));
+    CHECK(nn::layout_free({7, 1, 1}));
+    CHECK_FALSE(nn::layout_free({2, 1, 2}));
+}
