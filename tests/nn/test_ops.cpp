@@ -853,3 +853,35 @@ TEST_CASE("bad op parameters are refused by the model check and by from_parts, n
     bad([](nn::compiled_parts& q) { q.outputs = {3}; }, "output value 3 does not exist");
     bad([](nn::compiled_parts& q) { q.steps[1].kind = nn::op(200); }, "unknown op");
 }
+
+TEST_CASE("add_s8: codes added with their own scales land within one code of dequantize, add, quantize; saturates; rounds half to even") {
+    std::mt19937 g(5);
+    std::uniform_int_distribution<int> code(-128, 127);
+    for (int t = 0; t < 50; ++t) {
+        const float sa = uniform(0.001f, 0.2f), sb = uniform(0.001f, 0.2f), sy = uniform(0.002f, 0.3f);
+        const std::int32_t za = code(g), zb = code(g), zy = code(g) / 2;
+        std::vector<std::int8_t> a(97), b(97), y(97);
+        for (auto& v : a) v = std::int8_t(code(g));
+        for (auto& v : b) v = std::int8_t(code(g));
+        a[0] = -128, b[0] = -128, a[1] = 127, b[1] = 127;
+        nn::ops::add_s8(context(), a.data(), sa, za, b.data(), sb, zb, y.data(), sy, zy, 97);
+        for (std::size_t i = 0; i < a.size(); ++i) {
+            const double real = double(sa) * (a[i] - za) + double(sb) * (b[i] - zb);
+            const double want = std::clamp(std::nearbyint(real / sy) + zy, -128.0, 127.0);
+            CHECK(std::fabs(double(y[i]) - want) <= 1.0);
+        }
+    }
+    // exact halves round to even: 0.5 -> 0, 1.5 -> 2, -0.5 -> 0, -2.5 -> -2 (scales 0.5 / 1)
+    const std::int8_t a[] = {1, 3, -1, -5}, b[] = {0, 0, 0, 0};
+    std::int8_t y[4];
+    nn::ops::add_s8(context(), a, 0.5f, 0, b, 1.0f, 0, y, 1.0f, 0, 4);
+    CHECK(y[0] == 0);
+    CHECK(y[1] == 2);
+    CHECK(y[2] == 0);
+    CHECK(y[3] == -2);
+    // saturation at both ends
+    const std::int8_t big[] = {127, -128};
+    nn::ops::add_s8(context(), big, 1.0f, 0, big, 1.0f, 0, y, 1.0f, 0, 2);
+    CHECK(y[0] == 127);
+    CHECK(y[1] == -128);
+}

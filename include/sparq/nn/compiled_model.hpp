@@ -292,6 +292,12 @@ constexpr bool takes_s8(op k) noexcept {
     return k == op::linear || k == op::conv2d || k == op::max_pool || k == op::flatten || k == op::reshape || k == op::relu || k == op::relu6;
 }
 
+// An add of two values of one shape: it may run on codes (ops::add_s8), with its own output
+// parameters, as a residual connection between int8 layers does.
+inline bool adds_codes(op k, const std::vector<int>& inputs, const sample_shape* shapes) noexcept {
+    return k == op::add && inputs.size() == 2 && shapes[inputs[0]] == shapes[inputs[1]];
+}
+
 // y[n, c, :, :] = act(y + bias[c]) over a [batch, C, H, W] block. The activation is chosen
 // once, outside the loops, so each plane's loop is branch-free and vectorises (with the choice
 // inside, this pass took 40 % of mobilenet v2's time).
@@ -421,8 +427,13 @@ inline result<compiled_model> compiled_model::compile(const model& m, const comp
             bool consumers_take_s8 = !is_output[v];
             for (std::size_t j = 0; j < m.nodes.size(); ++j)
                 for (int in : m.nodes[j].inputs)
-                    if (std::size_t(in) == v && (!detail::takes_s8(m.nodes[j].kind) || keep_float[j])) consumers_take_s8 = false;
+                    if (std::size_t(in) == v) {
+                        const node& u = m.nodes[j];
+                        const bool codes = detail::takes_s8(u.kind) || detail::adds_codes(u.kind, u.inputs, c.shapes.data());
+                        if (!codes || keep_float[j]) consumers_take_s8 = false;
+                    }
             if (d.kind == op::linear || d.kind == op::conv2d) c.s8[v] = consumers_take_s8 && !keep_float[i];
+            else if (detail::adds_codes(d.kind, d.inputs, c.shapes.data())) c.s8[v] = consumers_take_s8;  // its own parameters
             else if (detail::takes_s8(d.kind) && c.s8[std::size_t(d.inputs[0])]) {
                 c.s8[v] = 1;
                 c.q[v] = c.q[std::size_t(d.inputs[0])];  // the same codes, the same meaning
@@ -536,7 +547,7 @@ inline status check_parts(const compiled_parts& p) {
             return status(errc::shape_mismatch, "model parts: %s '%.60s' makes (%td, %td, %td), value %zu is (%td, %td, %td)", to_string(d.kind),
                           name, y[0], y[1], y[2], out_v, p.shapes[out_v][0], p.shapes[out_v][1], p.shapes[out_v][2]);
         // Codes flow only where run() reads them as codes.
-        if (p.s8[out_v] && !weighted && !(takes_s8(d.kind) && p.s8[in_v]))
+        if (p.s8[out_v] && !weighted && !(takes_s8(d.kind) && p.s8[in_v]) && !adds_codes(d.kind, d.inputs, p.shapes.data()))
             return status(errc::invalid_argument, "model parts: %s '%.60s' cannot make int8 codes here", to_string(d.kind), name);
         // The weights: exactly the storage of the precision, of the shape's size.
         const std::size_t count = weighted ? std::size_t(ws[0] * ws[1] * ws[2] * ws[3]) : 0;
@@ -1011,6 +1022,15 @@ inline status compiled_model::run_steps(const context& ctx, const matrix_view<co
                 }
                 break;
             case op::add: case op::sub: case op::mul: case op::div: case op::pow: {
+                if (out_s8) {  // two values of one shape, added on codes (detail::adds_codes)
+                    const std::size_t v1 = std::size_t(s.inputs[1]);
+                    const std::int8_t* a0 = as_s8(in_v);
+                    const std::int8_t* a1 = as_s8(v1);
+                    if (!a0 || !a1) return oom;
+                    ops::add_s8(c, a0, q_[in_v].scale[0], q_[in_v].zero_point[0], a1, q_[v1].scale[0], q_[v1].zero_point[0],
+                                static_cast<std::int8_t*>(values[out_v]), q_[out_v].scale[0], q_[out_v].zero_point[0], batch * out_n);
+                    break;
+                }
                 const float* a0 = as_float(in_v);
                 if (!a0) return oom;
                 ops::operand x0{a0, xs, true}, x1{s.constant.data(), s.params.shape, false};

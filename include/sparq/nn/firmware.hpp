@@ -245,6 +245,13 @@ inline status run(const model& m, const float* x, float* y, void* buffer, std::s
                 }
                 break;
             case nn::op::add: {
+                if (out.s8) {  // a residual add between int8 layers, on codes (compiled_model's rule)
+                    const value &va = m.values[l.inputs[0]], &vb = m.values[l.inputs[1]];
+                    const std::int8_t* qa = as_s8(l.inputs[0]);
+                    const std::int8_t* qb = as_s8(l.inputs[1]);
+                    nn::ops::add_s8(ctx, qa, va.scale, va.zero_point, qb, vb.scale, vb.zero_point, s8(out.offset), out.scale, out.zero_point, out_n);
+                    break;
+                }
                 const float* a = as_float(l.inputs[0]);
                 const float* b = as_float(l.inputs[1]);  // its own shadow: a stays valid
                 nn::ops::add(ctx, a, b, f32(out.offset), out_n);

@@ -37,6 +37,26 @@ inline void activation_s8(const context& ctx, op kind, const std::int8_t* x, std
     energy::count_elementwise(ctx.energy, dtype::s8, dtype::s8, std::uint64_t(n));
 }
 
+// a + b on int8 codes of equal shapes, each with its own per-tensor scale and zero point, into
+// the output's codes (ONNX's QLinearAdd, a residual connection that stays int8): each operand is
+// rescaled to the output's scale in float (s_a / s_y, s_b / s_y), the sum rounded half to even
+// once, then offset and saturated. Plain float arithmetic in a fixed order, so every build gives
+// the same codes; the loop is branch-free and vectorises.
+inline void add_s8(const context& ctx, const std::int8_t* a, float sa, std::int32_t za, const std::int8_t* b, float sb, std::int32_t zb,
+                   std::int8_t* y, float sy, std::int32_t zy, index_t n) noexcept {
+    const float ka = float(double(sa) / double(sy)), kb = float(double(sb) / double(sy));
+    const float fza = float(za), fzb = float(zb), lo = float(-128 - zy), hi = float(127 - zy);
+    for (index_t i = 0; i < n; ++i) {
+        float v = std::nearbyint(ka * (float(a[i]) - fza) + kb * (float(b[i]) - fzb));
+        v = v < lo ? lo : (v > hi ? hi : v);
+        y[i] = std::int8_t(std::int32_t(v) + zy);
+    }
+    if (ctx.energy) {
+        ctx.energy->add_activations(dtype::s8, 3 * std::uint64_t(n));
+        ctx.energy->add_adds(dtype::f32, std::uint64_t(n));
+    }
+}
+
 // Max or average pooling of [batch, C, H, W] into [batch, C, OH, OW]; T float or int8_t (max only).
 template <class T>
 void pool(const context& ctx, op kind, const pool_params& p, const T* x, const sample_shape& in, T* y, const sample_shape& out,
