@@ -147,11 +147,11 @@ struct run_result {
     std::vector<energy::layer_counts> layers;
 };
 
-run_result run(const nn::compiled_model& c, const tensor<float, 2>& x) {
-    auto scratch = arena::with_capacity(c.scratch_bytes(x.extent(0)));
+run_result run(const nn::compiled_model& c, const tensor<float, 2>& x, int threads = 1) {
+    auto scratch = arena::with_capacity(c.scratch_bytes(x.extent(0), threads));
     REQUIRE(scratch.ok());
     context ctx;
-    ctx.with_scratch(*scratch);
+    ctx.with_scratch(*scratch).with_threads(threads);
     run_result r;
     r.layers = c.make_counters();
     std::vector<matrix_view<float>> ys;
@@ -228,6 +228,12 @@ TEST_CASE("channels-last models equal their NCHW selves on random CNNs: fp32 to 
             CHECK(std::memcmp(c8.outputs[o].data(), d8.outputs[o].data(), c8.outputs[o].size() * sizeof(float)) == 0);
         }
         same_energy(c8, d8);
+        // threads split rows and panels, never a sum: the same bits on 3 threads
+        const run_result b3 = run(*cl, x, 3), d3 = run(*qcl, x, 3);
+        for (std::size_t o = 0; o < b.outputs.size(); ++o) {
+            CHECK(std::memcmp(b.outputs[o].data(), b3.outputs[o].data(), b.outputs[o].size() * sizeof(float)) == 0);
+            CHECK(std::memcmp(d8.outputs[o].data(), d3.outputs[o].data(), d8.outputs[o].size() * sizeof(float)) == 0);
+        }
         converted_somewhere += 1;
     }
     CHECK(converted_somewhere == 40);

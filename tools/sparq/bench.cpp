@@ -216,7 +216,7 @@ struct figures {
 status measure(const options& o, const loaded& l, const energy::cost_model& cost, figures& f) {
     const nn::compiled_model& c = l.compiled;
     const index_t batch = l.x.extent(0);
-    f.scratch = c.scratch_bytes(batch);
+    f.scratch = c.scratch_bytes(batch, int(o.threads));
     auto scratch = arena::with_capacity(f.scratch);  // once, outside the timed calls
     if (!scratch) return scratch.error();
     context ctx;

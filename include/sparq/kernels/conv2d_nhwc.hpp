@@ -26,6 +26,7 @@
 
 #include "sparq/core/arena.hpp"
 #include "sparq/core/context.hpp"
+#include "sparq/core/thread_pool.hpp"
 #include "sparq/kernels/conv2d.hpp"
 #include "sparq/kernels/dwconv2d_nhwc.hpp"
 #include "sparq/kernels/matmul.hpp"
@@ -61,8 +62,17 @@ void im2col_nhwc(const X* x, const extents_t<4>& xe, const extents_t<4>& ye, ind
         const index_t m = m0 + r, n = m / (oh_n * ow_n), oh = m / ow_n % oh_n, ow = m % ow_n;
         X* row = cols + r * k;
         const X* image = x + n * h * w * c + g * cg;
+        const index_t iw0 = ow * p.stride_w - p.pad_left;
+        // one group, undilated and wholly inside along W: a kernel row's taps are contiguous
+        // in the input too, one copy of KW x C values
+        const bool span = cg == c && p.dilation_w == 1 && iw0 >= 0 && iw0 + kw_n <= w;
         for (index_t kh = 0; kh < kh_n; ++kh) {
             const index_t ih = oh * p.stride_h - p.pad_top + kh * p.dilation_h;
+            if (span && ih >= 0 && ih < h) {
+                std::copy_n(image + (ih * w + iw0) * c, kw_n * c, row);
+                row += kw_n * c;
+                continue;
+            }
             for (index_t kw = 0; kw < kw_n; ++kw, row += cg) {
                 const index_t iw = ow * p.stride_w - p.pad_left + kw * p.dilation_w;
                 if (ih < 0 || ih >= h || iw < 0 || iw >= w) std::fill(row, row + cg, pad);
@@ -72,48 +82,102 @@ void im2col_nhwc(const X* x, const extents_t<4>& xe, const extents_t<4>& ye, ind
     }
 }
 
+// Work split across threads: each of T tasks takes every T-th chunk of output pixels (its own
+// im2col buffer and, for grouped int8, its own sums), the GEMMs inside on one thread each; a
+// pointwise convolution splits its rows. Below about a million multiply-adds a layer stays on
+// the calling thread (waking the pool costs more).
+struct nhwc_plan {
+    index_t rows = 0, kg = 0, chunk = 0, chunks = 0, tasks = 1;
+    std::size_t cols_bytes = 0, sums_bytes = 0;  // per task
+    std::size_t task_bytes() const noexcept { return cols_bytes + sums_bytes; }
+};
+
+template <class T>
+nhwc_plan plan_nhwc(const packed_conv<T>& w, const conv2d_params& p, const extents_t<4>& ye, int threads) noexcept {
+    nhwc_plan pl;
+    pl.rows = ye[0] * ye[2] * ye[3];
+    pl.kg = w.extents[1] * w.extents[2] * w.extents[3];
+    const bool big = std::uint64_t(pl.rows) * std::uint64_t(pl.kg) * std::uint64_t(ye[1]) >= (std::uint64_t(1) << 20);
+    pl.tasks = big ? std::max(1, threads) : 1;
+    if (is_pointwise(w.extents, p)) {
+        pl.tasks = std::min(pl.tasks, std::max<index_t>(1, pl.rows / 64));
+        pl.chunk = (pl.rows + pl.tasks - 1) / std::max<index_t>(pl.tasks, 1);
+        pl.chunks = pl.rows ? (pl.rows + pl.chunk - 1) / pl.chunk : 0;
+        return pl;
+    }
+    pl.chunk = nhwc_chunk_rows(pl.rows, pl.kg * p.groups, sizeof(T), std::size_t(w.original.size()) * sizeof(T));
+    if (pl.tasks > 1) pl.chunk = std::max<index_t>(1, std::min(pl.chunk, (pl.rows + pl.tasks - 1) / pl.tasks));
+    pl.chunks = pl.rows ? (pl.rows + pl.chunk - 1) / pl.chunk : 0;
+    pl.tasks = std::max<index_t>(1, std::min(pl.tasks, pl.chunks));
+    pl.cols_bytes = std::size_t(pl.chunk * pl.kg) * sizeof(T) + 64;
+    if (p.groups > 1 && std::is_same_v<T, std::int8_t>) pl.sums_bytes = std::size_t(pl.chunk * ye[1]) * 4 + 64;
+    return pl;
+}
+
 }  // namespace detail
 
-// The arena bytes conv2d_nhwc / conv2d_nhwc_s8 take for input xe -> output ye (NCHW extents).
+// The arena bytes conv2d_nhwc / conv2d_nhwc_s8 take for output ye (NCHW extents) on `threads`
+// threads (fewer are used when the arena holds less).
 template <class T>
-std::size_t conv2d_nhwc_scratch_bytes(const packed_conv<T>& w, const conv2d_params& p, const extents_t<4>& ye) noexcept {
+std::size_t conv2d_nhwc_scratch_bytes(const packed_conv<T>& w, const conv2d_params& p, const extents_t<4>& ye, int threads = 1) noexcept {
     if (is_depthwise(w.extents, p.groups)) return dwconv2d_nhwc_scratch_bytes(ye);
-    if (detail::is_pointwise(w.extents, p)) return 0;
-    const index_t rows = ye[0] * ye[2] * ye[3], k = w.extents[1] * w.extents[2] * w.extents[3];
-    const index_t chunk = detail::nhwc_chunk_rows(rows, k * p.groups, sizeof(T), std::size_t(w.original.size()) * sizeof(T));
-    std::size_t bytes = std::size_t(chunk * k) * sizeof(T) + 64;
-    if (p.groups > 1) bytes += std::size_t(chunk * ye[1]) * 4 + 64;  // int32 sums of every group's columns (int8)
-    return bytes;
+    const detail::nhwc_plan pl = detail::plan_nhwc(w, p, ye, threads);
+    return std::size_t(pl.tasks) * pl.task_bytes();
 }
 
 namespace detail {
 
-// Runs the GEMMs of a channels-last convolution; gemm(g, cols, rows, y_rows) multiplies
-// [rows, K_g] by group g's weights into y_rows (a [rows, O] view's columns of group g), and
-// finish(m0, rows) runs the output stage of rows [m0, m0 + rows) when the GEMM did not fuse it.
+// Runs the GEMMs of a channels-last convolution; gemm(ctx1, g, cols, m0, rows, sums) multiplies
+// [rows, K_g] by group g's weights into output rows [m0, m0 + rows) (group g's columns), and
+// finish(m0, rows, sums) runs the output stage of those rows when the GEMM did not fuse it
+// (sums: the task's int32 buffer, grouped int8 only). ctx1 is the context a GEMM runs on: one
+// thread when the rows are split, the caller's threads otherwise.
 template <class X, class W, class Gemm, class Finish>
 status conv2d_nhwc_rows(const context& ctx, const X* x, const extents_t<4>& xe, const packed_conv<W>& w, const conv2d_params& p,
                         const extents_t<4>& ye, X pad, Gemm&& gemm, Finish&& finish) noexcept {
-    const index_t cg = w.extents[1], kh = w.extents[2], kw = w.extents[3], kg = cg * kh * kw;
-    const index_t rows = ye[0] * ye[2] * ye[3];
-    if (rows == 0) return status::success();
-    if (is_pointwise(w.extents, p)) {
-        SPARQ_TRY(gemm(0, matrix_view<const X>(x, {rows, kg}), index_t(0), rows));
-        return finish(index_t(0), rows);
+    const index_t cg = w.extents[1], kh = w.extents[2], kw = w.extents[3];
+    nhwc_plan pl = plan_nhwc(w, p, ye, parallel_threads(ctx, 1 << 20));
+    if (pl.rows == 0) return status::success();
+    // as many tasks as the arena holds buffers for
+    if (pl.task_bytes() > 0 && ctx.scratch)
+        pl.tasks = std::max<index_t>(1, std::min<index_t>(pl.tasks, index_t(ctx.scratch->available() / pl.task_bytes())));
+    if (pl.task_bytes() > 0) SPARQ_TRY(ctx.require_scratch(pl.task_bytes(), "conv2d_nhwc (im2col)"));
+    constexpr index_t max_tasks = 64;
+    pl.tasks = std::min(pl.tasks, max_tasks);
+    context one = ctx;
+    one.energy = nullptr;  // counted once, as the convolution
+    if (pl.tasks > 1) one.threads = 1;
+    const arena::marker top = ctx.scratch ? ctx.scratch->mark() : 0;
+    std::byte* buffers = nullptr;
+    if (pl.task_bytes() > 0) {
+        buffers = static_cast<std::byte*>(ctx.scratch->allocate(std::size_t(pl.tasks) * pl.task_bytes(), 64));
+        if (!buffers) return status(errc::out_of_memory, "conv2d_nhwc: the arena is too small for the im2col buffers");
     }
-    const index_t chunk = nhwc_chunk_rows(rows, kg * p.groups, sizeof(X), std::size_t(w.original.size()) * sizeof(W));
-    SPARQ_TRY(ctx.require_scratch(std::size_t(chunk * kg) * sizeof(X) + 64, "conv2d_nhwc (im2col)"));
-    arena::scope keep(*ctx.scratch);
-    auto cols = ctx.scratch->allocate_view<X, 2>({chunk, kg});
-    if (!cols) return cols.error();
-    for (index_t m0 = 0; m0 < rows; m0 += chunk) {
-        const index_t count = std::min(chunk, rows - m0);
-        for (index_t g = 0; g < p.groups; ++g) {
-            im2col_nhwc(x, xe, ye, kh, kw, p, g, cg, m0, count, pad, cols->data());
-            SPARQ_TRY(gemm(g, matrix_view<const X>(cols->data(), {count, kg}), m0, count));
+    status failed[max_tasks];
+    parallel_for(ctx, pl.tasks, [&](index_t t) {
+        X* cols = buffers ? reinterpret_cast<X*>(buffers + std::size_t(t) * pl.task_bytes()) : nullptr;
+        auto* sums = pl.sums_bytes ? reinterpret_cast<std::int32_t*>(buffers + std::size_t(t) * pl.task_bytes() + pl.cols_bytes) : nullptr;
+        for (index_t ci = t; ci < pl.chunks; ci += pl.tasks) {
+            const index_t m0 = ci * pl.chunk, count = std::min(pl.chunk, pl.rows - m0);
+            status s = status::success();
+            if (is_pointwise(w.extents, p)) {
+                s = gemm(one, index_t(0), matrix_view<const X>(x + m0 * pl.kg, {count, pl.kg}), m0, count, sums);
+            } else {
+                for (index_t g = 0; g < p.groups && s.ok(); ++g) {
+                    im2col_nhwc(x, xe, ye, kh, kw, p, g, cg, m0, count, pad, cols);
+                    s = gemm(one, g, matrix_view<const X>(cols, {count, pl.kg}), m0, count, sums);
+                }
+            }
+            if (s.ok()) s = finish(m0, count, sums);
+            if (!s.ok()) {
+                failed[t] = s;
+                return;
+            }
         }
-        SPARQ_TRY(finish(m0, count));
-    }
+    });
+    if (buffers) ctx.scratch->release(top);
+    for (index_t t = 0; t < pl.tasks; ++t)
+        if (!failed[t].ok()) return failed[t];
     return status::success();
 }
 
@@ -142,18 +206,15 @@ inline status conv2d_nhwc(const context& ctx, const float* x, const extents_t<4>
     SPARQ_TRY(detail::check_nhwc(w, p, xe, ye));
     if (is_depthwise(w.extents, p.groups))
         return dwconv2d_nhwc(ctx, x, xe, w.taps.data(), w.extents[2], w.extents[3], p, bias, act, y, ye);
-    context inner = ctx;
-    inner.energy = nullptr;  // counted once below, as the convolution
     const index_t o = ye[1], og = o / p.groups;
     const bool fused = p.groups == 1;
-    const std::vector<float> none;
     SPARQ_TRY(detail::conv2d_nhwc_rows(
         ctx, x, xe, w, p, ye, 0.0f,
-        [&](index_t g, const matrix_view<const float>& cols, index_t m0, index_t rows) {
+        [&](const context& one, index_t g, const matrix_view<const float>& cols, index_t m0, index_t rows, std::int32_t*) {
             const matrix_view<float> out(y + m0 * o + g * og, {rows, og}, {o, 1});
-            return fused ? matmul(inner, cols, w.per_group[0], bias, act, out) : matmul(inner, cols, w.per_group[std::size_t(g)], out);
+            return fused ? matmul(one, cols, w.per_group[0], bias, act, out) : matmul(one, cols, w.per_group[std::size_t(g)], out);
         },
-        [&](index_t m0, index_t rows) {
+        [&](index_t m0, index_t rows, std::int32_t*) {
             return fused ? status::success() : apply_bias_activation(matrix_view<float>(y + m0 * o, {rows, o}), bias, act);
         }));
     energy::count_conv(ctx.energy, dtype::f32, dtype::f32, dtype::f32, dtype::f32, std::uint64_t(xe[0] * xe[1] * xe[2] * xe[3]),
@@ -174,30 +235,18 @@ status conv2d_nhwc_s8(const context& ctx, const std::int8_t* x, const extents_t<
                       w.extents[1] * w.extents[2] * w.extents[3]);
     if (is_depthwise(w.extents, p.groups))
         return dwconv2d_nhwc_s8<Out>(ctx, x, xe, w.taps.data(), w.extents[2], w.extents[3], p, zero_point, st, y, ye);
-    context inner = ctx;
-    inner.energy = nullptr;
     const index_t o = ye[1], og = o / p.groups;
-    // Grouped: each group's int32 sums into its columns of a chunk's [rows, O], then the stage.
-    arena::scope keep(*ctx.scratch);
-    matrix_view<std::int32_t> sums;
-    if (p.groups > 1) {
-        const index_t rows = ye[0] * ye[2] * ye[3], kg = w.extents[1] * w.extents[2] * w.extents[3];
-        const index_t chunk = detail::nhwc_chunk_rows(rows, kg * p.groups, 1, std::size_t(w.original.size()));
-        SPARQ_TRY(ctx.require_scratch(std::size_t(chunk * o) * 4 + 64, "conv2d_nhwc_s8 (sums)"));
-        auto s = ctx.scratch->allocate_view<std::int32_t, 2>({chunk, o});
-        if (!s) return s.error();
-        sums = *s;
-    }
+    // one group: requantization fused into the GEMM (linear_s8); grouped: each group's int32 sums
+    // into its columns of the task's [rows, O] buffer, then the stage over whole rows
     SPARQ_TRY(detail::conv2d_nhwc_rows(
         ctx, x, xe, w, p, ye, zero_point,
-        [&](index_t g, const matrix_view<const std::int8_t>& cols, index_t m0, index_t rows) {
-            if (p.groups == 1) return linear_s8(inner, cols, w.per_group[0], st, matrix_view<Out>(y + m0 * o, {rows, o}));
-            return matmul_s8(inner, cols, w.per_group[std::size_t(g)],
-                             matrix_view<std::int32_t>(sums.data() + g * og, {rows, og}, {o, 1}));
+        [&](const context& one, index_t g, const matrix_view<const std::int8_t>& cols, index_t m0, index_t rows, std::int32_t* sums) {
+            if (p.groups == 1) return linear_s8(one, cols, w.per_group[0], st, matrix_view<Out>(y + m0 * o, {rows, o}));
+            return matmul_s8(one, cols, w.per_group[std::size_t(g)], matrix_view<std::int32_t>(sums + g * og, {rows, og}, {o, 1}));
         },
-        [&](index_t m0, index_t rows) {
+        [&](index_t m0, index_t rows, std::int32_t* sums) {
             if (p.groups == 1) return status::success();
-            const matrix_view<const std::int32_t> acc(sums.data(), {rows, o});
+            const matrix_view<const std::int32_t> acc(sums, {rows, o});
             const matrix_view<Out> out(y + m0 * o, {rows, o});
             if constexpr (std::is_same_v<Out, float>) return apply_dequant(st, acc, out);
             else return apply_requant(st, acc, out);

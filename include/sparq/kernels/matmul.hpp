@@ -7,27 +7,16 @@
 // op says so in a status, or falls back when the context allows.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <type_traits>
 #include <vector>
-
-// std::thread where the platform has it (not on a bare-metal firmware build).
-#if !defined(SPARQ_HAS_THREADS)
-#if defined(__has_include) && __has_include(<thread>) && !defined(__arm__) && !defined(__ARM_ARCH_7M__) && \
-    !defined(__ARM_ARCH_7EM__) && !defined(__ARM_ARCH_6M__) && !defined(__ARM_ARCH_8M_MAIN__)
-#define SPARQ_HAS_THREADS 1
-#else
-#define SPARQ_HAS_THREADS 0
-#endif
-#endif
-#if SPARQ_HAS_THREADS
-#include <thread>
-#endif
 
 #include "sparq/core/arena.hpp"
 #include "sparq/core/context.hpp"
 #include "sparq/core/dtype.hpp"
 #include "sparq/core/tensor_view.hpp"
+#include "sparq/core/thread_pool.hpp"
 #include "sparq/energy/counter.hpp"
 #include "sparq/kernels/output_stage.hpp"
 #include "sparq/kernels/pack.hpp"
@@ -142,28 +131,21 @@ inline result<packed_s8> pack_weights(const matrix_view<const std::int8_t>& w) n
 
 namespace detail {
 
-// Runs body(p_begin, p_end) over the panels, split across ctx.threads threads when the work is
-// big enough to pay for starting them (about 20 us each); on the calling thread otherwise.
+// Runs body(p_begin, p_end) over the panels, split across ctx.threads threads (the shared
+// pool, core/thread_pool.hpp) when the work is big enough to pay for waking them; on the calling
+// thread otherwise.
 template <class F>
 void for_panels(const context& ctx, index_t panels, std::uint64_t macs, F&& body) {
-#if SPARQ_HAS_THREADS
-    const index_t threads = ctx.threads < panels ? ctx.threads : panels;
-    if (threads > 1 && macs >= (std::uint64_t(1) << 22)) {
-        std::vector<std::thread> pool;
-        pool.reserve(std::size_t(threads - 1));
-        const index_t per = (panels + threads - 1) / threads;
-        for (index_t t = 1; t < threads; ++t) {
-            const index_t b = t * per, e = b + per < panels ? b + per : panels;
-            if (b < e) pool.emplace_back([&body, b, e] { body(b, e); });
-        }
-        body(0, per < panels ? per : panels);
-        for (auto& th : pool) th.join();
+    const index_t threads = macs >= (std::uint64_t(1) << 20) ? index_t(parallel_threads(ctx, panels)) : 1;
+    if (threads <= 1) {
+        body(0, panels);
         return;
     }
-#else
-    (void)ctx, (void)macs;
-#endif
-    body(0, panels);
+    const index_t per = (panels + threads - 1) / threads;
+    parallel_for(ctx, threads, [&](index_t t) {
+        const index_t b = t * per, e = std::min(panels, b + per);
+        if (b < e) body(b, e);
+    });
 }
 
 template <class X, class P, class Y>

@@ -208,8 +208,9 @@ public:
     // What one sample costs (nn/work.hpp: MACs, pooling taps, values moved); loaders compare it
     // with their max_work.
     std::uint64_t work_per_sample() const noexcept { return work_; }
-    // Arena bytes run() needs for a batch.
-    std::size_t scratch_bytes(index_t batch) const noexcept;
+    // Arena bytes run() needs for a batch, on `threads` threads (context::threads): each thread
+    // of a convolution takes its own im2col buffer. A smaller arena runs those on fewer threads.
+    std::size_t scratch_bytes(index_t batch, int threads = 1) const noexcept;
     std::vector<energy::layer_counts> make_counters() const {
         std::vector<energy::layer_counts> c(steps_.size());
         for (std::size_t i = 0; i < steps_.size(); ++i) c[i].name = steps_[i].name;
@@ -773,7 +774,7 @@ inline compiled_parts compiled_model::parts() const {
     return p;
 }
 
-inline std::size_t compiled_model::scratch_bytes(index_t batch) const noexcept {
+inline std::size_t compiled_model::scratch_bytes(index_t batch, int threads) const noexcept {
     if (shapes_.empty()) return 0;
     // NCHW convolutions take one image's im2col; channels-last ones a chunk of the batch's rows
     std::uint64_t node_scratch = std::uint64_t(conv_scratch_);
@@ -782,7 +783,8 @@ inline std::size_t compiled_model::scratch_bytes(index_t batch) const noexcept {
         if (s.kind != op::conv2d || !cl_[i + 1]) continue;
         const sample_shape& y = shapes_[i + 1];
         const extents_t<4> ye{batch, y[0], y[1], y[2]};
-        const std::size_t b = s.int8 ? kernels::conv2d_nhwc_scratch_bytes(s.c8, s.conv, ye) : kernels::conv2d_nhwc_scratch_bytes(s.c32, s.conv, ye);
+        const std::size_t b = s.int8 ? kernels::conv2d_nhwc_scratch_bytes(s.c8, s.conv, ye, threads)
+                                     : kernels::conv2d_nhwc_scratch_bytes(s.c32, s.conv, ye, threads);
         node_scratch = std::max<std::uint64_t>(node_scratch, b);
     }
     return std::size_t(run_bytes(shapes_.data(), steps_.size(), [&](std::size_t i) -> const std::vector<int>& { return steps_[i].inputs; },

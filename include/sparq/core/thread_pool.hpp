@@ -1,0 +1,153 @@
+// thread_pool: the threads that run a call's work in parallel, started once per process and
+// reused by every call (starting a thread costs ~20 us, more than many layers take).
+//
+// parallel_for(ctx, tasks, f) runs f(task) for every task in [0, tasks) on the calling thread and
+// up to ctx.threads - 1 pool workers, each taking the next task until none is left, and returns
+// when all are done. One job runs on the pool at a time: a call made while it is busy (another
+// thread's model, or a task calling parallel_for itself) runs its tasks on its own thread, so
+// nothing waits on itself. Where the platform has no threads (SPARQ_HAS_THREADS 0: a firmware
+// build) every task runs on the calling thread.
+#pragma once
+
+#include <cstdint>
+
+#include "sparq/core/context.hpp"
+#include "sparq/core/shape.hpp"
+
+// std::thread where the platform has it (not on a bare-metal firmware build).
+#if !defined(SPARQ_HAS_THREADS)
+#if defined(__has_include) && __has_include(<thread>) && !defined(__arm__) && !defined(__ARM_ARCH_7M__) && \
+    !defined(__ARM_ARCH_7EM__) && !defined(__ARM_ARCH_6M__) && !defined(__ARM_ARCH_8M_MAIN__)
+#define SPARQ_HAS_THREADS 1
+#else
+#define SPARQ_HAS_THREADS 0
+#endif
+#endif
+
+#if SPARQ_HAS_THREADS
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+#include <vector>
+#endif
+
+namespace sparq {
+
+#if SPARQ_HAS_THREADS
+
+class thread_pool {
+public:
+    explicit thread_pool(int workers) {
+        for (int i = 0; i < workers; ++i) threads_.emplace_back([this, i] { work(i); });
+    }
+    ~thread_pool() {
+        {
+            std::lock_guard<std::mutex> lock(m_);
+            stop_ = true;
+        }
+        wake_.notify_all();
+        for (std::thread& t : threads_) t.join();
+    }
+    thread_pool(const thread_pool&) = delete;
+    thread_pool& operator=(const thread_pool&) = delete;
+
+    int workers() const noexcept { return int(threads_.size()); }
+
+    // f(task) for each task, on this thread and up to `helpers` workers (fewer if busy).
+    template <class F>
+    void run(index_t tasks, int helpers, F& f) {
+        helpers = std::min({helpers, workers(), int(tasks) - 1});
+        std::unique_lock<std::mutex> job(run_m_, std::try_to_lock);
+        if (helpers <= 0 || !job.owns_lock()) {
+            for (index_t t = 0; t < tasks; ++t) f(t);
+            return;
+        }
+        {
+            std::lock_guard<std::mutex> lock(m_);
+            call_ = [](void* fn, index_t t) { (*static_cast<F*>(fn))(t); };
+            fn_ = &f;
+            tasks_ = tasks;
+            next_.store(0, std::memory_order_relaxed);
+            helpers_ = helpers;
+            busy_ = helpers;
+            ++generation_;
+        }
+        wake_.notify_all();
+        take_tasks(call_, fn_, tasks);
+        std::unique_lock<std::mutex> lock(m_);
+        done_.wait(lock, [&] { return busy_ == 0; });
+    }
+
+private:
+    void take_tasks(void (*call)(void*, index_t), void* fn, index_t tasks) {
+        for (index_t t = next_.fetch_add(1, std::memory_order_relaxed); t < tasks; t = next_.fetch_add(1, std::memory_order_relaxed))
+            call(fn, t);
+    }
+    void work(int index) {
+        std::uint64_t seen = 0;
+        for (;;) {
+            void (*call)(void*, index_t) = nullptr;
+            void* fn = nullptr;
+            index_t tasks = 0;
+            {
+                std::unique_lock<std::mutex> lock(m_);
+                wake_.wait(lock, [&] { return stop_ || generation_ != seen; });
+                if (stop_) return;
+                seen = generation_;
+                if (index >= helpers_) continue;  // not needed for this job
+                call = call_, fn = fn_, tasks = tasks_;
+            }
+            take_tasks(call, fn, tasks);
+            std::lock_guard<std::mutex> lock(m_);
+            if (--busy_ == 0) done_.notify_one();
+        }
+    }
+
+    std::mutex run_m_;  // held by the caller whose job the pool runs
+    std::mutex m_;      // guards everything below but next_
+    std::condition_variable wake_, done_;
+    std::vector<std::thread> threads_;
+    std::uint64_t generation_ = 0;
+    bool stop_ = false;
+    void (*call_)(void*, index_t) = nullptr;
+    void* fn_ = nullptr;
+    index_t tasks_ = 0;
+    int helpers_ = 0, busy_ = 0;
+    std::atomic<index_t> next_{0};
+};
+
+// The process's pool: one worker per hardware thread beyond the caller's, started on first use.
+inline thread_pool& shared_thread_pool() {
+    static thread_pool pool(std::max(1, int(std::thread::hardware_concurrency())) - 1);
+    return pool;
+}
+
+// How many threads parallel_for would use for `tasks` tasks on ctx.
+inline int parallel_threads(const context& ctx, index_t tasks) {
+    if (ctx.threads <= 1 || tasks <= 1) return 1;
+    return std::min({ctx.threads, shared_thread_pool().workers() + 1, int(std::min<index_t>(tasks, 1 << 20))});
+}
+
+template <class F>
+void parallel_for(const context& ctx, index_t tasks, F&& f) {
+    if (ctx.threads <= 1 || tasks <= 1) {
+        for (index_t t = 0; t < tasks; ++t) f(t);
+        return;
+    }
+    shared_thread_pool().run(tasks, ctx.threads - 1, f);
+}
+
+#else
+
+inline int parallel_threads(const context&, index_t) { return 1; }
+
+template <class F>
+void parallel_for(const context&, index_t tasks, F&& f) {
+    for (index_t t = 0; t < tasks; ++t) f(t);
+}
+
+#endif
+
+}  // namespace sparq
