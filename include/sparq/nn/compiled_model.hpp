@@ -46,6 +46,7 @@
 #include "sparq/kernels/spmm.hpp"
 #include "sparq/sparse/csr.hpp"
 #include "sparq/nn/channels_last.hpp"
+#include "sparq/nn/memory_plan.hpp"
 #include "sparq/nn/model.hpp"
 #include "sparq/nn/ops.hpp"
 #include "sparq/quant/bias_correction.hpp"
@@ -247,8 +248,11 @@ private:
     index_t size_of(std::size_t v) const noexcept { return shapes_[v][0] * shapes_[v][1] * shapes_[v][2]; }
     // The value id of output i.
     std::size_t output_value(std::size_t i) const noexcept { return outputs_.empty() ? shapes_.size() - 1 : std::size_t(outputs_[i]); }
+    // keep_all: every value in its own bytes to the end (calibration reads them all after the
+    // run; the arena then needs keep_all_bytes), else where the memory plan puts it.
     status run_steps(const context& ctx, const matrix_view<const float>& x, std::vector<void*>& values,
-                     std::vector<energy::layer_counts>* per_layer) const;
+                     std::vector<energy::layer_counts>* per_layer, bool keep_all = false) const;
+    std::size_t keep_all_bytes(index_t batch) const noexcept;
 
     precision prec_ = precision::f32;
     bool sparse_int8_ = false;
@@ -264,6 +268,7 @@ private:
     std::size_t stored_bytes_ = 0;
     std::uint64_t work_ = 0;
     index_t conv_scratch_ = 0;           // the largest im2col need of one image, bytes
+    memory_plan mem_;                    // where each value lives during run() (per sample)
 };
 
 namespace detail {
@@ -377,7 +382,7 @@ inline result<compiled_model> compiled_model::compile(const model& m, const comp
         auto ref = compile(m, fo);
         if (!ref) return ref.error();
         const index_t n = o.calibration.extent(0);
-        auto scratch = arena::with_capacity(ref->scratch_bytes(n));
+        auto scratch = arena::with_capacity(ref->keep_all_bytes(n));
         if (!scratch) return scratch.error();
         context ctx;
         ctx.with_scratch(*scratch);
@@ -386,7 +391,7 @@ inline result<compiled_model> compiled_model::compile(const model& m, const comp
             if (o.progress) o.progress(o.progress_user, done, values + 1);
         };
         progress(0);
-        SPARQ_TRY(ref->run_steps(ctx, o.calibration, vals, nullptr));
+        SPARQ_TRY(ref->run_steps(ctx, o.calibration, vals, nullptr, true));
         progress(1);
         for (std::size_t v = 0; v < values; ++v) {
             const float* data = v == 0 ? o.calibration.data() : static_cast<const float*>(vals[v]);
@@ -721,6 +726,16 @@ inline result<compiled_model> compiled_model::from_parts(compiled_parts p) {
         c.holds_codes_ = c.holds_codes_ || s.int8;
         c.steps_.push_back(std::move(s));
     }
+    // Liveness: a value's bytes are free once its last reader ran; the outputs live to the end.
+    std::vector<std::size_t> bytes(c.shapes_.size()), last(c.shapes_.size());
+    for (std::size_t v = 1; v < bytes.size(); ++v) {
+        bytes[v] = (std::size_t(c.size_of(v)) * (c.s8_[v] ? 1 : 4) + 63) / 64 * 64;
+        last[v] = v - 1;
+    }
+    for (std::size_t i = 0; i < c.steps_.size(); ++i)
+        for (int in : c.steps_[i].inputs) last[std::size_t(in)] = std::max(last[std::size_t(in)], i);
+    for (std::size_t k = 0; k < c.output_count(); ++k) last[c.output_value(k)] = c.steps_.size();
+    c.mem_ = plan_memory(bytes, last);
     return c;
 }
 
@@ -776,19 +791,32 @@ inline compiled_parts compiled_model::parts() const {
 
 inline std::size_t compiled_model::scratch_bytes(index_t batch, int threads) const noexcept {
     if (shapes_.empty()) return 0;
-    // NCHW convolutions take one image's im2col; channels-last ones a chunk of the batch's rows
-    std::uint64_t node_scratch = std::uint64_t(conv_scratch_);
+    const auto bytes32 = [&](std::size_t v) { return std::uint64_t(batch) * std::uint64_t(size_of(v)) * 4 + 64; };
+    // a node's temporaries: each input converted twice at most (dequantized, then to the other
+    // layout) and int32 sums of its output; its own scratch (im2col: per image for an NCHW
+    // convolution, per thread for a channels-last one); the outputs converted back at the end
+    std::uint64_t temps = 0;
     for (std::size_t i = 0; i < steps_.size(); ++i) {
         const step& s = steps_[i];
-        if (s.kind != op::conv2d || !cl_[i + 1]) continue;
-        const sample_shape& y = shapes_[i + 1];
-        const extents_t<4> ye{batch, y[0], y[1], y[2]};
-        const std::size_t b = s.int8 ? kernels::conv2d_nhwc_scratch_bytes(s.c8, s.conv, ye, threads)
-                                     : kernels::conv2d_nhwc_scratch_bytes(s.c32, s.conv, ye, threads);
-        node_scratch = std::max<std::uint64_t>(node_scratch, b);
+        std::uint64_t t = bytes32(i + 1) + std::uint64_t(conv_scratch_);
+        for (int in : s.inputs) t += 2 * bytes32(std::size_t(in));
+        if (s.kind == op::conv2d && cl_[i + 1]) {
+            const sample_shape& y = shapes_[i + 1];
+            const extents_t<4> ye{batch, y[0], y[1], y[2]};
+            t += s.int8 ? kernels::conv2d_nhwc_scratch_bytes(s.c8, s.conv, ye, threads)
+                        : kernels::conv2d_nhwc_scratch_bytes(s.c32, s.conv, ye, threads);
+        }
+        temps = std::max(temps, t);
     }
+    std::uint64_t outs = 0;
+    for (std::size_t k = 0; k < output_count(); ++k) outs += bytes32(output_value(k));
+    return std::size_t(std::uint64_t(mem_.bytes) * std::uint64_t(batch) + 64 + std::max(temps, outs) + 1024);
+}
+
+inline std::size_t compiled_model::keep_all_bytes(index_t batch) const noexcept {
     return std::size_t(run_bytes(shapes_.data(), steps_.size(), [&](std::size_t i) -> const std::vector<int>& { return steps_[i].inputs; },
-                                 node_scratch, std::uint64_t(batch)));
+                                 std::uint64_t(conv_scratch_), std::uint64_t(batch)) +
+                       scratch_bytes(batch));
 }
 
 inline status compiled_model::run(const context& ctx, const matrix_view<const float>& x, const matrix_view<float>& y,
@@ -852,11 +880,13 @@ inline status compiled_model::run(const context& ctx, const matrix_view<const fl
 
 // Runs every node; values[v] points at value v's batch (float, or int8 codes where s8_[v]).
 inline status compiled_model::run_steps(const context& ctx, const matrix_view<const float>& x, std::vector<void*>& values,
-                                        std::vector<energy::layer_counts>* per_layer) const {
+                                        std::vector<energy::layer_counts>* per_layer, bool keep_all) const {
     const index_t batch = x.extent(0);
     arena& a = *ctx.scratch;
     values[0] = const_cast<float*>(x.data());
     auto alloc = [&](std::size_t bytes) -> void* { return a.allocate(bytes, 64); };
+    auto* planned = keep_all ? nullptr : static_cast<std::byte*>(alloc(mem_.bytes * std::size_t(batch)));
+    if (!keep_all && !planned && mem_.bytes) return status(errc::out_of_memory, "model run: the arena is too small for the values");
     for (std::size_t i = 0; i < steps_.size(); ++i) {
         const step& s = steps_[i];
         context c = ctx;
@@ -866,7 +896,7 @@ inline status compiled_model::run_steps(const context& ctx, const matrix_view<co
         const sample_shape& ys = shapes_[out_v];
         const index_t in_n = size_of(in_v), out_n = size_of(out_v);
         const bool out_s8 = s8_[out_v] != 0;
-        values[out_v] = alloc(std::size_t(batch * out_n) * (out_s8 ? 1 : 4));
+        values[out_v] = keep_all ? alloc(std::size_t(batch * out_n) * (out_s8 ? 1 : 4)) : planned + mem_.offset[out_v] * std::size_t(batch);
         if (!values[out_v]) return status(errc::out_of_memory, "model run: the arena is too small for node '%.60s'", s.name.c_str());
         arena::scope temporaries(a);  // conversions and sums of this node only, released when it is done
         // This node runs on channels-last values or on NCHW ones (nn/channels_last.hpp): each
