@@ -3,7 +3,8 @@
 // both commute with it). Plain loops: these move little data next to the layers around them.
 // Each counts its traffic (and additions) into the context's energy counter. The ops added for
 // ONNX import live one family a header (ops/elementwise.hpp, binary.hpp, layout.hpp,
-// reduce.hpp); this header gives them all.
+// reduce.hpp), the channels-last (NHWC) twins of pooling, batch norm and concat in
+// ops/channels_last.hpp; this header gives them all.
 #pragma once
 
 #include <algorithm>
@@ -16,6 +17,7 @@
 #include "sparq/energy/counter.hpp"
 #include "sparq/nn/op.hpp"
 #include "sparq/nn/ops/binary.hpp"
+#include "sparq/nn/ops/channels_last.hpp"
 #include "sparq/nn/ops/elementwise.hpp"
 #include "sparq/nn/ops/layout.hpp"
 #include "sparq/nn/ops/reduce.hpp"
