@@ -37,8 +37,8 @@ inline bool can_run_channels_last(op kind, const std::vector<int>& inputs, const
         return constant_size == 1;
     }
     switch (kind) {
-        case op::conv2d: return true;
-        case op::concat: return prm.axis == 0 && false;  // (until the channels-last concat lands)
+        case op::conv2d: case op::max_pool: case op::avg_pool: case op::global_avg_pool: case op::batch_norm: return true;
+        case op::concat: return prm.axis == 0;
         default: return false;
     }
 }

@@ -1028,17 +1028,20 @@ inline status compiled_model::run_steps(const context& ctx, const matrix_view<co
                 if (s.int8) {
                     const std::int8_t* in = as_s8(in_v);
                     if (!in) return oom;
-                    ops::pool(c, s.kind, s.pool, in, xs, static_cast<std::int8_t*>(values[out_v]), ys, batch);
+                    if (cl) ops::pool_nhwc(c, s.kind, s.pool, in, xs, static_cast<std::int8_t*>(values[out_v]), ys, batch);
+                    else ops::pool(c, s.kind, s.pool, in, xs, static_cast<std::int8_t*>(values[out_v]), ys, batch);
                 } else {
                     const float* in = as_float(in_v);
                     if (!in) return oom;
-                    ops::pool(c, s.kind, s.pool, in, xs, static_cast<float*>(values[out_v]), ys, batch);
+                    if (cl) ops::pool_nhwc(c, s.kind, s.pool, in, xs, static_cast<float*>(values[out_v]), ys, batch);
+                    else ops::pool(c, s.kind, s.pool, in, xs, static_cast<float*>(values[out_v]), ys, batch);
                 }
                 break;
             case op::global_avg_pool: {
                 const float* in = as_float(in_v);
                 if (!in) return oom;
-                ops::global_avg_pool(c, in, xs, static_cast<float*>(values[out_v]), batch);
+                if (cl) ops::global_avg_pool_nhwc(c, in, xs, static_cast<float*>(values[out_v]), batch);
+                else ops::global_avg_pool(c, in, xs, static_cast<float*>(values[out_v]), batch);
                 break;
             }
             case op::flatten: case op::reshape:
@@ -1079,7 +1082,8 @@ inline status compiled_model::run_steps(const context& ctx, const matrix_view<co
             case op::batch_norm: {
                 const float* in = as_float(in_v);
                 if (!in) return oom;
-                ops::batch_norm(c, in, s.constant.data(), static_cast<float*>(values[out_v]), batch, xs[0], xs[1] * xs[2]);
+                if (cl) ops::batch_norm_nhwc(c, in, s.constant.data(), static_cast<float*>(values[out_v]), batch, xs[0], xs[1] * xs[2]);
+                else ops::batch_norm(c, in, s.constant.data(), static_cast<float*>(values[out_v]), batch, xs[0], xs[1] * xs[2]);
                 break;
             }
             case op::concat: {
@@ -1090,7 +1094,8 @@ inline status compiled_model::run_steps(const context& ctx, const matrix_view<co
                     if (!parts.back()) return oom;
                     shapes.push_back(shapes_[std::size_t(in)]);
                 }
-                ops::concat_axis(c, parts.data(), shapes.data(), parts.size(), int(s.params.axis), static_cast<float*>(values[out_v]), ys, batch);
+                if (cl) ops::concat_channels_nhwc(c, parts.data(), shapes.data(), parts.size(), static_cast<float*>(values[out_v]), ys, batch);
+                else ops::concat_axis(c, parts.data(), shapes.data(), parts.size(), int(s.params.axis), static_cast<float*>(values[out_v]), ys, batch);
                 break;
             }
             case op::softmax: {
