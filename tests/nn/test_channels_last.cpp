@@ -1,7 +1,7 @@
 // Channels-last compiled models (nn/channels_last.hpp) against the same models run on NCHW, on
 // random convolution networks: 1x1 / 3x3 / 5x5 / 3x5 kernels, strides, asymmetric padding,
 // dilation, groups, depthwise layers, residual adds, batch normalization, pooling, channel
-// concats, a flatten into a linear layer, several outputs. fp32 within rounding (the sums run in
+// concats, squeeze-excitation gates (a [C, 1, 1] broadcast), a flatten into a linear layer, several outputs. fp32 within rounding (the sums run in
 // another order); int8 bit for bit from the same parts (exact int32 sums, the same stages); the
 // energy counted per layer identical; the layout plan itself (which values are converted).
 #include <doctest/doctest.h>
@@ -42,7 +42,7 @@ struct builder {
         return int(m.nodes.size());
     }
     // A convolution of value v into `out` channels; kernel, stride, padding, dilation, groups random.
-    int conv(int v, index_t out, bool allow_groups = true) {
+    int conv(int v, index_t out, bool allow_groups = true, bool pointwise = false) {
         const nn::sample_shape& s = shapes[std::size_t(v)];
         nn::node n;
         n.kind = nn::op::conv2d;
@@ -53,6 +53,7 @@ struct builder {
         p.stride_h = pick({1, 1, 2}), p.stride_w = pick({1, 2});
         p.pad_top = pick({0, 1, 2}), p.pad_left = pick({0, 1}), p.pad_bottom = pick({0, 1}), p.pad_right = pick({0, 2});
         p.dilation_h = pick({1, 1, 2});
+        if (pointwise) p = kernels::conv2d_params{}, kh = kw = 1;
         // the kernel must fit the padded input
         while (kh > 1 && p.dilation_h * (kh - 1) + 1 > s[1] + p.pad_top + p.pad_bottom) kh -= 2, p.dilation_h = 1;
         while (kw > 1 && kw > s[2] + p.pad_left + p.pad_right) kw -= 2;
@@ -110,7 +111,7 @@ nn::model random_cnn(int blocks) {
     int v = b.conv(0, pick({4, 8, 6}), false);
     for (int i = 0; i < blocks; ++i) {
         const index_t c = b.shapes[std::size_t(v)][0];
-        switch (pick({0, 1, 2, 3, 4})) {
+        switch (pick({0, 1, 2, 3, 4, 5})) {
             case 0: v = b.conv(v, pick({c, 2 * c, 5})); break;
             case 1: {  // residual: conv 3x3 same shape, batch norm, add, relu
                 nn::node n;
@@ -132,7 +133,13 @@ nn::model random_cnn(int blocks) {
             case 3:
                 if (b.shapes[std::size_t(v)][1] >= 2 && b.shapes[std::size_t(v)][2] >= 2) v = b.pool(pick({0, 1}) ? nn::op::max_pool : nn::op::avg_pool, v);
                 break;
-            default: v = b.node(pick({0, 1}) ? nn::op::hard_swish : nn::op::sigmoid, {v}); break;
+            case 4: {  // squeeze-excitation: x * sigmoid(conv(global_pool(x))), a [C, 1, 1] broadcast
+                const int pooled = b.node(nn::op::global_avg_pool, {v});
+                const int gate = b.node(nn::op::sigmoid, {b.conv(pooled, c, false, true)});
+                v = b.node(nn::op::mul, {v, gate});
+                break;
+            }
+            default: v = b.node(pick({0, 1, 2}) == 0 ? nn::op::hard_swish : pick({0, 1}) ? nn::op::silu : nn::op::sigmoid, {v}); break;
         }
     }
     const int feature = v;

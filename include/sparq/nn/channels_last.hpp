@@ -32,9 +32,10 @@ inline bool layout_free(const sample_shape& s) noexcept { return s[0] == 1 || s[
 inline bool can_run_channels_last(op kind, const std::vector<int>& inputs, const op_params& prm, std::size_t constant_size,
                                   const sample_shape* shapes, const sample_shape& y) noexcept {
     if (is_unary_elementwise(kind)) return true;
-    if (is_binary(kind)) {
-        if (inputs.size() == 2) return shapes[inputs[0]] == y && shapes[inputs[1]] == y;
-        return constant_size == 1;
+    if (is_binary(kind)) {  // (each operand's shape permuted to [H, W, C] broadcasts as numpy does)
+        for (int v : inputs)
+            if (!(shapes[v] == y || layout_free(shapes[v]))) return false;
+        return inputs.size() == 2 || constant_size == 1 || layout_free(prm.shape);
     }
     switch (kind) {
         case op::conv2d: case op::max_pool: case op::avg_pool: case op::global_avg_pool: case op::batch_norm: return true;

@@ -1076,6 +1076,12 @@ inline status compiled_model::run_steps(const context& ctx, const matrix_view<co
                 } else if (s.params.constant_first) {
                     std::swap(x0, x1);
                 }
+                if (cl) {  // [C, H, W] seen as the [H, W, C] the bytes hold (nn/channels_last.hpp)
+                    const auto hwc = [](const sample_shape& t) { return sample_shape{t[1], t[2], t[0]}; };
+                    x0.shape = hwc(x0.shape), x1.shape = hwc(x1.shape);
+                    ops::binary(c, s.kind, x0, x1, static_cast<float*>(values[out_v]), hwc(ys), batch);
+                    break;
+                }
                 ops::binary(c, s.kind, x0, x1, static_cast<float*>(values[out_v]), ys, batch);
                 break;
             }

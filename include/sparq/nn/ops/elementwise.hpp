@@ -13,6 +13,14 @@
 #include "sparq/kernels/output_value.hpp"
 #include "sparq/nn/op.hpp"
 
+#if defined(SPARQ_WITH_XSIMD)
+#include <xsimd/xsimd.hpp>
+#if !defined(XSIMD_NO_SUPPORTED_ARCHITECTURE)
+#include "sparq/kernels/xsimd/unary.hpp"
+#define SPARQ_UNARY_XSIMD 1
+#endif
+#endif
+
 namespace sparq::nn::ops {
 
 inline float gelu(float v) noexcept { return 0.5f * v * (1.0f + std::erf(v * 0.70710678118654752f)); }  // PyTorch's default (erf)
@@ -33,21 +41,35 @@ inline float clamp_nan(float v, float lo, float hi) noexcept { return v < lo ? l
 // y = f(x) for n values; f the unary op `kind` with its parameters p (alpha, beta).
 inline void unary(const context& ctx, op kind, const op_params& p, const float* x, float* y, index_t n) noexcept {
     const float a = p.alpha, b = p.beta;
+#if defined(SPARQ_UNARY_XSIMD)
+    using A = ::xsimd::default_arch;
+    using fb = ::xsimd::batch<float, A>;
+    using batches = kernels::xsimd::unary_batches<A>;
+#endif
     switch (kind) {
         case op::relu: detail::map(x, y, n, [](float v) { return kernels::activate(v, kernels::activation::relu); }); break;
         case op::relu6: detail::map(x, y, n, [](float v) { return kernels::activate(v, kernels::activation::relu6); }); break;
+#if defined(SPARQ_UNARY_XSIMD)  // the vector exp / tanh / erf (kernels/xsimd/unary.hpp)
+        case op::sigmoid: kernels::xsimd::map_batches<A>(x, y, n, [](fb v) { return batches::sigmoid(v); }); break;
+        case op::tanh: kernels::xsimd::map_batches<A>(x, y, n, [](fb v) { return ::xsimd::tanh(v); }); break;
+        case op::gelu: kernels::xsimd::map_batches<A>(x, y, n, [](fb v) { return batches::gelu(v); }); break;
+        case op::silu: kernels::xsimd::map_batches<A>(x, y, n, [](fb v) { return batches::silu(v); }); break;
+        case op::exp: kernels::xsimd::map_batches<A>(x, y, n, [](fb v) { return ::xsimd::exp(v); }); break;
+        case op::erf: kernels::xsimd::map_batches<A>(x, y, n, [](fb v) { return ::xsimd::erf(v); }); break;
+#else
         case op::sigmoid: detail::map(x, y, n, [](float v) { return sigmoid(v); }); break;
         case op::tanh: detail::map(x, y, n, [](float v) { return std::tanh(v); }); break;
         case op::gelu: detail::map(x, y, n, [](float v) { return gelu(v); }); break;
         case op::silu: detail::map(x, y, n, [](float v) { return v / (1.0f + std::exp(-v)); }); break;  // as PyTorch writes it
+        case op::exp: detail::map(x, y, n, [](float v) { return std::exp(v); }); break;
+        case op::erf: detail::map(x, y, n, [](float v) { return std::erf(v); }); break;
+#endif
         case op::hard_sigmoid: detail::map(x, y, n, [a, b](float v) { return detail::clamp_nan(a * v + b, 0.0f, 1.0f); }); break;
         case op::hard_swish: detail::map(x, y, n, [](float v) { return v * detail::clamp_nan(v + 3.0f, 0.0f, 6.0f) / 6.0f; }); break;
         case op::leaky_relu: detail::map(x, y, n, [a](float v) { return v < 0.0f ? a * v : v; }); break;
         case op::clip: detail::map(x, y, n, [a, b](float v) { return detail::clamp_nan(v, a, b); }); break;
-        case op::exp: detail::map(x, y, n, [](float v) { return std::exp(v); }); break;
         case op::sqrt: detail::map(x, y, n, [](float v) { return std::sqrt(v); }); break;
         case op::neg: detail::map(x, y, n, [](float v) { return -v; }); break;
-        case op::erf: detail::map(x, y, n, [](float v) { return std::erf(v); }); break;
         default: detail::map(x, y, n, [](float v) { return v; }); break;  // not unary: never asked
     }
     energy::count_elementwise(ctx.energy, dtype::f32, dtype::f32, std::uint64_t(n));
