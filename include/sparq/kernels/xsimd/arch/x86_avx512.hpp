@@ -54,7 +54,7 @@ template <class A>
 // for every a, b with b >= 0 (its negative nudge 1 - 2^30 with truncating division is the same
 // floor), and that quotient fits int32: bits 31..62 of the 64-bit sum, taken with logical shifts.
 template <class A>
-::xsimd::batch<std::int32_t, A> requantize(::xsimd::batch<std::int32_t, A> acc_b, ::xsimd::batch<std::int32_t, A> offset_b,
+SPARQ_ALWAYS_INLINE ::xsimd::batch<std::int32_t, A> requantize(::xsimd::batch<std::int32_t, A> acc_b, ::xsimd::batch<std::int32_t, A> offset_b,
                                            ::xsimd::batch<std::int32_t, A> fixed_b, ::xsimd::batch<std::int32_t, A> shift_b,
                                            std::int32_t zero_point, std::int32_t qmin, std::int32_t qmax,
                                            quant::requant_rounding r, ::xsimd::kernel::requires_arch<::xsimd::avx512f>) noexcept {
