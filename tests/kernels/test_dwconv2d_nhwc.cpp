@@ -176,7 +176,7 @@ TEST_CASE("dwconv2d_nhwc_s8: bit for bit scalar::conv2d + the requant stage, to 
             for (index_t c = 0; c < c_n; ++c) bias.push_back(float(int(rng() % 200) - 100) * 0.01f);
         auto stage = kernels::make_requant_stage(
             xq, wq, tensor_view<const std::int32_t, 1>(col_sums.data(), {c_n}), yq, bias, activations[trial % 3],
-            trial % 5 == 0 ? quant::requant_rounding::single_rounding : quant::requant_rounding::double_rounding);
+            trial % 5 == 0 ? quant::requant_rounding::single_rounding : trial % 5 == 1 ? quant::requant_rounding::float_scale : quant::requant_rounding::double_rounding);
         REQUIRE(stage.ok());
         // the NCHW reference: int32 sums padded with the zero point, then the stage per image
         std::vector<std::int32_t> sums(std::size_t(count(s.y)));

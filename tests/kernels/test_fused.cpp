@@ -166,7 +166,7 @@ void check_linear(const int8_layer& l, index_t m, std::mt19937& rng, int threads
     std::vector<std::byte> scratch(std::size_t(m * l.n) * 4 + 256);
     arena a(scratch.data(), scratch.size());
     for (const auto& packed : layouts)
-        for (auto r : {quant::requant_rounding::double_rounding, quant::requant_rounding::single_rounding})
+        for (auto r : {quant::requant_rounding::double_rounding, quant::requant_rounding::single_rounding, quant::requant_rounding::float_scale})
             for (auto act : activations) {
                 auto st = kernels::make_requant_stage(xq, l.wq, packed, yq, l.bias, act, r);
                 REQUIRE(st.ok());
@@ -274,7 +274,7 @@ TEST_CASE("xsimd requantization of a tile: quant::requantize's bits on extreme s
     std::mt19937 rng(75);
     const index_t cols = 37, rows = 64;  // a batch tail too
     const std::int32_t specials[] = {INT32_MIN, INT32_MIN + 1, -(1 << 30), -65536, -129, -1, 0, 1, 127, 65535, 1 << 30, INT32_MAX - 1, INT32_MAX};
-    for (auto r : {quant::requant_rounding::double_rounding, quant::requant_rounding::single_rounding})
+    for (auto r : {quant::requant_rounding::double_rounding, quant::requant_rounding::single_rounding, quant::requant_rounding::float_scale})
         for (int trial = 0; trial < 40; ++trial) {
             kernels::requant_stage st;
             st.rounding = r;

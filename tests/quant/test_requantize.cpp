@@ -3,10 +3,12 @@
 // definition (TFLite TFLITE_SINGLE_ROUNDING / CMSIS-NN), and both within 1 LSB of float64.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
 #include <random>
+#include <string>
 
 #include "sparq/quant/requantize.hpp"
 
@@ -134,11 +136,37 @@ TEST_CASE("requantize: zero point and clamping of the output stage") {
     for (double mult : {1.0, 1.5, 4.0, 1000.0}) {
         auto q = quantize_multiplier(mult);
         REQUIRE(q.ok());
-        for (auto r : {requant_rounding::double_rounding, requant_rounding::single_rounding}) {
+        for (auto r : {requant_rounding::double_rounding, requant_rounding::single_rounding, requant_rounding::float_scale}) {
             CHECK(requantize(i32_max, *q, 0, -128, 127, r) == 127);
             CHECK(requantize(1 << 30, *q, 0, -128, 127, r) == 127);
             CHECK(requantize(i32_min, *q, 0, -128, 127, r) == -128);
             CHECK(requantize(-(1 << 30), *q, 5, 0, 255, r) == 0);
         }
     }
+}
+
+TEST_CASE("float_scale: float(acc) times the pair's float multiplier, clamped, rounded half to even (XNNPACK's fp32 requantization)") {
+    std::mt19937_64 rng(13);
+    for (double mult : {1e-6, 0.0007, 0.013, 0.25, 0.9999, 1.0, 3.5}) {
+        auto q = quantize_multiplier(mult);
+        REQUIRE(q.ok());
+        const float fm = float_multiplier(*q);
+        CHECK(std::fabs(double(fm) - mult) <= mult * 1e-7);  // the pair, rounded to float
+        for (int i = 0; i < 20000; ++i) {
+            const std::int32_t acc = std::int32_t(rng()) >> (rng() % 31);
+            const std::int32_t zp = std::int32_t(rng() % 256) - 128;
+            const std::int32_t got = requantize(acc, *q, zp, -128, 127, requant_rounding::float_scale);
+            // the definition, in double where float's own products are exact enough to compare
+            const double exact = std::clamp(double(float(acc) * fm), double(-128 - zp), double(127 - zp));
+            CHECK(got == std::int32_t(std::nearbyint(exact)) + zp);
+            CHECK(std::fabs(double(got - zp) - std::clamp(double(acc) * mult, double(-128 - zp), double(127 - zp))) <= 1.0);
+        }
+    }
+    // ties go to even: 0.5 -> 0, 1.5 -> 2, 2.5 -> 2, -0.5 -> 0 (multiplier 0.5)
+    const quantized_multiplier half{1 << 30, 0};
+    CHECK(requantize(1, half, 0, -128, 127, requant_rounding::float_scale) == 0);
+    CHECK(requantize(3, half, 0, -128, 127, requant_rounding::float_scale) == 2);
+    CHECK(requantize(5, half, 0, -128, 127, requant_rounding::float_scale) == 2);
+    CHECK(requantize(-1, half, 0, -128, 127, requant_rounding::float_scale) == 0);
+    CHECK(std::string(to_string(requant_rounding::float_scale)) == "float_scale");
 }

@@ -178,7 +178,8 @@ inline result<std::string> export_c(const nn::compiled_parts& p, const std::stri
                 for (std::size_t r = 0; r < n; ++r)
                     for (std::size_t c = 0; c < per; ++c) sums[r] += d.weight_s8[r * per + c];
                 auto st = kernels::make_requant_stage(p.q[std::size_t(d.inputs[0])], nn::detail::weight_qparams(d.weight_scale),
-                                                      tensor_view<const std::int32_t, 1>(sums.data(), {index_t(n)}), p.q[i + 1], d.bias, d.act);
+                                                      tensor_view<const std::int32_t, 1>(sums.data(), {index_t(n)}), p.q[i + 1], d.bias, d.act,
+                                                      p.requant);
                 if (!st) return st.error();
                 fixed = l + "fixed", shift = l + "shift", off = l + "offset", zxc = l + "zx_colsum", rs = l + "real_scale";
                 detail::c_array(o, "std::int32_t", fixed, st->fixed, fmt_i);
@@ -187,7 +188,7 @@ inline result<std::string> export_c(const nn::compiled_parts& p, const std::stri
                 detail::c_array(o, "std::int32_t", zxc, st->zx_colsum, fmt_i);
                 detail::c_array(o, "float", rs, st->real_scale, fmt_f);
                 zp = st->zero_point, qmin = st->qmin, qmax = st->qmax;
-                rounding = st->rounding == quant::requant_rounding::double_rounding ? "double_rounding" : "single_rounding";
+                rounding = quant::to_string(st->rounding);
             } else if (!d.weight_s4.empty()) {
                 wtype = "s4";
                 detail::c_array(o, "std::uint8_t", weights, d.weight_s4, fmt_i);

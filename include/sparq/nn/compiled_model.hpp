@@ -131,6 +131,11 @@ struct compile_options {
     // (nn/channels_last.hpp): the fast layout. false runs every op on NCHW, as the graph is
     // written (the slower path, kept as a reference the channels-last one is tested against).
     bool channels_last = true;
+    // int8: how int32 sums become codes (quant/requantize.hpp). float_scale, the fp32
+    // requantization of XNNPACK and ONNX Runtime, is the fast one; double_rounding is the
+    // integer-only form of TFLite and gemmlowp, for targets without an FPU (export-c firmware
+    // runs whichever the model was compiled with). Not stored in .sparq files: a run-time choice.
+    quant::requant_rounding requant = quant::requant_rounding::float_scale;
 };
 
 // One node of a compiled model as data.
@@ -162,6 +167,7 @@ struct compiled_parts {
     // How to run, not stored either: compile_options::check_finite and channels_last.
     bool check_finite = true;
     bool channels_last = true;
+    quant::requant_rounding requant = quant::requant_rounding::float_scale;  // compile_options::requant
     std::vector<sample_shape> shapes;     // per value (0: the input; i + 1: node i's output)
     std::vector<std::uint8_t> s8;         // per value: 1 if held as int8 codes (int8 models only)
     std::vector<quant::qparams> q;        // per value: per-tensor int8 parameters (int8 models; else empty)
@@ -258,6 +264,7 @@ private:
     bool sparse_int8_ = false;
     bool check_finite_ = true;           // as compiled_parts::check_finite
     bool channels_last_ = true;          // as compiled_parts::channels_last
+    quant::requant_rounding requant_ = quant::requant_rounding::float_scale;  // as compiled_parts::requant
     bool holds_codes_ = false;           // some step runs on int8 codes
     std::vector<sample_shape> shapes_;   // per value (0: the input)
     std::vector<std::uint8_t> s8_;       // per value: held as int8 codes
@@ -349,6 +356,7 @@ inline result<compiled_model> compiled_model::compile(const model& m, const comp
     c.sparse_int8 = o.sparse_int8;
     c.check_finite = o.check_finite;
     c.channels_last = o.channels_last;
+    c.requant = o.requant;
     c.shapes = std::move(*shapes);
     c.outputs = m.outputs;
     const std::size_t values = c.shapes.size();
@@ -615,6 +623,7 @@ inline result<compiled_model> compiled_model::from_parts(compiled_parts p) {
     c.sparse_int8_ = p.sparse_int8;
     c.check_finite_ = p.check_finite;
     c.channels_last_ = p.channels_last;
+    c.requant_ = p.requant;
     c.shapes_ = std::move(p.shapes);
     c.s8_ = std::move(p.s8);
     c.q_ = std::move(p.q);
@@ -664,14 +673,14 @@ inline result<compiled_model> compiled_model::from_parts(compiled_parts p) {
                     s.c8 = std::move(*pk);
                     auto sums = detail::channel_sums(s.c8.original);
                     if (!sums) return sums.error();
-                    auto st = kernels::make_requant_stage(c.q_[in_v], wq, sums->cview(), out_q, s.bias, s.act);
+                    auto st = kernels::make_requant_stage(c.q_[in_v], wq, sums->cview(), out_q, s.bias, s.act, p.requant);
                     if (!st) return st.error();
                     s.stage = std::move(*st);
                 } else {
                     auto pk = kernels::pack_weights(matrix_view<const std::int8_t>(d.weight_s8.data(), {ws[0], ws[1]}));
                     if (!pk) return pk.error();
                     s.w8 = std::move(*pk);
-                    auto st = kernels::make_requant_stage(c.q_[in_v], wq, s.w8, out_q, s.bias, s.act);
+                    auto st = kernels::make_requant_stage(c.q_[in_v], wq, s.w8, out_q, s.bias, s.act, p.requant);
                     if (!st) return st.error();
                     s.stage = std::move(*st);
                     const auto zeros = std::count(d.weight_s8.begin(), d.weight_s8.end(), std::int8_t(0));
@@ -745,6 +754,7 @@ inline compiled_parts compiled_model::parts() const {
     p.sparse_int8 = sparse_int8_;
     p.check_finite = check_finite_;
     p.channels_last = channels_last_;
+    p.requant = requant_;
     p.shapes = shapes_;
     p.s8 = s8_;
     p.q = q_;

@@ -67,7 +67,21 @@ constexpr std::int32_t rounding_divide_by_pot(std::int32_t x, int exponent) noex
 
 }  // namespace detail
 
-enum class requant_rounding : std::uint8_t { double_rounding, single_rounding };
+// How an int32 sum becomes a code. double_rounding: gemmlowp / TFLite's integer-only
+// arithmetic (a rounding doubling high multiply, then a rounding shift); single_rounding: one
+// 64-bit product rounded once. float_scale: the sum converted to float, times the multiplier as
+// a float (float(fixed) * 2^(shift - 31), so it follows from the same stored pair), rounded half
+// to even: the fp32 requantization of XNNPACK, FBGEMM and ONNX Runtime's MLAS, a few
+// instructions a vector against about thirty for the integer forms. It needs an FPU.
+enum class requant_rounding : std::uint8_t { double_rounding, single_rounding, float_scale };
+
+inline const char* to_string(requant_rounding r) noexcept {
+    return r == requant_rounding::double_rounding ? "double_rounding" : r == requant_rounding::single_rounding ? "single_rounding" : "float_scale";
+}
+
+// The float multiplier float_scale uses: fixed * 2^(shift - 31), fixed rounded to float first
+// (the SIMD forms convert and scale by a power of two the same way).
+inline float float_multiplier(quantized_multiplier m) noexcept { return std::ldexp(float(m.multiplier), m.shift - 31); }
 
 // x * M for one int32 accumulator, as int64 (it may exceed int32 when M > 1). Preconditions:
 // multiplier >= 0, shift in [-31, 30]. Where TFLite's int32 arithmetic is defined the results
@@ -99,6 +113,12 @@ constexpr std::int32_t multiply_by_quantized_multiplier(std::int32_t x, quantize
 // in 64-bit arithmetic, so a large accumulator saturates to qmax / qmin, never wraps.
 constexpr std::int32_t requantize(std::int32_t acc, quantized_multiplier m, std::int32_t zero_point, std::int32_t qmin,
                                   std::int32_t qmax, requant_rounding r = requant_rounding::double_rounding) noexcept {
+    if (r == requant_rounding::float_scale) {  // clamped in float (integer bounds: the same as after rounding), then rounded
+        const float lo = float(std::int64_t(qmin) - zero_point), hi = float(std::int64_t(qmax) - zero_point);
+        float f = float(acc) * float_multiplier(m);
+        f = f < lo ? lo : (f > hi ? hi : f);
+        return std::int32_t(std::nearbyint(f)) + zero_point;
+    }
     const std::int64_t v = multiply_by_quantized_multiplier_wide(acc, m, r) + zero_point;
     return static_cast<std::int32_t>(v < qmin ? qmin : (v > qmax ? qmax : v));
 }

@@ -66,6 +66,14 @@ SPARQ_ALWAYS_INLINE ::xsimd::batch<std::int32_t, A> requantize(::xsimd::batch<st
     const __mmask16 overflow =
         _mm512_cmplt_epi32_mask(_mm512_and_si512(_mm512_xor_si512(acc, x), _mm512_xor_si512(offset, x)), zero);
     x = _mm512_mask_mov_epi32(x, overflow, _mm512_xor_si512(max32, _mm512_srai_epi32(acc, 31)));
+    if (r == quant::requant_rounding::float_scale) {
+        // float(x) * (float(fixed) * 2^(shift - 31)), clamped, rounded half to even (vcvtps2dq
+        // under the default rounding mode), + zero point: quant::requantize's float_scale
+        const __m512 m = _mm512_scalef_ps(_mm512_cvtepi32_ps(fixed), _mm512_cvtepi32_ps(_mm512_sub_epi32(shift, _mm512_set1_epi32(31))));
+        __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(x), m);
+        f = _mm512_min_ps(_mm512_max_ps(f, _mm512_set1_ps(float(std::int64_t(qmin) - zero_point))), _mm512_set1_ps(float(std::int64_t(qmax) - zero_point)));
+        return _mm512_add_epi32(_mm512_cvtps_epi32(f), _mm512_set1_epi32(zero_point));
+    }
     const __m512i odd_half = _mm512_set1_epi64(0xFFFFFFFF00000000LL);
     if (r == quant::requant_rounding::single_rounding) {
         // (x * fixed + 2^(s - 1)) >> s, s = 31 - shift in [1, 62], then + zero point and clamped, in 64 bits.
