@@ -258,11 +258,11 @@ status measure(const options& o, const loaded& l, const energy::cost_model& cost
     return status::success();
 }
 
-// What --threads N > 1 does today: only the packed GEMMs split their output panels across
-// threads (started per call, kernels/matmul.hpp's for_panels) when one call has 2^22 MACs or more.
+// What --threads N > 1 does today (core/thread_pool.hpp): the packed GEMMs split their weight
+// panels and channels-last convolutions their pixels, when a call has about 2^20 MACs or more.
 constexpr const char* threads_note =
-    "only matrix products (linear layers, convolutions' GEMMs) of 2^22 multiply-adds or more split across threads, "
-    "started per call; every other op runs on one thread so far";
+    "matrix products and convolutions of about 2^20 multiply-adds or more split across the process's thread pool; "
+    "depthwise convolutions, pooling and elementwise ops run on one thread so far";
 
 std::string format_ms(double ms) {
     char buf[32];

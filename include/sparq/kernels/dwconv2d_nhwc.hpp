@@ -59,15 +59,6 @@ struct dw_nhwc_geometry {
     activation act = activation::none;
 };
 
-// The taps [lo, hi) of one axis whose input position start + k * dilation lies in [0, size).
-inline void inside_taps(index_t start, index_t dilation, index_t size, index_t taps, index_t& lo,
-                        index_t& hi) noexcept {
-    lo = start >= 0 ? 0 : (-start + dilation - 1) / dilation;
-    hi = size - 1 - start < 0 ? 0 : (size - 1 - start) / dilation + 1;
-    lo = std::min(lo, taps);
-    hi = std::clamp(hi, lo, taps);
-}
-
 // One output pixel: the input position of its tap (0, 0) and its taps inside the image.
 struct dw_pixel_taps {
     index_t ih0, iw0, kh_lo, kh_hi, kw_lo, kw_hi;
@@ -189,12 +180,12 @@ template <class X, class Y>
 void dw_nhwc_row(const dw_nhwc_geometry& g, const X* img, const X* taps, index_t oh, index_t ow_lo, index_t ow_hi,
                  X pad, Y* out) noexcept {
     dw_pixel_taps t{oh * g.p.stride_h - g.p.pad_top, 0, 0, 0, 0, g.kw_n};
-    inside_taps(t.ih0, g.p.dilation_h, g.h, g.kh_n, t.kh_lo, t.kh_hi);
+    inside_columns(t.ih0, g.p.dilation_h, g.h, g.kh_n, t.kh_lo, t.kh_hi);
     for (index_t ow = 0; ow < g.ow_n;) {
         t.iw0 = ow * g.p.stride_w - g.p.pad_left;
         const index_t group = ow < ow_lo ? 1 : ow + 3 < ow_hi ? 4 : ow + 1 < ow_hi ? 2 : 1;
         t.kw_lo = 0, t.kw_hi = g.kw_n;
-        if (group == 1) inside_taps(t.iw0, g.p.dilation_w, g.w, g.kw_n, t.kw_lo, t.kw_hi);
+        if (group == 1) inside_columns(t.iw0, g.p.dilation_w, g.w, g.kw_n, t.kw_lo, t.kw_hi);
         if (group == 4)
             dw_pixels<4>(g, img, taps, t, pad, out + ow * g.c);
         else if (group == 2)
