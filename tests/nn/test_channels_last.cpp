@@ -154,11 +154,14 @@ struct run_result {
     std::vector<energy::layer_counts> layers;
 };
 
-run_result run(const nn::compiled_model& c, const tensor<float, 2>& x, int threads = 1) {
-    auto scratch = arena::with_capacity(c.scratch_bytes(x.extent(0), threads));
+// arena_threads: the thread count the arena is sized for (fewer than `threads`: layers run on
+// fewer threads); b: the backend asked for (scalar: linear_s8's unfused path, its own scratch).
+run_result run(const nn::compiled_model& c, const tensor<float, 2>& x, int threads = 1, int arena_threads = 0,
+               backend b = backend::automatic) {
+    auto scratch = arena::with_capacity(c.scratch_bytes(x.extent(0), arena_threads ? arena_threads : threads));
     REQUIRE(scratch.ok());
     context ctx;
-    ctx.with_scratch(*scratch).with_threads(threads);
+    ctx.with_scratch(*scratch).with_threads(threads).with_backend(b);
     run_result r;
     r.layers = c.make_counters();
     std::vector<matrix_view<float>> ys;
@@ -236,10 +239,14 @@ TEST_CASE("channels-last models equal their NCHW selves on random CNNs: fp32 to 
         }
         same_energy(c8, d8);
         // threads split rows and panels, never a sum: the same bits on 3 threads
-        const run_result b3 = run(*cl, x, 3), d3 = run(*qcl, x, 3);
+        // (also with an arena sized for one thread, and int8 on the scalar backend: each task's
+        // GEMM takes scratch from its own slice)
+        const run_result b3 = run(*cl, x, 3), d3 = run(*qcl, x, 3), d3_tight = run(*qcl, x, 3, 1), d3_scalar = run(*qcl, x, 3, 0, backend::scalar);
         for (std::size_t o = 0; o < b.outputs.size(); ++o) {
             CHECK(std::memcmp(b.outputs[o].data(), b3.outputs[o].data(), b.outputs[o].size() * sizeof(float)) == 0);
             CHECK(std::memcmp(d8.outputs[o].data(), d3.outputs[o].data(), d8.outputs[o].size() * sizeof(float)) == 0);
+            CHECK(std::memcmp(d8.outputs[o].data(), d3_tight.outputs[o].data(), d8.outputs[o].size() * sizeof(float)) == 0);
+            CHECK(std::memcmp(d8.outputs[o].data(), d3_scalar.outputs[o].data(), d8.outputs[o].size() * sizeof(float)) == 0);
         }
         converted_somewhere += 1;
     }

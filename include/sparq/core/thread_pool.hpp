@@ -59,8 +59,13 @@ public:
     template <class F>
     void run(index_t tasks, int helpers, F& f) {
         helpers = std::min({helpers, workers(), int(tasks) - 1});
+        // a task calling parallel_for runs its tasks itself (it may hold the job already)
+        if (helpers <= 0 || in_task()) {
+            for (index_t t = 0; t < tasks; ++t) f(t);
+            return;
+        }
         std::unique_lock<std::mutex> job(run_m_, std::try_to_lock);
-        if (helpers <= 0 || !job.owns_lock()) {
+        if (!job.owns_lock()) {  // another thread's job is on the pool
             for (index_t t = 0; t < tasks; ++t) f(t);
             return;
         }
@@ -81,9 +86,15 @@ public:
     }
 
 private:
+    static bool& in_task() noexcept {
+        static thread_local bool inside = false;
+        return inside;
+    }
     void take_tasks(void (*call)(void*, index_t), void* fn, index_t tasks) {
+        in_task() = true;
         for (index_t t = next_.fetch_add(1, std::memory_order_relaxed); t < tasks; t = next_.fetch_add(1, std::memory_order_relaxed))
             call(fn, t);
+        in_task() = false;
     }
     void work(int index) {
         std::uint64_t seen = 0;
@@ -118,10 +129,12 @@ private:
     std::atomic<index_t> next_{0};
 };
 
-// The process's pool: one worker per hardware thread beyond the caller's, started on first use.
+// The process's pool: one worker per hardware thread beyond the caller's, started on first use
+// and never destroyed (its workers sleep until the process ends: joining them from a static
+// destructor could race a model still running in another static's destructor).
 inline thread_pool& shared_thread_pool() {
-    static thread_pool pool(std::max(1, int(std::thread::hardware_concurrency())) - 1);
-    return pool;
+    static thread_pool* pool = new thread_pool(std::max(1, int(std::thread::hardware_concurrency())) - 1);
+    return *pool;
 }
 
 // How many threads parallel_for would use for `tasks` tasks on ctx.

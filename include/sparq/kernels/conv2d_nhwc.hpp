@@ -86,11 +86,16 @@ void im2col_nhwc(const X* x, const extents_t<4>& xe, const extents_t<4>& ye, ind
 // im2col buffer and, for grouped int8, its own sums), the GEMMs inside on one thread each; a
 // pointwise convolution splits its rows. Below about a million multiply-adds a layer stays on
 // the calling thread (waking the pool costs more).
+// Each task's slice of the arena (multiples of 64 bytes, so every part stays aligned): its im2col
+// chunk, its int32 sums (grouped int8), and an arena of its own for the GEMM's scratch (linear_s8's
+// unfused fallback takes one), so that no two threads allocate from one arena.
 struct nhwc_plan {
     index_t rows = 0, kg = 0, chunk = 0, chunks = 0, tasks = 1;
-    std::size_t cols_bytes = 0, sums_bytes = 0;  // per task
-    std::size_t task_bytes() const noexcept { return cols_bytes + sums_bytes; }
+    std::size_t cols_bytes = 0, sums_bytes = 0, gemm_bytes = 0;  // per task
+    std::size_t task_bytes() const noexcept { return cols_bytes + sums_bytes + gemm_bytes; }
 };
+
+constexpr std::size_t round_up_64(std::size_t b) noexcept { return (b + 63) / 64 * 64; }
 
 template <class T>
 nhwc_plan plan_nhwc(const packed_conv<T>& w, const conv2d_params& p, const extents_t<4>& ye, int threads) noexcept {
@@ -103,14 +108,18 @@ nhwc_plan plan_nhwc(const packed_conv<T>& w, const conv2d_params& p, const exten
         pl.tasks = std::min(pl.tasks, std::max<index_t>(1, pl.rows / 64));
         pl.chunk = (pl.rows + pl.tasks - 1) / std::max<index_t>(pl.tasks, 1);
         pl.chunks = pl.rows ? (pl.rows + pl.chunk - 1) / pl.chunk : 0;
+        if (std::is_same_v<T, std::int8_t>) pl.gemm_bytes = round_up_64(std::size_t(pl.chunk * ye[1]) * 4 + 128);
         return pl;
     }
     pl.chunk = nhwc_chunk_rows(pl.rows, pl.kg * p.groups, sizeof(T), std::size_t(w.original.size()) * sizeof(T));
     if (pl.tasks > 1) pl.chunk = std::max<index_t>(1, std::min(pl.chunk, (pl.rows + pl.tasks - 1) / pl.tasks));
     pl.chunks = pl.rows ? (pl.rows + pl.chunk - 1) / pl.chunk : 0;
     pl.tasks = std::max<index_t>(1, std::min(pl.tasks, pl.chunks));
-    pl.cols_bytes = std::size_t(pl.chunk * pl.kg) * sizeof(T) + 64;
-    if (p.groups > 1 && std::is_same_v<T, std::int8_t>) pl.sums_bytes = std::size_t(pl.chunk * ye[1]) * 4 + 64;
+    pl.cols_bytes = round_up_64(std::size_t(pl.chunk * pl.kg) * sizeof(T));
+    if (std::is_same_v<T, std::int8_t>) {
+        if (p.groups > 1) pl.sums_bytes = round_up_64(std::size_t(pl.chunk * ye[1]) * 4);
+        else pl.gemm_bytes = round_up_64(std::size_t(pl.chunk * ye[1]) * 4 + 128);
+    }
     return pl;
 }
 
@@ -138,9 +147,11 @@ status conv2d_nhwc_rows(const context& ctx, const X* x, const extents_t<4>& xe, 
     const index_t cg = w.extents[1], kh = w.extents[2], kw = w.extents[3];
     nhwc_plan pl = plan_nhwc(w, p, ye, parallel_threads(ctx, 1 << 20));
     if (pl.rows == 0) return status::success();
-    // as many tasks as the arena holds buffers for
-    if (pl.task_bytes() > 0 && ctx.scratch)
-        pl.tasks = std::max<index_t>(1, std::min<index_t>(pl.tasks, index_t(ctx.scratch->available() / pl.task_bytes())));
+    // as many tasks as the arena holds buffers for (after up to 63 bytes of alignment)
+    if (pl.task_bytes() > 0 && ctx.scratch) {
+        const std::size_t room = ctx.scratch->available() > 63 ? ctx.scratch->available() - 63 : 0;
+        pl.tasks = std::max<index_t>(1, std::min<index_t>(pl.tasks, index_t(room / pl.task_bytes())));
+    }
     if (pl.task_bytes() > 0) SPARQ_TRY(ctx.require_scratch(pl.task_bytes(), "conv2d_nhwc (im2col)"));
     constexpr index_t max_tasks = 64;
     pl.tasks = std::min(pl.tasks, max_tasks);
@@ -155,17 +166,21 @@ status conv2d_nhwc_rows(const context& ctx, const X* x, const extents_t<4>& xe, 
     }
     status failed[max_tasks];
     parallel_for(ctx, pl.tasks, [&](index_t t) {
-        X* cols = buffers ? reinterpret_cast<X*>(buffers + std::size_t(t) * pl.task_bytes()) : nullptr;
-        auto* sums = pl.sums_bytes ? reinterpret_cast<std::int32_t*>(buffers + std::size_t(t) * pl.task_bytes() + pl.cols_bytes) : nullptr;
+        std::byte* slice = buffers ? buffers + std::size_t(t) * pl.task_bytes() : nullptr;
+        X* cols = slice ? reinterpret_cast<X*>(slice) : nullptr;
+        auto* sums = pl.sums_bytes ? reinterpret_cast<std::int32_t*>(slice + pl.cols_bytes) : nullptr;
+        arena own(pl.gemm_bytes ? slice + pl.cols_bytes + pl.sums_bytes : nullptr, pl.gemm_bytes);
+        context one_t = one;
+        one_t.scratch = pl.gemm_bytes ? &own : nullptr;
         for (index_t ci = t; ci < pl.chunks; ci += pl.tasks) {
             const index_t m0 = ci * pl.chunk, count = std::min(pl.chunk, pl.rows - m0);
             status s = status::success();
             if (is_pointwise(w.extents, p)) {
-                s = gemm(one, index_t(0), matrix_view<const X>(x + m0 * pl.kg, {count, pl.kg}), m0, count, sums);
+                s = gemm(one_t, index_t(0), matrix_view<const X>(x + m0 * pl.kg, {count, pl.kg}), m0, count, sums);
             } else {
                 for (index_t g = 0; g < p.groups && s.ok(); ++g) {
                     im2col_nhwc(x, xe, ye, kh, kw, p, g, cg, m0, count, pad, cols);
-                    s = gemm(one, g, matrix_view<const X>(cols, {count, pl.kg}), m0, count, sums);
+                    s = gemm(one_t, g, matrix_view<const X>(cols, {count, pl.kg}), m0, count, sums);
                 }
             }
             if (s.ok()) s = finish(m0, count, sums);

@@ -427,7 +427,15 @@ inline result<compiled_model> compiled_model::compile(const model& m, const comp
                 if (d.kind == op::conv2d && ref->cl_[v])  // channels-last: each pixel a row of C
                     input_means[i] = quant::channel_means(data, n * c.shapes[v][1] * c.shapes[v][2], c.shapes[v][0], 1);
                 else if (d.kind == op::conv2d) input_means[i] = quant::channel_means(data, n, c.shapes[v][0], c.shapes[v][1] * c.shapes[v][2]);
-                else input_means[i] = quant::channel_means(data, n * (size / d.linear.in_features()), d.linear.in_features(), 1);
+                else {  // a linear layer reads the graph's NCHW order: a channels-last value back to it first
+                    std::vector<float> nchw;
+                    if (ref->cl_[v] && !layout_free(c.shapes[v])) {
+                        nchw.resize(std::size_t(n * size));
+                        convert_layout(data, c.shapes[v], n, false, nchw.data());
+                        data = nchw.data();
+                    }
+                    input_means[i] = quant::channel_means(data, n * (size / d.linear.in_features()), d.linear.in_features(), 1);
+                }
             }
         // Which values stay int8: a linear / conv output whose every consumer takes codes (and
         // which is not one of the model's outputs); codes flow on through max pooling, flatten,
@@ -435,19 +443,30 @@ inline result<compiled_model> compiled_model::compile(const model& m, const comp
         std::vector<std::uint8_t> is_output(values, 0);
         if (m.outputs.empty()) is_output[values - 1] = 1;
         for (int v : m.outputs) is_output[std::size_t(v)] = 1;
+        // An add runs on codes when every reader of its output takes codes; decided from the last
+        // node back, so that an add reading another add counts it only if that one runs on codes.
+        std::vector<std::uint8_t> add_codes(m.nodes.size(), 0);
+        const auto takes_codes = [&](std::size_t j) {
+            const node& u = m.nodes[j];
+            return !keep_float[j] && (detail::takes_s8(u.kind) || (detail::adds_codes(u.kind, u.inputs, c.shapes.data()) && add_codes[j]));
+        };
+        for (std::size_t i = m.nodes.size(); i-- > 0;) {
+            if (!detail::adds_codes(m.nodes[i].kind, m.nodes[i].inputs, c.shapes.data())) continue;
+            bool all = !is_output[i + 1];
+            for (std::size_t j = i + 1; j < m.nodes.size() && all; ++j)
+                for (int in : m.nodes[j].inputs)
+                    if (std::size_t(in) == i + 1 && !takes_codes(j)) all = false;
+            add_codes[i] = all;
+        }
         for (std::size_t i = 0; i < m.nodes.size(); ++i) {
             const node& d = m.nodes[i];
             const std::size_t v = i + 1;
             bool consumers_take_s8 = !is_output[v];
             for (std::size_t j = 0; j < m.nodes.size(); ++j)
                 for (int in : m.nodes[j].inputs)
-                    if (std::size_t(in) == v) {
-                        const node& u = m.nodes[j];
-                        const bool codes = detail::takes_s8(u.kind) || detail::adds_codes(u.kind, u.inputs, c.shapes.data());
-                        if (!codes || keep_float[j]) consumers_take_s8 = false;
-                    }
+                    if (std::size_t(in) == v && !takes_codes(j)) consumers_take_s8 = false;
             if (d.kind == op::linear || d.kind == op::conv2d) c.s8[v] = consumers_take_s8 && !keep_float[i];
-            else if (detail::adds_codes(d.kind, d.inputs, c.shapes.data())) c.s8[v] = consumers_take_s8;  // its own parameters
+            else if (add_codes[i]) c.s8[v] = 1;  // its own parameters
             else if (detail::takes_s8(d.kind) && c.s8[std::size_t(d.inputs[0])]) {
                 c.s8[v] = 1;
                 c.q[v] = c.q[std::size_t(d.inputs[0])];  // the same codes, the same meaning

@@ -50,7 +50,7 @@ inline void add_s8(const context& ctx, const std::int8_t* a, float sa, std::int3
     const float fza = float(za), fzb = float(zb), lo = float(-128 - zy), hi = float(127 - zy);
     for (index_t i = 0; i < n; ++i) {
         float v = std::nearbyint(ka * (float(a[i]) - fza) + kb * (float(b[i]) - fzb));
-        v = v < lo ? lo : (v > hi ? hi : v);
+        v = !(v >= lo) ? lo : (v > hi ? hi : v);  // (NaN, from scales a file made absurd, to lo)
         y[i] = std::int8_t(std::int32_t(v) + zy);
     }
     if (ctx.energy) {
