@@ -7,7 +7,7 @@
 
 #include <cstddef>
 #include <utility>
-#include <xsimd/xsimd.hpp>
+#include "sparq/core/xsimd.hpp"
 
 #include "sparq/core/config.hpp"
 #include "sparq/core/tensor_view.hpp"

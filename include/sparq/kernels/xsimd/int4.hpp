@@ -9,7 +9,7 @@
 #include "sparq/core/config.hpp"
 
 #include <cstdint>
-#include <xsimd/xsimd.hpp>
+#include "sparq/core/xsimd.hpp"
 
 #include "sparq/core/shape.hpp"
 #include "sparq/kernels/xsimd/arch/generic.hpp"

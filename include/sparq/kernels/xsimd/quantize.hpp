@@ -4,7 +4,7 @@
 #pragma once
 
 #include <cstdint>
-#include <xsimd/xsimd.hpp>
+#include "sparq/core/xsimd.hpp"
 
 #include "sparq/core/config.hpp"
 

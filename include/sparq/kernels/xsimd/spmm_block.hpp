@@ -8,7 +8,7 @@
 
 #include <cstdint>
 #include <type_traits>
-#include <xsimd/xsimd.hpp>
+#include "sparq/core/xsimd.hpp"
 
 #include "sparq/core/config.hpp"
 #include "sparq/core/tensor_view.hpp"

@@ -5,7 +5,7 @@
 // the same bits).
 #pragma once
 
-#include <xsimd/xsimd.hpp>
+#include "sparq/core/xsimd.hpp"
 
 #include "sparq/core/config.hpp"
 #include "sparq/core/shape.hpp"

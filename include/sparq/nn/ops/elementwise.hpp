@@ -14,7 +14,7 @@
 #include "sparq/nn/op.hpp"
 
 #if defined(SPARQ_WITH_XSIMD)
-#include <xsimd/xsimd.hpp>
+#include "sparq/core/xsimd.hpp"
 #if !defined(XSIMD_NO_SUPPORTED_ARCHITECTURE)
 #include "sparq/kernels/xsimd/unary.hpp"
 #define SPARQ_UNARY_XSIMD 1

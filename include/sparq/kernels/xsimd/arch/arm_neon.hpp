@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
-#include <xsimd/xsimd.hpp>
+#include "sparq/core/xsimd.hpp"
 
 #include "sparq/kernels/xsimd/arch/generic.hpp"
 

@@ -3,7 +3,7 @@
 #pragma once
 
 #include <cstdint>
-#include <xsimd/xsimd.hpp>
+#include "sparq/core/xsimd.hpp"
 
 namespace sparq::kernels::xsimd::detail {
 

@@ -6,7 +6,7 @@
 #include "sparq/core/config.hpp"
 
 #include <cstdint>
-#include <xsimd/xsimd.hpp>
+#include "sparq/core/xsimd.hpp"
 
 #include "sparq/core/bfloat16.hpp"
 #include "sparq/core/float16.hpp"

@@ -8,7 +8,7 @@
 
 #include <cstdint>
 #include <type_traits>
-#include <xsimd/xsimd.hpp>
+#include "sparq/core/xsimd.hpp"
 
 #include "sparq/kernels/xsimd/arch/generic.hpp"
 #include "sparq/quant/requantize.hpp"
