@@ -50,6 +50,36 @@ template <class A>
     return ib::load_aligned(a);
 }
 
+// float_scale requantization (quant::requantize's float_scale) on a block of columns: the
+// per-column parameters and the bounds prepared once, then applied to each row of the block.
+// Written on xsimd batches alone, so AVX2 and NEON run it as vectors too (the integer forms
+// fall back to the per-lane scalar arithmetic there). Bit for bit the scalar stage: the
+// multiplier is float(fixed) * 2^(shift - 31) (a power of two built in the exponent bits:
+// shift - 31 is in [-62, -1], a normal float), the product is clamped in float (finite: |x| <
+// 2^31, multiplier < 2^31) and rounded half to even by the default rounding mode.
+template <class A>
+struct float_scale_block {
+    using ib = ::xsimd::batch<std::int32_t, A>;
+    using fb = ::xsimd::batch<float, A>;
+    ib offset, zero_point;
+    fb multiplier, lo, hi;
+
+    SPARQ_ALWAYS_INLINE float_scale_block(ib offset_b, ib fixed, ib shift, std::int32_t zp, std::int32_t qmin, std::int32_t qmax) noexcept
+        : offset(offset_b), zero_point(zp), lo(float(std::int64_t(qmin) - zp)), hi(float(std::int64_t(qmax) - zp)) {
+        const ib exponent = (shift + ib(127 - 31)) << 23;
+        multiplier = ::xsimd::batch_cast<float>(fixed) * ::xsimd::bitwise_cast<fb>(exponent);
+    }
+    SPARQ_ALWAYS_INLINE ib operator()(ib acc) const noexcept {
+        // acc + offset, saturated: it overflowed where both operands' signs differ from the sum's
+        // (all-ones lanes in `overflow`; bitwise, as xsimd 8.1's int32 select fails on AVX-512BW)
+        const ib x = acc + offset;
+        const ib overflow = ((acc ^ x) & (offset ^ x)) >> 31;
+        const ib saturated = (acc >> 31) ^ ib(INT32_MAX);
+        const fb f = ::xsimd::min(::xsimd::max(::xsimd::batch_cast<float>(x ^ ((x ^ saturated) & overflow)) * multiplier, lo), hi);
+        return ::xsimd::nearbyint_as_int(f) + zero_point;
+    }
+};
+
 }  // namespace detail
 
 // The float stage on one batch of finished sums: act(sum + bias), as apply_bias_activation.
@@ -66,6 +96,14 @@ void requant_tile(const requant_stage& st, const std::int32_t* tile, index_t ldt
     using ib = ::xsimd::batch<std::int32_t, A>;
     constexpr index_t L = index_t(ib::size);
     index_t j = 0;
+    if (st.rounding == quant::requant_rounding::float_scale) {  // the compiled models' default: its own loop
+        for (; j + L <= cols; j += L) {
+            const std::size_t n = std::size_t(n0 + j);
+            const detail::float_scale_block<A> block(ib::load_unaligned(st.offset.data() + n), ib::load_unaligned(st.fixed.data() + n),
+                                                     ib::load_unaligned(st.shift.data() + n), st.zero_point, st.qmin, st.qmax);
+            for (index_t r = 0; r < rows; ++r) detail::store_narrow<Q>(block(ib::load_unaligned(tile + r * ldt + j)), y + r * ldy + j, A{});
+        }
+    }
     for (; j + L <= cols; j += L) {
         const std::size_t n = std::size_t(n0 + j);
         const ib offset = ib::load_unaligned(st.offset.data() + n), fixed = ib::load_unaligned(st.fixed.data() + n),
@@ -80,16 +118,16 @@ void requant_tile(const requant_stage& st, const std::int32_t* tile, index_t ldt
         // scalar stage per element: with 8 or 24 channels that was most of a small CNN's time)
         const index_t tail = cols - j;
         const std::size_t n = std::size_t(n0 + j);
-        alignas(64) std::int32_t offset[L] = {}, fixed[L] = {}, shift[L] = {}, sums[L] = {};
+        alignas(64) std::int32_t offset[L] = {}, fixed[L] = {}, shift[L] = {};
         for (index_t i = 0; i < tail; ++i)
             offset[i] = st.offset[n + std::size_t(i)], fixed[i] = st.fixed[n + std::size_t(i)], shift[i] = st.shift[n + std::size_t(i)];
         const ib o = ib::load_aligned(offset), f = ib::load_aligned(fixed), sh = ib::load_aligned(shift);
-        alignas(64) Q codes[L];
+        const bool float_scale = st.rounding == quant::requant_rounding::float_scale;
+        const detail::float_scale_block<A> block(o, f, sh, st.zero_point, st.qmin, st.qmax);
         for (index_t r = 0; r < rows; ++r) {
-            for (index_t i = 0; i < tail; ++i) sums[i] = tile[r * ldt + j + i];
-            const ib v = detail::requantize<A>(ib::load_aligned(sums), o, f, sh, st.zero_point, st.qmin, st.qmax, st.rounding, A{});
-            detail::store_narrow<Q>(v, codes, A{});
-            for (index_t i = 0; i < tail; ++i) y[r * ldy + j + i] = codes[i];
+            const ib sums = detail::load_partial<A>(tile + r * ldt + j, std::size_t(tail), A{});
+            const ib v = float_scale ? block(sums) : detail::requantize<A>(sums, o, f, sh, st.zero_point, st.qmin, st.qmax, st.rounding, A{});
+            detail::store_narrow_partial<Q>(v, y + r * ldy + j, std::size_t(tail), A{});
         }
     }
 }
@@ -103,6 +141,10 @@ void requant_column(const requant_stage& st, index_t n, const std::int32_t* acc,
     const std::size_t c = std::size_t(n);
     const ib offset(st.offset[c]), fixed(st.fixed[c]), shift(st.shift[c]);
     index_t m = 0;
+    if (st.rounding == quant::requant_rounding::float_scale) {
+        const detail::float_scale_block<A> block(offset, fixed, shift, st.zero_point, st.qmin, st.qmax);
+        for (; m + L <= count; m += L) detail::store_narrow<Q>(block(ib::load_unaligned(acc + m)), y + m, A{});
+    }
     for (; m + L <= count; m += L) {
         const ib v = detail::requantize<A>(ib::load_unaligned(acc + m), offset, fixed, shift, st.zero_point, st.qmin, st.qmax, st.rounding, A{});
         detail::store_narrow<Q>(v, y + m, A{});

@@ -21,6 +21,22 @@ template <class A, class Q>
     return ::xsimd::batch<std::int32_t, A>::load_aligned(tmp);
 }
 
+// The first n (< the batch's size) lanes: int32 loaded (the others 0), or narrowed and stored
+// (nothing written past them). A block of columns' last, partial batch.
+template <class A>
+::xsimd::batch<std::int32_t, A> load_partial(const std::int32_t* in, std::size_t n, ::xsimd::kernel::requires_arch<::xsimd::generic>) noexcept {
+    alignas(A::alignment()) std::int32_t tmp[::xsimd::batch<std::int32_t, A>::size] = {};
+    for (std::size_t i = 0; i < n; ++i) tmp[i] = in[i];
+    return ::xsimd::batch<std::int32_t, A>::load_aligned(tmp);
+}
+
+template <class Q, class A>
+void store_narrow_partial(::xsimd::batch<std::int32_t, A> v, Q* out, std::size_t n, ::xsimd::kernel::requires_arch<::xsimd::generic>) noexcept {
+    alignas(A::alignment()) std::int32_t tmp[::xsimd::batch<std::int32_t, A>::size];
+    v.store_aligned(tmp);
+    for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<Q>(tmp[i]);
+}
+
 // int4 codes, two per byte (the low nibble first), sign-extended into int32 lanes in k order.
 template <class A>
 ::xsimd::batch<std::int32_t, A> load_nibbles(const std::uint8_t* in, ::xsimd::kernel::requires_arch<::xsimd::generic>) noexcept {

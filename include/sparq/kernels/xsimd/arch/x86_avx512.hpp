@@ -31,6 +31,17 @@ void store_narrow(::xsimd::batch<std::int32_t, A> v, Q* out, ::xsimd::kernel::re
     _mm_storeu_si128(reinterpret_cast<__m128i*>(out), _mm512_cvtepi32_epi8(v));
 }
 
+// (masked: a partial batch touches no byte past its n lanes)
+template <class A>
+::xsimd::batch<std::int32_t, A> load_partial(const std::int32_t* in, std::size_t n, ::xsimd::kernel::requires_arch<::xsimd::avx512f>) noexcept {
+    return _mm512_maskz_loadu_epi32(__mmask16((1u << n) - 1), in);
+}
+
+template <class Q, class A>
+void store_narrow_partial(::xsimd::batch<std::int32_t, A> v, Q* out, std::size_t n, ::xsimd::kernel::requires_arch<::xsimd::avx512f>) noexcept {
+    _mm512_mask_cvtepi32_storeu_epi8(out, __mmask16((1u << n) - 1), v);
+}
+
 template <class A, class Q>
 ::xsimd::batch<std::int32_t, A> load_widen(const Q* in, ::xsimd::kernel::requires_arch<::xsimd::avx512f>) noexcept {
     const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(in));
