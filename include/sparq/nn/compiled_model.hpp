@@ -248,6 +248,7 @@ private:
         bool sparse = false;           // run from sw8
         kernels::requant_stage stage;  // int8 linear / conv: to the output's codes, or to float
         std::vector<float> w_scale;    // int8 linear / conv: the weights' per-channel scales
+        ops::lut_s8 lut;               // int8 unary ops on codes (ops::has_lut): the output code of each input code
         bool int8 = false;             // runs on int8 codes
     };
 
@@ -309,6 +310,21 @@ constexpr bool takes_s8(op k) noexcept {
 // parameters, as a residual connection between int8 layers does.
 inline bool adds_codes(op k, const std::vector<int>& inputs, const sample_shape* shapes) noexcept {
     return k == op::add && inputs.size() == 2 && shapes[inputs[0]] == shapes[inputs[1]];
+}
+
+// A mul of a feature map [C, H, W] by a per-channel gate [C, 1, 1] (squeeze-excitation): it may
+// run on the map's codes (ops::channel_scale_s8). The operand index of the map, or -1.
+inline int scales_codes(op k, const std::vector<int>& inputs, const sample_shape* shapes) noexcept {
+    if (k != op::mul || inputs.size() != 2) return -1;
+    const sample_shape &a = shapes[inputs[0]], &b = shapes[inputs[1]];
+    const auto gate_of = [](const sample_shape& map, const sample_shape& g) { return g[0] == map[0] && g[1] == 1 && g[2] == 1 && map[1] * map[2] > 1; };
+    return gate_of(a, b) ? 0 : gate_of(b, a) ? 1 : -1;
+}
+
+// The ops that may make int8 codes with parameters of their own (calibrated for their output)
+// when every reader of that output takes codes: adds, scales by a gate, table lookups.
+inline bool own_codes(op k, const std::vector<int>& inputs, const sample_shape* shapes) noexcept {
+    return adds_codes(k, inputs, shapes) || scales_codes(k, inputs, shapes) >= 0 || ops::has_lut(k);
 }
 
 // y[n, c, :, :] = act(y + bias[c]) over a [batch, C, H, W] block. The activation is chosen
@@ -437,36 +453,41 @@ inline result<compiled_model> compiled_model::compile(const model& m, const comp
                     input_means[i] = quant::channel_means(data, n * (size / d.linear.in_features()), d.linear.in_features(), 1);
                 }
             }
-        // Which values stay int8: a linear / conv output whose every consumer takes codes (and
+        // Which values stay int8: a linear / conv output whose every reader takes codes (and
         // which is not one of the model's outputs); codes flow on through max pooling, flatten,
-        // reshape, ReLU. (An output held as codes that way is dequantized at the end of run().)
+        // reshape, ReLU; global average pooling reads them. (An output held as codes that way
+        // is dequantized at the end of run().)
         std::vector<std::uint8_t> is_output(values, 0);
         if (m.outputs.empty()) is_output[values - 1] = 1;
         for (int v : m.outputs) is_output[std::size_t(v)] = 1;
-        // An add runs on codes when every reader of its output takes codes; decided from the last
-        // node back, so that an add reading another add counts it only if that one runs on codes.
-        std::vector<std::uint8_t> add_codes(m.nodes.size(), 0);
-        const auto takes_codes = [&](std::size_t j) {
+        std::vector<std::vector<std::size_t>> readers(values);  // per value, the nodes reading it
+        for (std::size_t j = 0; j < m.nodes.size(); ++j)
+            for (int in : m.nodes[j].inputs) readers[std::size_t(in)].push_back(j);
+        // An op of detail::own_codes runs on codes when every reader of its output takes codes;
+        // decided from the last node back, so that such an op reading another counts it only if
+        // that one runs on codes.
+        std::vector<std::uint8_t> own(m.nodes.size(), 0);
+        const auto takes_codes = [&](std::size_t j, std::size_t v) {  // node j reads value v as codes
             const node& u = m.nodes[j];
-            return !keep_float[j] && (detail::takes_s8(u.kind) || (detail::adds_codes(u.kind, u.inputs, c.shapes.data()) && add_codes[j]));
+            if (keep_float[j]) return false;
+            if (detail::takes_s8(u.kind) || u.kind == op::global_avg_pool) return true;
+            if (!own[j]) return false;
+            const int map = detail::scales_codes(u.kind, u.inputs, c.shapes.data());
+            return map < 0 || std::size_t(u.inputs[std::size_t(map)]) == v;  // a gate is read as floats
         };
-        for (std::size_t i = m.nodes.size(); i-- > 0;) {
-            if (!detail::adds_codes(m.nodes[i].kind, m.nodes[i].inputs, c.shapes.data())) continue;
-            bool all = !is_output[i + 1];
-            for (std::size_t j = i + 1; j < m.nodes.size() && all; ++j)
-                for (int in : m.nodes[j].inputs)
-                    if (std::size_t(in) == i + 1 && !takes_codes(j)) all = false;
-            add_codes[i] = all;
-        }
+        const auto all_take_codes = [&](std::size_t v) {
+            if (is_output[v]) return false;
+            for (std::size_t j : readers[v])
+                if (!takes_codes(j, v)) return false;
+            return true;
+        };
+        for (std::size_t i = m.nodes.size(); i-- > 0;)
+            own[i] = detail::own_codes(m.nodes[i].kind, m.nodes[i].inputs, c.shapes.data()) && !keep_float[i] && all_take_codes(i + 1);
         for (std::size_t i = 0; i < m.nodes.size(); ++i) {
             const node& d = m.nodes[i];
             const std::size_t v = i + 1;
-            bool consumers_take_s8 = !is_output[v];
-            for (std::size_t j = 0; j < m.nodes.size(); ++j)
-                for (int in : m.nodes[j].inputs)
-                    if (std::size_t(in) == v && !takes_codes(j)) consumers_take_s8 = false;
-            if (d.kind == op::linear || d.kind == op::conv2d) c.s8[v] = consumers_take_s8 && !keep_float[i];
-            else if (add_codes[i]) c.s8[v] = 1;  // its own parameters
+            if (d.kind == op::linear || d.kind == op::conv2d) c.s8[v] = all_take_codes(v) && !keep_float[i];
+            else if (own[i]) c.s8[v] = 1;  // its own parameters
             else if (detail::takes_s8(d.kind) && c.s8[std::size_t(d.inputs[0])]) {
                 c.s8[v] = 1;
                 c.q[v] = c.q[std::size_t(d.inputs[0])];  // the same codes, the same meaning
@@ -580,7 +601,7 @@ inline status check_parts(const compiled_parts& p) {
             return status(errc::shape_mismatch, "model parts: %s '%.60s' makes (%td, %td, %td), value %zu is (%td, %td, %td)", to_string(d.kind),
                           name, y[0], y[1], y[2], out_v, p.shapes[out_v][0], p.shapes[out_v][1], p.shapes[out_v][2]);
         // Codes flow only where run() reads them as codes.
-        if (p.s8[out_v] && !weighted && !(takes_s8(d.kind) && p.s8[in_v]) && !adds_codes(d.kind, d.inputs, p.shapes.data()))
+        if (p.s8[out_v] && !weighted && !(takes_s8(d.kind) && p.s8[in_v]) && !own_codes(d.kind, d.inputs, p.shapes.data()))
             return status(errc::invalid_argument, "model parts: %s '%.60s' cannot make int8 codes here", to_string(d.kind), name);
         // The weights: exactly the storage of the precision, of the shape's size.
         const std::size_t count = weighted ? std::size_t(ws[0] * ws[1] * ws[2] * ws[3]) : 0;
@@ -750,6 +771,8 @@ inline result<compiled_model> compiled_model::from_parts(compiled_parts p) {
             }
         } else {
             s.int8 = int8 && c.s8_[out_v];
+            if (s.int8 && ops::has_lut(s.kind))
+                s.lut = ops::make_lut_s8(s.kind, s.params, kernels::detail::step_of(c.q_[in_v], 0), kernels::detail::step_of(c.q_[out_v], 0));
         }
         c.holds_codes_ = c.holds_codes_ || s.int8;
         c.steps_.push_back(std::move(s));
@@ -1042,11 +1065,12 @@ inline status compiled_model::run_steps(const context& ctx, const matrix_view<co
             }
             case op::relu: case op::relu6: case op::sigmoid: case op::tanh: case op::gelu: case op::silu: case op::hard_sigmoid:
             case op::hard_swish: case op::leaky_relu: case op::clip: case op::exp: case op::sqrt: case op::neg: case op::erf:
-                if (s.int8) {  // (relu, relu6: the only ones taking codes)
+                if (s.int8) {  // relu, relu6: a clamp of the input's codes; the others through their table
                     const std::int8_t* in = as_s8(in_v);
                     if (!in) return oom;
-                    ops::activation_s8(c, s.kind, in, static_cast<std::int8_t*>(values[out_v]), batch * in_n, q_[out_v].zero_point[0],
-                                       q_[out_v].scale[0]);
+                    auto* out = static_cast<std::int8_t*>(values[out_v]);
+                    if (ops::has_lut(s.kind)) ops::apply_lut_s8(c, s.lut, in, out, batch * in_n);
+                    else ops::activation_s8(c, s.kind, in, out, batch * in_n, q_[out_v].zero_point[0], q_[out_v].scale[0]);
                 } else {
                     const float* in = as_float(in_v);
                     if (!in) return oom;
@@ -1067,6 +1091,13 @@ inline status compiled_model::run_steps(const context& ctx, const matrix_view<co
                 }
                 break;
             case op::global_avg_pool: {
+                if (s8_[in_v]) {  // the mean of each channel's codes (ops/squeeze_excite_s8.hpp)
+                    const std::int8_t* in = in_layout(in_v, static_cast<const std::int8_t*>(values[in_v]));
+                    if (!in) return oom;
+                    ops::global_avg_pool_s8(c, in, q_[in_v].scale[0], q_[in_v].zero_point[0], batch, xs[0], xs[1] * xs[2], cl,
+                                            static_cast<float*>(values[out_v]));
+                    break;
+                }
                 const float* in = as_float(in_v);
                 if (!in) return oom;
                 if (cl) ops::global_avg_pool_nhwc(c, in, xs, static_cast<float*>(values[out_v]), batch);
@@ -1086,6 +1117,16 @@ inline status compiled_model::run_steps(const context& ctx, const matrix_view<co
                 }
                 break;
             case op::add: case op::sub: case op::mul: case op::div: case op::pow: {
+                if (out_s8 && s.kind == op::mul) {  // a feature map's codes times a per-channel gate (detail::scales_codes)
+                    const int map = detail::scales_codes(s.kind, s.inputs, shapes_.data());
+                    const std::size_t xv = std::size_t(s.inputs[std::size_t(map)]), gv = std::size_t(s.inputs[std::size_t(1 - map)]);
+                    const std::int8_t* xq = as_s8(xv);
+                    const float* gate = as_float(gv);
+                    if (!xq || !gate) return oom;
+                    ops::channel_scale_s8(c, xq, q_[xv].scale[0], q_[xv].zero_point[0], gate, batch, ys[0], ys[1] * ys[2], cl,
+                                          static_cast<std::int8_t*>(values[out_v]), q_[out_v].scale[0], q_[out_v].zero_point[0]);
+                    break;
+                }
                 if (out_s8) {  // two values of one shape, added on codes (detail::adds_codes)
                     const std::size_t v1 = std::size_t(s.inputs[1]);
                     const std::int8_t* a0 = as_s8(in_v);

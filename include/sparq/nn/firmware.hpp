@@ -225,7 +225,10 @@ inline status run(const model& m, const float* x, float* y, void* buffer, std::s
                 break;
             }
             case nn::op::relu: case nn::op::relu6: case nn::op::sigmoid: case nn::op::tanh: case nn::op::gelu:
-                if (out.s8) nn::ops::activation_s8(ctx, l.kind, as_s8(l.inputs[0]), s8(out.offset), in_n, out.zero_point, out.scale);
+                if (out.s8 && nn::ops::has_lut(l.kind)) {  // the compiled model's table, made here from the same qparams
+                    const nn::ops::lut_s8 t = nn::ops::make_lut_s8(l.kind, nn::op_params{}, detail::step_of(m.values[l.inputs[0]]), detail::step_of(out));
+                    nn::ops::apply_lut_s8(ctx, t, as_s8(l.inputs[0]), s8(out.offset), in_n);
+                } else if (out.s8) nn::ops::activation_s8(ctx, l.kind, as_s8(l.inputs[0]), s8(out.offset), in_n, out.zero_point, out.scale);
                 else nn::ops::activation(ctx, l.kind, as_float(l.inputs[0]), f32(out.offset), in_n);
                 break;
             case nn::op::max_pool: case nn::op::avg_pool: {
@@ -235,7 +238,9 @@ inline status run(const model& m, const float* x, float* y, void* buffer, std::s
                 break;
             }
             case nn::op::global_avg_pool:
-                nn::ops::global_avg_pool(ctx, as_float(l.inputs[0]), nn::sample_shape{in.c, in.h, in.w}, f32(out.offset), 1);
+                if (in.s8)  // from the codes, as the compiled model does
+                    nn::ops::global_avg_pool_s8(ctx, s8(in.offset), in.scale, in.zero_point, 1, in.c, in.h * in.w, false, f32(out.offset));
+                else nn::ops::global_avg_pool(ctx, as_float(l.inputs[0]), nn::sample_shape{in.c, in.h, in.w}, f32(out.offset), 1);
                 break;
             case nn::op::flatten:
                 if (out.s8) for (index_t i = 0; i < in_n; ++i) s8(out.offset)[i] = as_s8(l.inputs[0])[i];

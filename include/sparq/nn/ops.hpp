@@ -20,7 +20,9 @@
 #include "sparq/nn/ops/channels_last.hpp"
 #include "sparq/nn/ops/elementwise.hpp"
 #include "sparq/nn/ops/layout.hpp"
+#include "sparq/nn/ops/lut_s8.hpp"
 #include "sparq/nn/ops/reduce.hpp"
+#include "sparq/nn/ops/squeeze_excite_s8.hpp"
 
 namespace sparq::nn::ops {
 

@@ -25,6 +25,7 @@ namespace sparq::nn::ops {
 
 inline float gelu(float v) noexcept { return 0.5f * v * (1.0f + std::erf(v * 0.70710678118654752f)); }  // PyTorch's default (erf)
 inline float sigmoid(float v) noexcept { return 1.0f / (1.0f + std::exp(-v)); }
+inline float silu(float v) noexcept { return v / (1.0f + std::exp(-v)); }  // as PyTorch writes it
 
 namespace detail {
 
@@ -37,6 +38,32 @@ inline void map(const float* x, float* y, index_t n, F f) noexcept {
 inline float clamp_nan(float v, float lo, float hi) noexcept { return v < lo ? lo : (v > hi ? hi : v); }
 
 }  // namespace detail
+
+inline float hard_sigmoid(float v, float a, float b) noexcept { return detail::clamp_nan(a * v + b, 0.0f, 1.0f); }
+inline float hard_swish(float v) noexcept { return v * detail::clamp_nan(v + 3.0f, 0.0f, 6.0f) / 6.0f; }
+inline float leaky_relu(float v, float a) noexcept { return v < 0.0f ? a * v : v; }
+
+// One value through the unary op `kind`, in scalar arithmetic (the reference the loops below
+// vectorise; int8 lookup tables are built from it, so their codes are the same in every build).
+inline float unary_value(op kind, const op_params& p, float v) noexcept {
+    switch (kind) {
+        case op::relu: return kernels::activate(v, kernels::activation::relu);
+        case op::relu6: return kernels::activate(v, kernels::activation::relu6);
+        case op::sigmoid: return sigmoid(v);
+        case op::tanh: return std::tanh(v);
+        case op::gelu: return gelu(v);
+        case op::silu: return silu(v);
+        case op::exp: return std::exp(v);
+        case op::erf: return std::erf(v);
+        case op::hard_sigmoid: return hard_sigmoid(v, p.alpha, p.beta);
+        case op::hard_swish: return hard_swish(v);
+        case op::leaky_relu: return leaky_relu(v, p.alpha);
+        case op::clip: return detail::clamp_nan(v, p.alpha, p.beta);
+        case op::sqrt: return std::sqrt(v);
+        case op::neg: return -v;
+        default: return v;  // not unary: never asked
+    }
+}
 
 // y = f(x) for n values; f the unary op `kind` with its parameters p (alpha, beta).
 inline void unary(const context& ctx, op kind, const op_params& p, const float* x, float* y, index_t n) noexcept {
@@ -57,16 +84,16 @@ inline void unary(const context& ctx, op kind, const op_params& p, const float* 
         case op::exp: kernels::xsimd::map_batches<A>(x, y, n, [](fb v) { return ::xsimd::exp(v); }); break;
         case op::erf: kernels::xsimd::map_batches<A>(x, y, n, [](fb v) { return ::xsimd::erf(v); }); break;
 #else
-        case op::sigmoid: detail::map(x, y, n, [](float v) { return sigmoid(v); }); break;
+        case op::sigmoid: detail::map(x, y, n, sigmoid); break;
         case op::tanh: detail::map(x, y, n, [](float v) { return std::tanh(v); }); break;
-        case op::gelu: detail::map(x, y, n, [](float v) { return gelu(v); }); break;
-        case op::silu: detail::map(x, y, n, [](float v) { return v / (1.0f + std::exp(-v)); }); break;  // as PyTorch writes it
+        case op::gelu: detail::map(x, y, n, gelu); break;
+        case op::silu: detail::map(x, y, n, silu); break;
         case op::exp: detail::map(x, y, n, [](float v) { return std::exp(v); }); break;
         case op::erf: detail::map(x, y, n, [](float v) { return std::erf(v); }); break;
 #endif
-        case op::hard_sigmoid: detail::map(x, y, n, [a, b](float v) { return detail::clamp_nan(a * v + b, 0.0f, 1.0f); }); break;
-        case op::hard_swish: detail::map(x, y, n, [](float v) { return v * detail::clamp_nan(v + 3.0f, 0.0f, 6.0f) / 6.0f; }); break;
-        case op::leaky_relu: detail::map(x, y, n, [a](float v) { return v < 0.0f ? a * v : v; }); break;
+        case op::hard_sigmoid: detail::map(x, y, n, [a, b](float v) { return hard_sigmoid(v, a, b); }); break;
+        case op::hard_swish: detail::map(x, y, n, hard_swish); break;
+        case op::leaky_relu: detail::map(x, y, n, [a](float v) { return leaky_relu(v, a); }); break;
         case op::clip: detail::map(x, y, n, [a, b](float v) { return detail::clamp_nan(v, a, b); }); break;
         case op::sqrt: detail::map(x, y, n, [](float v) { return std::sqrt(v); }); break;
         case op::neg: detail::map(x, y, n, [](float v) { return -v; }); break;
