@@ -86,7 +86,8 @@ void conv_onednn_nhwc(benchmark::State& state, layer s, dnnl::algorithm algo) {
     using dt = memory::data_type;
     engine eng(engine::kind::cpu, 0);
     stream str(eng);
-    const memory::desc src_md({1, s.c, s.hw, s.hw}, dt::f32, tag::nhwc), dst_md({1, s.c, s.hw, s.hw}, dt::f32, tag::nhwc);
+    const memory::desc src_md({1, s.c, s.hw, s.hw}, dt::f32, tag::nhwc),
+        dst_md({1, s.c, s.hw, s.hw}, dt::f32, tag::nhwc);
     const memory::desc wei_any({s.c, s.c, 3, 3}, dt::f32, tag::any), wei_plain({s.c, s.c, 3, 3}, dt::f32, tag::oihw);
     const memory::desc bias_md({s.c}, dt::f32, tag::x);
     post_ops ops;

@@ -33,7 +33,9 @@ struct wcase {
     kernels::conv2d_params p;
 };
 
-index_t count(const extents_t<4>& e) { return e[0] * e[1] * e[2] * e[3]; }
+index_t count(const extents_t<4>& e) {
+    return e[0] * e[1] * e[2] * e[3];
+}
 
 std::string describe(const wcase& s) {
     char x[64], buf[160];
@@ -59,7 +61,8 @@ wcase random_case(std::mt19937& rng) {
         const index_t c = pick({1, 3, 17, 64, 130}), o = pick({1, 3, 17, 64, 130});
         const index_t h = pick({1, 2, 3, 5, 7, 11, 13}), w = pick({1, 2, 3, 5, 7, 11, 13});
         const index_t n = c * o > 2000 ? 1 : pick({1, 3});
-        const index_t pt = index_t(rng() % 3), pl = index_t(rng() % 3), pb = index_t(rng() % 3), pr = index_t(rng() % 3);
+        const index_t pt = index_t(rng() % 3), pl = index_t(rng() % 3), pb = index_t(rng() % 3),
+                      pr = index_t(rng() % 3);
         if (h + pt + pb < 3 || w + pl + pr < 3) continue;
         return make_case(n, c, o, h, w, pt, pl, pb, pr);
     }
@@ -94,7 +97,8 @@ void reference(const wcase& s, index_t m, const std::vector<float>& x, const std
     for (index_t o = 0; o < o_n; ++o)
         for (index_t c = 0; c < c_n; ++c)
             for (index_t k = 0; k < 9; ++k)
-                wmax[std::size_t(o * c_n + c)] = std::max(wmax[std::size_t(o * c_n + c)], std::fabs(wd[std::size_t((o * c_n + c) * 9 + k)]));
+                wmax[std::size_t(o * c_n + c)] =
+                    std::max(wmax[std::size_t(o * c_n + c)], std::fabs(wd[std::size_t((o * c_n + c) * 9 + k)]));
     scale.assign(ref.size(), 0.0);
     for (index_t n = 0; n < s.y[0]; ++n)
         for (index_t oh = 0; oh < oh_n; ++oh)
@@ -136,7 +140,8 @@ struct run_result {
 
 run_result run(const wcase& s, const std::vector<float>& xn, const kernels::packed_winograd& pw,
                const std::vector<float>& bias, kernels::activation act, int threads, std::size_t arena_bytes = 0) {
-    const std::size_t bytes = arena_bytes ? arena_bytes : kernels::conv2d_nhwc_winograd_scratch_bytes(pw, s.y, threads) + 64;
+    const std::size_t bytes =
+        arena_bytes ? arena_bytes : kernels::conv2d_nhwc_winograd_scratch_bytes(pw, s.y, threads) + 64;
     auto a = arena::with_capacity(bytes);
     REQUIRE(a.ok());
     context ctx;
@@ -210,7 +215,8 @@ TEST_CASE("conv2d_nhwc_winograd: 1 and 3 threads and a tight arena give the same
             REQUIRE(one.st.ok());
             REQUIRE(three.st.ok());
             REQUIRE(squeezed.st.ok());
-            CHECK(kernels::conv2d_nhwc_winograd_scratch_bytes(*pw, s.y, 3) >= kernels::conv2d_nhwc_winograd_scratch_bytes(*pw, s.y, 1));
+            CHECK(kernels::conv2d_nhwc_winograd_scratch_bytes(*pw, s.y, 3) >=
+                  kernels::conv2d_nhwc_winograd_scratch_bytes(*pw, s.y, 1));
             CHECK(mismatched_bits(one.y, three.y) == 0);
             CHECK(mismatched_bits(one.y, squeezed.y) == 0);
             // too small for one task: a status, y untouched
@@ -237,12 +243,14 @@ TEST_CASE("conv2d_nhwc_winograd: an output the reference makes non-finite is non
             for (auto& v : x) v = rng() % 97 == 0 ? specials[rng() % 3] : u(rng);
             for (auto& v : w) v = trial % 5 == 4 && rng() % 101 == 0 ? specials[rng() % 3] : u(rng);
             if (trial % 3 == 1)
-                for (index_t o = 0; o < s.y[1]; ++o) bias.push_back(o == 0 ? std::numeric_limits<float>::infinity() : u(rng));
+                for (index_t o = 0; o < s.y[1]; ++o)
+                    bias.push_back(o == 0 ? std::numeric_limits<float>::infinity() : u(rng));
             const kernels::activation act = activations[trial % 3];
             // the float reference: the scalar loops (padding multiplied too: 0 * Inf is NaN), the stage
             std::vector<float> ref(std::size_t(count(s.y)));
-            kernels::scalar::conv2d(tensor_view<const float, 4>(x.data(), s.x), tensor_view<const float, 4>(w.data(), s.w),
-                                    s.p, tensor_view<float, 4>(ref.data(), s.y));
+            kernels::scalar::conv2d(tensor_view<const float, 4>(x.data(), s.x),
+                                    tensor_view<const float, 4>(w.data(), s.w), s.p,
+                                    tensor_view<float, 4>(ref.data(), s.y));
             ref = to_nhwc(ref, s.y);
             for (std::size_t i = 0; i < ref.size(); ++i)
                 ref[i] = kernels::activate(ref[i] + (bias.empty() ? 0.0f : bias[i % std::size_t(s.y[1])]), act);
@@ -260,13 +268,15 @@ TEST_CASE("conv2d_nhwc_winograd: an output the reference makes non-finite is non
                 missed += !std::isfinite(ref[i]) && std::isfinite(r.y[i]);
                 if (std::isfinite(ref[i]) && !std::isfinite(r.y[i]) && !bad_weight) {
                     // allowed only when the output's tile patch holds a non-finite input
-                    const index_t pix = index_t(i) / o_n, n = pix / (oh_n * ow_n), oh = pix / ow_n % oh_n, ow = pix % ow_n;
+                    const index_t pix = index_t(i) / o_n, n = pix / (oh_n * ow_n), oh = pix / ow_n % oh_n,
+                                  ow = pix % ow_n;
                     const index_t ih0 = oh / m * m - s.p.pad_top, iw0 = ow / m * m - s.p.pad_left;
                     bool patch_bad = false;
                     for (index_t ih = std::max<index_t>(ih0, 0); ih < std::min(ih0 + m + 2, s.x[2]); ++ih)
                         for (index_t iw = std::max<index_t>(iw0, 0); iw < std::min(iw0 + m + 2, s.x[3]); ++iw)
                             for (index_t c = 0; c < c_n; ++c)
-                                patch_bad |= !std::isfinite(xn[std::size_t(((n * s.x[2] + ih) * s.x[3] + iw) * c_n + c)]);
+                                patch_bad |=
+                                    !std::isfinite(xn[std::size_t(((n * s.x[2] + ih) * s.x[3] + iw) * c_n + c)]);
                     strays += !patch_bad;
                 }
             }
@@ -288,7 +298,8 @@ TEST_CASE("conv2d_nhwc_winograd: energy counted as the convolution, bad calls as
     energy::counter wino, direct;
     context ctx;
     ctx.with_scratch(*a).with_energy(wino);
-    REQUIRE(kernels::conv2d_nhwc_winograd(ctx, x.data(), s.x, *pw, s.p, {}, kernels::activation::none, y.data(), s.y).ok());
+    REQUIRE(
+        kernels::conv2d_nhwc_winograd(ctx, x.data(), s.x, *pw, s.p, {}, kernels::activation::none, y.data(), s.y).ok());
     CHECK(a->used() == 0);
     // an interior output: 3 channels x 9 taps x 0.125
     CHECK(y[std::size_t((2 * 6 + 2) * 5)] == doctest::Approx(3.375).epsilon(1e-6));
@@ -318,8 +329,9 @@ TEST_CASE("conv2d_nhwc_winograd: energy counted as the convolution, bad calls as
     CHECK(kernels::conv2d_nhwc_winograd(ctx, x.data(), s.x, *pw, s.p, {1.0f}, kernels::activation::none, y.data(), s.y)
               .code() == errc::shape_mismatch);
     context no_arena;
-    CHECK_FALSE(kernels::conv2d_nhwc_winograd(no_arena, x.data(), s.x, *pw, s.p, {}, kernels::activation::none, y.data(), s.y)
-                    .ok());
+    CHECK_FALSE(
+        kernels::conv2d_nhwc_winograd(no_arena, x.data(), s.x, *pw, s.p, {}, kernels::activation::none, y.data(), s.y)
+            .ok());
     CHECK(kernels::pack_winograd_weights(tensor_view<const float, 4>(w.data(), s.w), 3).error().code() ==
           errc::invalid_argument);
     std::vector<float> w5(5 * 3 * 5 * 5);

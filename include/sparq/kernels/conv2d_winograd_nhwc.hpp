@@ -18,13 +18,25 @@
 // bits do not either); threads take chunks (each task its own V and M in a slice of the arena),
 // or, when there is a single chunk, split the GEMMs' weight panels.
 //
-// Accuracy: the sums are the convolution's up to rounding, but rounding of the transformed
-// values (which are larger than the inputs and cancel in the output transform) costs more than
-// the direct sum's. Measured against a double-precision direct convolution on resnet-like layers
-// (N(0,1) inputs, He-initialised weights, 3x3 padding 1, 14x14 maps; max |error| / max |output|):
+// Accuracy: the sums are the convolution's up to rounding, but rounding the transformed values
+// (larger than the inputs, cancelling in the output transform) costs more than the direct sum's.
+// Measured against a double-precision direct convolution on resnet18's layers (N(0,1) inputs,
+// He-initialised weights, padding 1, batch 1; max |error| / max |output|, then / rms output):
 //
-//   layer C -> O     F(2x2, 3x3)    F(4x4, 3x3)    im2col + GEMM (for scale)
-//   64 -> 64         (filled in by tests/kernels/test_conv2d_winograd.cpp's printout)
+//   layer (C = O, map)   im2col + GEMM        F(2x2, 3x3)          F(4x4, 3x3)
+//   64, 56x56            4.9e-7 / 2.4e-6      3.2e-7 / 1.6e-6      3.1e-6 / 1.5e-5
+//   128, 28x28           3.1e-7 / 1.7e-6      3.8e-7 / 2.0e-6      2.4e-6 / 1.3e-5
+//   256, 14x14           3.6e-7 / 1.6e-6      6.2e-7 / 2.8e-6      4.2e-6 / 1.9e-5
+//   512, 7x7             3.3e-7 / 1.4e-6      6.6e-7 / 2.9e-6      5.2e-6 / 2.3e-5
+//   512, 14x14           3.3e-7 / 1.6e-6      5.6e-7 / 2.6e-6      3.6e-6 / 1.7e-5
+//
+// F(2x2) is as exact as the direct form (within 2x); F(4x4) is ~10x less exact, 5e-6 of the
+// largest output at worst (Lavin's points 0, +-1, +-2 gave up to 1.5e-5: winograd_transforms.hpp).
+//
+// Speed (bench/bench_conv_winograd.cpp, one thread, Xeon with AVX-512, batch 1, resnet18's
+// layers as direct-convolution GFLOP/s; im2col + GEMM 150-180): F(2x2) 300-350 on 56x56 to
+// 14x14, 205 on 7x7x512; F(4x4) 450-540 on 56x56 and 28x28, 350 on 14x14, 130 on 7x7x512,
+// where 4 tiles make each of the 36 GEMMs 4 rows against 1 MB of weights (memory-bound).
 //
 // Non-finite values: an Inf or NaN input reaches, through the transforms, every output of the
 // tiles whose patch holds it, including outputs whose 3x3 window does not (a direct convolution
@@ -48,7 +60,6 @@
 SPARQ_INTRINSICS_BEGIN  // GCC 12's AVX-512 false positives (config.hpp)
 
 namespace sparq::kernels {
-
 // Whether conv2d_nhwc_winograd can run weights [O, C / groups, KH, KW] with params p: 3x3,
 // stride 1, no dilation, one group; any padding.
 inline bool winograd_applies(const extents_t<4>& w, const conv2d_params& p) noexcept {
@@ -60,8 +71,8 @@ inline bool winograd_applies(const extents_t<4>& w, const conv2d_params& p) noex
 // matrix U[pos][o][c] = (G g[o][c] G^T)[pos], packed as the GEMM's B operand.
 struct packed_winograd {
     index_t out_channels = 0, in_channels = 0;
-    index_t m = 2;                          // outputs per tile side: 2 (F(2x2, 3x3)) or 4 (F(4x4, 3x3))
-    std::vector<packed_f32> positions;      // (m + 2)^2, row-major over the tile
+    index_t m = 2;                      // outputs per tile side: 2 (F(2x2, 3x3)) or 4 (F(4x4, 3x3))
+    std::vector<packed_f32> positions;  // (m + 2)^2, row-major over the tile
     index_t t() const noexcept { return m + 2; }
     std::size_t bytes() const noexcept {
         std::size_t b = 0;
@@ -86,8 +97,10 @@ inline result<packed_winograd> pack_winograd_weights(const tensor_view<const flo
         for (index_t c = 0; c < c_n; ++c) {
             double g[9], out[36];
             for (index_t k = 0; k < 9; ++k) g[k] = double(w(o, c, k / 3, k % 3));
-            if (m == 2) winograd::weight_transform<2>(g, out);
-            else winograd::weight_transform<4>(g, out);
+            if (m == 2)
+                winograd::weight_transform<2>(g, out);
+            else
+                winograd::weight_transform<4>(g, out);
             for (index_t q = 0; q < positions; ++q) (*u)(q, o * c_n + c) = float(out[q]);
         }
     p.positions.reserve(std::size_t(positions));
@@ -101,9 +114,11 @@ inline result<packed_winograd> pack_winograd_weights(const tensor_view<const flo
 
 namespace detail {
 
-// A chunk's V + M take about this much (L2 is 1-2 MB per core on the machines sparq runs on);
-// more when the transformed weights are larger, since every chunk streams all of them once.
-constexpr std::size_t winograd_chunk_floor_bytes = std::size_t(1) << 20;
+// A chunk's V + M take about this much, half of L2 or less (1-2 MB per core on the machines
+// sparq runs on: the GEMM's weight panels need room too; on the Xeon 512 KB ran resnet's 56x56
+// layer ~5 % faster than 1 MB and 2 MB 15 % slower); more when the transformed weights are
+// larger, since every chunk streams all of them once.
+constexpr std::size_t winograd_chunk_floor_bytes = std::size_t(1) << 19;
 constexpr std::size_t winograd_chunk_ceiling_bytes = std::size_t(4) << 20;
 // The GEMM's row block on the widest kernel (AVX-512's 12): chunks are whole blocks of it.
 constexpr index_t winograd_row_block = 12;
@@ -114,7 +129,9 @@ struct winograd_plan {
     std::size_t task_bytes() const noexcept { return v_bytes + m_bytes; }
 };
 
-constexpr std::size_t winograd_round_64(std::size_t b) noexcept { return (b + 63) / 64 * 64; }
+constexpr std::size_t winograd_round_64(std::size_t b) noexcept {
+    return (b + 63) / 64 * 64;
+}
 
 inline winograd_plan plan_winograd(const packed_winograd& w, const extents_t<4>& ye, int threads) noexcept {
     winograd_plan pl;
@@ -122,8 +139,7 @@ inline winograd_plan plan_winograd(const packed_winograd& w, const extents_t<4>&
     pl.tiles_h = (ye[2] + m - 1) / m, pl.tiles_w = (ye[3] + m - 1) / m;
     pl.tiles = ye[0] * pl.tiles_h * pl.tiles_w;
     const std::size_t per_tile = std::size_t(positions * (w.in_channels + w.out_channels)) * sizeof(float);
-    const std::size_t budget =
-        std::min(std::max(winograd_chunk_floor_bytes, w.bytes()), winograd_chunk_ceiling_bytes);
+    const std::size_t budget = std::min(std::max(winograd_chunk_floor_bytes, w.bytes()), winograd_chunk_ceiling_bytes);
     index_t chunk = index_t(budget / std::max<std::size_t>(per_tile, 1));
     if (chunk > winograd_row_block) chunk = chunk / winograd_row_block * winograd_row_block;
     pl.chunk = std::clamp<index_t>(chunk, 1, std::max<index_t>(pl.tiles, 1));
@@ -148,8 +164,8 @@ inline tile_origin winograd_tile(index_t tile, index_t m, index_t tiles_h, index
 
 // Step 1 for tiles [t0, t0 + count): V[pos][r][c] = (B^T d B)[pos] of tile t0 + r, channel c.
 template <index_t M>
-void winograd_input(const float* x, const extents_t<4>& xe, const conv2d_params& p, const winograd_plan& pl,
-                    index_t t0, index_t count, float* v) noexcept {
+void winograd_input(const float* x, const extents_t<4>& xe, const conv2d_params& p, const winograd_plan& pl, index_t t0,
+                    index_t count, float* v) noexcept {
     constexpr index_t T = M + 2, P = T * T;
     const index_t c_n = xe[1], h = xe[2], w = xe[3];
     const std::size_t pos_stride = std::size_t(count * c_n);
@@ -202,7 +218,8 @@ void winograd_output(const float* sums, const extents_t<4>& ye, const winograd_p
         float* dst[M * M];  // the tile's output pixels, null past the edge
         for (index_t i = 0; i < M; ++i)
             for (index_t j = 0; j < M; ++j)
-                dst[i * M + j] = i < rows && j < cols ? y + ((at.n * oh_n + at.oh0 + i) * ow_n + at.ow0 + j) * o_n : nullptr;
+                dst[i * M + j] =
+                    i < rows && j < cols ? y + ((at.n * oh_n + at.oh0 + i) * ow_n + at.ow0 + j) * o_n : nullptr;
         const float* in = sums + r * o_n;
         index_t o = 0;
 #if defined(SPARQ_MATMUL_XSIMD)
@@ -247,8 +264,8 @@ status winograd_chunks(const context& ctx, const float* x, const extents_t<4>& x
     constexpr index_t max_tasks = 64;
     pl.tasks = std::min(pl.tasks, max_tasks);
     context one = ctx;
-    one.energy = nullptr;  // counted once, as the convolution
-    one.scratch = nullptr;  // the float GEMM takes none
+    one.energy = nullptr;               // counted once, as the convolution
+    one.scratch = nullptr;              // the float GEMM takes none
     if (pl.tasks > 1) one.threads = 1;  // else the single task's GEMMs split their panels
     const arena::marker top = ctx.scratch->mark();
     auto* buffers = static_cast<std::byte*>(ctx.scratch->allocate(std::size_t(pl.tasks) * pl.task_bytes(), 64));
@@ -262,8 +279,9 @@ status winograd_chunks(const context& ctx, const float* x, const extents_t<4>& x
             const index_t t0 = ci * pl.chunk, count = std::min(pl.chunk, pl.tiles - t0);
             winograd_input<M>(x, xe, p, pl, t0, count, v);
             for (index_t q = 0; q < P; ++q) {
-                const status s = matmul(one, matrix_view<const float>(v + q * count * c_n, {count, c_n}),
-                                        w.positions[std::size_t(q)], matrix_view<float>(sums + q * count * o_n, {count, o_n}));
+                const status s =
+                    matmul(one, matrix_view<const float>(v + q * count * c_n, {count, c_n}),
+                           w.positions[std::size_t(q)], matrix_view<float>(sums + q * count * o_n, {count, o_n}));
                 if (!s.ok()) {
                     failed[t] = s;
                     return;
@@ -314,11 +332,15 @@ inline status conv2d_nhwc_winograd(const context& ctx, const float* x, const ext
                       format_extents(*out, a, sizeof a), format_extents(ye, b, sizeof b));
     }
     if (!bias.empty() && index_t(bias.size()) != ye[1])
-        return status(errc::shape_mismatch, "conv2d_nhwc_winograd: %zu biases for %td output channels", bias.size(), ye[1]);
-    if (w.m == 2) SPARQ_TRY(detail::winograd_chunks<2>(ctx, x, xe, w, p, bias, act, y, ye));
-    else SPARQ_TRY(detail::winograd_chunks<4>(ctx, x, xe, w, p, bias, act, y, ye));
-    energy::count_conv(ctx.energy, dtype::f32, dtype::f32, dtype::f32, dtype::f32, std::uint64_t(xe[0] * xe[1] * xe[2] * xe[3]),
-                       std::uint64_t(ye[0] * ye[1] * ye[2] * ye[3]), std::uint64_t(ye[1]), std::uint64_t(xe[1] * 9));
+        return status(errc::shape_mismatch, "conv2d_nhwc_winograd: %zu biases for %td output channels", bias.size(),
+                      ye[1]);
+    if (w.m == 2)
+        SPARQ_TRY(detail::winograd_chunks<2>(ctx, x, xe, w, p, bias, act, y, ye));
+    else
+        SPARQ_TRY(detail::winograd_chunks<4>(ctx, x, xe, w, p, bias, act, y, ye));
+    energy::count_conv(ctx.energy, dtype::f32, dtype::f32, dtype::f32, dtype::f32,
+                       std::uint64_t(xe[0] * xe[1] * xe[2] * xe[3]), std::uint64_t(ye[0] * ye[1] * ye[2] * ye[3]),
+                       std::uint64_t(ye[1]), std::uint64_t(xe[1] * 9));
     return status::success();
 }
 
