@@ -198,6 +198,7 @@ void same_energy(const run_result& a, const run_result& b) {
 TEST_CASE("channels-last models equal their NCHW selves on random CNNs: fp32 to rounding, int8 bit for bit, the same energy") {
     int converted_somewhere = 0;
     int on_codes[2] = {0, 0};  // unary ops through tables, gate scales
+    int winograd_differs = 0;  // outputs whose bits Winograd changed (it ran)
     double worst = 0;          // the largest relative L2 error of an int8 feature map
     for (int t = 0; t < 40; ++t) {
         CAPTURE(t);
@@ -222,6 +223,20 @@ TEST_CASE("channels-last models equal their NCHW selves on random CNNs: fp32 to 
                 }
             }
         same_energy(a, b);
+        // Winograd's 3x3 layers (compile_options::winograd) against im2col on the same layout;
+        // parts() of a Winograd model rebuilds it bit for bit
+        nn::compile_options direct;
+        direct.winograd = false;
+        auto cd = nn::compiled_model::compile(m, direct);
+        auto again = nn::compiled_model::from_parts(cl->parts());
+        REQUIRE(cd.ok());
+        REQUIRE(again.ok());
+        const run_result e = run(*cd, x), f = run(*again, x);
+        for (std::size_t o = 0; o < e.outputs.size(); ++o) {
+            winograd_differs += std::memcmp(e.outputs[o].data(), b.outputs[o].data(), e.outputs[o].size() * sizeof(float)) != 0;
+            CHECK(std::memcmp(f.outputs[o].data(), b.outputs[o].data(), f.outputs[o].size() * sizeof(float)) == 0);
+        }
+        same_energy(e, b);
 
         // int8: quantized once (on NCHW), then run both ways from the same parts
         const tensor<float, 2> calib = inputs(16, m.in_features());
@@ -265,6 +280,7 @@ TEST_CASE("channels-last models equal their NCHW selves on random CNNs: fp32 to 
     }
     CHECK(converted_somewhere == 40);
     MESSAGE("values on codes: ", on_codes[0], " table lookups, ", on_codes[1], " gate scales; worst int8 relative error ", worst);
+    CHECK(winograd_differs > 0);
     CHECK(on_codes[0] > 0);
     CHECK(on_codes[1] > 0);
     CHECK(worst < 0.4);  // (0.29 on these nets with those ops in float, as before they took codes)

@@ -38,6 +38,7 @@
 #include "sparq/energy/report.hpp"
 #include "sparq/kernels/conv2d.hpp"
 #include "sparq/kernels/conv2d_nhwc.hpp"
+#include "sparq/kernels/conv2d_winograd_nhwc.hpp"
 #include "sparq/kernels/int4.hpp"
 #include "sparq/kernels/matmul.hpp"
 #include "sparq/kernels/output_stage.hpp"
@@ -131,6 +132,10 @@ struct compile_options {
     // (nn/channels_last.hpp): the fast layout. false runs every op on NCHW, as the graph is
     // written (the slower path, kept as a reference the channels-last one is tested against).
     bool channels_last = true;
+    // fp32, channels-last: 3x3 stride-1 convolutions by Winograd's minimal filtering
+    // (kernels/conv2d_winograd_nhwc.hpp: 2.25-4x fewer multiplies, rounding within 1e-5 of the
+    // largest output); false: every convolution through im2col + GEMM. A run-time choice, not stored.
+    bool winograd = true;
     // int8: how int32 sums become codes (quant/requantize.hpp). float_scale, the fp32
     // requantization of XNNPACK and ONNX Runtime, is the fast one; double_rounding is the
     // integer-only form of TFLite and gemmlowp, for targets without an FPU (export-c firmware
@@ -167,6 +172,7 @@ struct compiled_parts {
     // How to run, not stored either: compile_options::check_finite and channels_last.
     bool check_finite = true;
     bool channels_last = true;
+    bool winograd = true;                 // compile_options::winograd (how to run, not stored)
     quant::requant_rounding requant = quant::requant_rounding::float_scale;  // compile_options::requant
     std::vector<sample_shape> shapes;     // per value (0: the input; i + 1: node i's output)
     std::vector<std::uint8_t> s8;         // per value: 1 if held as int8 codes (int8 models only)
@@ -236,7 +242,8 @@ private:
         tensor<std::uint8_t, 2> w4;    // int4 linear: the packed codes
         quant::qparams q4;             // and their per-group s4 parameters
         index_t k4 = 0;                // and K (odd K leaves half a byte)
-        kernels::packed_conv<float> c32;
+        kernels::packed_conv<float> c32;     // (only its original weights when wino runs it)
+        kernels::packed_winograd wino;       // fp32 channels-last 3x3 stride 1: Winograd's transformed weights
         kernels::packed_conv<std::int8_t> c8;
         std::vector<float> bias;
         kernels::activation act = kernels::activation::none;
@@ -265,6 +272,7 @@ private:
     bool sparse_int8_ = false;
     bool check_finite_ = true;           // as compiled_parts::check_finite
     bool channels_last_ = true;          // as compiled_parts::channels_last
+    bool winograd_ = true;               // as compiled_parts::winograd
     quant::requant_rounding requant_ = quant::requant_rounding::float_scale;  // as compiled_parts::requant
     bool holds_codes_ = false;           // some step runs on int8 codes
     std::vector<sample_shape> shapes_;   // per value (0: the input)
@@ -372,6 +380,7 @@ inline result<compiled_model> compiled_model::compile(const model& m, const comp
     c.sparse_int8 = o.sparse_int8;
     c.check_finite = o.check_finite;
     c.channels_last = o.channels_last;
+    c.winograd = o.winograd;
     c.requant = o.requant;
     c.shapes = std::move(*shapes);
     c.outputs = m.outputs;
@@ -403,6 +412,7 @@ inline result<compiled_model> compiled_model::compile(const model& m, const comp
             return status(bad.code(), "compile int8: %s", bad.message());
         compile_options fo;
         fo.channels_last = o.channels_last;
+        fo.winograd = o.winograd;
         auto ref = compile(m, fo);
         if (!ref) return ref.error();
         const index_t n = o.calibration.extent(0);
@@ -663,6 +673,7 @@ inline result<compiled_model> compiled_model::from_parts(compiled_parts p) {
     c.sparse_int8_ = p.sparse_int8;
     c.check_finite_ = p.check_finite;
     c.channels_last_ = p.channels_last;
+    c.winograd_ = p.winograd;
     c.requant_ = p.requant;
     c.shapes_ = std::move(p.shapes);
     c.s8_ = std::move(p.s8);
@@ -738,9 +749,22 @@ inline result<compiled_model> compiled_model::from_parts(compiled_parts p) {
                 // a pruned layer stores its CSR instead of the dense codes
                 c.stored_bytes_ += (s.sparse ? s.sw8.storage_bytes() : count) + std::size_t(ws[0]) * sizeof(float);
             } else if (is_conv) {
-                auto pk = kernels::pack_conv_weights(tensor_view<const float, 4>(d.weight_f32.data(), ws), s.conv.groups, c.cl_[out_v] != 0);
-                if (!pk) return pk.error();
-                s.c32 = std::move(*pk);
+                const tensor_view<const float, 4> wf(d.weight_f32.data(), ws);
+                if (c.cl_[out_v] && p.winograd && kernels::winograd_applies(ws, s.conv)) {
+                    // F(4x4) where the map has room for its tiles; smaller maps (resnet's 14x14
+                    // and 7x7) run F(2x2) faster (bench/bench_conv_winograd.cpp)
+                    const sample_shape& y = c.shapes_[out_v];
+                    auto pw = kernels::pack_winograd_weights(wf, std::min(y[1], y[2]) >= 28 ? 4 : 2);
+                    if (!pw) return pw.error();
+                    s.wino = std::move(*pw);
+                    auto copy = tensor<float, 4>::copy_of(wf);  // what parts() gives back (no im2col packing)
+                    if (!copy) return copy.error();
+                    s.c32.extents = ws, s.c32.groups = s.conv.groups, s.c32.channels_last = true, s.c32.original = std::move(*copy);
+                } else {
+                    auto pk = kernels::pack_conv_weights(wf, s.conv.groups, c.cl_[out_v] != 0);
+                    if (!pk) return pk.error();
+                    s.c32 = std::move(*pk);
+                }
                 c.stored_bytes_ += count * 4;
             } else if (c.prec_ == precision::int4) {
                 auto w4 = tensor<std::uint8_t, 2>::make({ws[0], (ws[1] + 1) / 2});
@@ -796,6 +820,7 @@ inline compiled_parts compiled_model::parts() const {
     p.sparse_int8 = sparse_int8_;
     p.check_finite = check_finite_;
     p.channels_last = channels_last_;
+    p.winograd = winograd_;
     p.requant = requant_;
     p.shapes = shapes_;
     p.s8 = s8_;
@@ -855,8 +880,9 @@ inline std::size_t compiled_model::scratch_bytes(index_t batch, int threads) con
         if (s.kind == op::conv2d && cl_[i + 1]) {
             const sample_shape& y = shapes_[i + 1];
             const extents_t<4> ye{batch, y[0], y[1], y[2]};
-            t += s.int8 ? kernels::conv2d_nhwc_scratch_bytes(s.c8, s.conv, ye, threads)
-                        : kernels::conv2d_nhwc_scratch_bytes(s.c32, s.conv, ye, threads);
+            t += s.int8                     ? kernels::conv2d_nhwc_scratch_bytes(s.c8, s.conv, ye, threads)
+                 : s.wino.positions.empty() ? kernels::conv2d_nhwc_scratch_bytes(s.c32, s.conv, ye, threads)
+                                            : kernels::conv2d_nhwc_winograd_scratch_bytes(s.wino, ye, threads);
         }
         temps = std::max(temps, t);
     }
@@ -1032,7 +1058,9 @@ inline status compiled_model::run_steps(const context& ctx, const matrix_view<co
                     } else {
                         const float* in = as_float(in_v);
                         if (!in) return oom;
-                        SPARQ_TRY(kernels::conv2d_nhwc(c, in, xe, s.c32, s.conv, s.bias, s.act, static_cast<float*>(values[out_v]), ye));
+                        auto* out = static_cast<float*>(values[out_v]);
+                        if (!s.wino.positions.empty()) SPARQ_TRY(kernels::conv2d_nhwc_winograd(c, in, xe, s.wino, s.conv, s.bias, s.act, out, ye));
+                        else SPARQ_TRY(kernels::conv2d_nhwc(c, in, xe, s.c32, s.conv, s.bias, s.act, out, ye));
                         if (c.energy && !s.bias.empty()) c.energy->add_adds(dtype::f32, std::uint64_t(batch * out_n));
                     }
                     break;
