@@ -15,6 +15,7 @@
 #include <cstdint>
 
 #include "sparq/core/context.hpp"
+#include "sparq/core/shape.hpp"
 #include "sparq/energy/counter.hpp"
 
 namespace sparq::nn::ops {
