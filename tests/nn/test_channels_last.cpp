@@ -199,6 +199,7 @@ TEST_CASE("channels-last models equal their NCHW selves on random CNNs: fp32 to 
     int converted_somewhere = 0;
     int on_codes[2] = {0, 0};  // unary ops through tables, gate scales
     int winograd_differs = 0;  // outputs whose bits Winograd changed (it ran)
+    std::size_t folded = 0;    // activations folded into layers
     double worst = 0;          // the largest relative L2 error of an int8 feature map
     for (int t = 0; t < 40; ++t) {
         CAPTURE(t);
@@ -237,6 +238,22 @@ TEST_CASE("channels-last models equal their NCHW selves on random CNNs: fp32 to 
             CHECK(std::memcmp(f.outputs[o].data(), b.outputs[o].data(), f.outputs[o].size() * sizeof(float)) == 0);
         }
         same_energy(e, b);
+        // SiLU / hard-swish folded into the layer before them (nn/fold_activations.hpp): fewer
+        // nodes, the same function
+        nn::compile_options unfolded;
+        unfolded.fold_activations = false;
+        auto cu = nn::compiled_model::compile(m, unfolded);
+        REQUIRE(cu.ok());
+        const run_result u = run(*cu, x);
+        folded += cu->layer_count() - cl->layer_count();
+        for (std::size_t o = 0; o < u.outputs.size(); ++o)
+            for (std::size_t i = 0; i < u.outputs[o].size(); ++i) {
+                const float want = u.outputs[o][i], got = b.outputs[o][i];
+                if (!(std::fabs(got - want) <= 1e-5f * std::max(1.0f, std::fabs(want)))) {
+                    FAIL_CHECK("folded output ", o, " element ", i, ": ", got, " vs ", want);
+                    break;
+                }
+            }
 
         // int8: quantized once (on NCHW), then run both ways from the same parts
         const tensor<float, 2> calib = inputs(16, m.in_features());
@@ -257,6 +274,13 @@ TEST_CASE("channels-last models equal their NCHW selves on random CNNs: fp32 to 
         for (std::size_t i = 0; i < a.outputs[1].size(); ++i)
             err += std::pow(double(f8.outputs[1][i]) - a.outputs[1][i], 2), norm += std::pow(double(a.outputs[1][i]), 2);
         worst = std::max(worst, std::sqrt(err / std::max(norm, 1e-30)));
+        {  // an int8 layer cannot carry a SiLU (its stage only clamps codes): refused, as from a file
+            nn::compiled_parts bad = parts;
+            for (auto& st : bad.steps)
+                if (!st.weight_s8.empty()) { st.act = kernels::activation::silu; break; }
+            auto refused = nn::compiled_model::from_parts(std::move(bad));
+            CHECK(refused.error().code() == errc::invalid_argument);
+        }
         parts.channels_last = true;
         auto qcl = nn::compiled_model::from_parts(std::move(parts));
         REQUIRE(qcl.ok());
@@ -281,6 +305,7 @@ TEST_CASE("channels-last models equal their NCHW selves on random CNNs: fp32 to 
     CHECK(converted_somewhere == 40);
     MESSAGE("values on codes: ", on_codes[0], " table lookups, ", on_codes[1], " gate scales; worst int8 relative error ", worst);
     CHECK(winograd_differs > 0);
+    CHECK(folded > 0);
     CHECK(on_codes[0] > 0);
     CHECK(on_codes[1] > 0);
     CHECK(worst < 0.4);  // (0.29 on these nets with those ops in float, as before they took codes)

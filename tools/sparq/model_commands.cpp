@@ -289,7 +289,7 @@ int inspect_sparq(const options& o) {
     for (std::size_t i = 0; i < p.steps.size(); ++i) {
         const nn::compiled_step_parts& d = p.steps[i];
         const nn::sample_shape& y = p.shapes[i + 1];
-        const char* act = d.act == kernels::activation::relu ? "relu" : d.act == kernels::activation::relu6 ? "relu6" : "-";
+        const char* act = d.act == kernels::activation::none ? "-" : kernels::to_string(d.act);
         const std::size_t w = d.weight_f32.size() + d.weight_f16.size() + d.weight_bf16.size() + d.weight_s8.size() +
                               (d.weight_s4.empty() ? 0 : std::size_t(d.weight_shape[0] * d.weight_shape[1]));
         const char* type = !d.weight_s8.empty() ? "int8" : !d.weight_s4.empty() ? "int4" : !d.weight_f16.empty() ? "fp16"
@@ -366,7 +366,7 @@ int inspect(const options& o) {
         const bool weighted = n.kind == nn::op::linear || n.kind == nn::op::conv2d;
         const index_t node_macs = weighted ? index_t(nn::node_work(nn::facts_of(n, ""), shapes->data(), y)) : 0;
         const kernels::activation a = n.kind == nn::op::conv2d ? n.conv.act : n.linear.act;
-        const char* act = a == kernels::activation::relu ? "relu" : a == kernels::activation::relu6 ? "relu6" : "-";
+        const char* act = a == kernels::activation::none ? "-" : kernels::to_string(a);
         char shape[48];
         std::snprintf(shape, sizeof shape, "(%td, %td, %td)", y[0], y[1], y[2]);
         std::printf("%-20.20s %-16s %-16s %-7s %10td %11td %12td\n", printable(n.name).c_str(), nn::to_string(n.kind), shape, act, params, params * 4,

@@ -216,7 +216,7 @@ inline result<std::string> export_c(const nn::compiled_parts& p, const std::stri
                       "    {sparq::nn::op::%s, sparq::kernels::activation::%s, %sinputs, %zu, sparq::fw::weight_type::%s, %s, {%td, %td, %td, %td},\n"
                       "     %s, %s, %s, %s, %s, %s, %d, %d, %d, sparq::quant::requant_rounding::%s,\n"
                       "     {%td, %td, %td, %td, %td, %td, %td, %td, %td}, {%td, %td, %td, %td, %td, %td, %td, %td, %s}, %s, %s, %s, %s, %s},\n",
-                      nn::to_string(d.kind), d.act == kernels::activation::none ? "none" : d.act == kernels::activation::relu ? "relu" : "relu6",
+                      nn::to_string(d.kind), kernels::to_string(d.act),
                       l.c_str(), d.inputs.size(), wtype.c_str(), weights.c_str(), d.weight_shape[0], d.weight_shape[1], d.weight_shape[2],
                       d.weight_shape[3], bias.c_str(), fixed.c_str(), shift.c_str(), off.c_str(), zxc.c_str(), rs.c_str(), zp, qmin, qmax,
                       rounding.c_str(), c.stride_h, c.stride_w, c.pad_top, c.pad_left, c.pad_bottom, c.pad_right, c.dilation_h, c.dilation_w,

@@ -166,6 +166,10 @@ inline status save_model_safetensors(const char* path, const nn::model& m) {
     };
     for (std::size_t i = 0; i < m.nodes.size(); ++i) {
         const nn::node& n = m.nodes[i];
+        const kernels::activation folded = n.kind == nn::op::conv2d ? n.conv.act : n.kind == nn::op::linear ? n.linear.act : kernels::activation::none;
+        if (!kernels::clamps_codes(folded))  // (only compile folds those, into a copy: nn::fold_activations)
+            return status(errc::unsupported, "%s: node '%.60s' has a folded %s: safetensors graphs name relu and relu6 only", path,
+                          n.name.c_str(), kernels::to_string(folded));
         if (n.inputs.size() != 1 || n.inputs[0] != int(i))
             return status(errc::unsupported, "%s: node '%.60s' is not a link of a chain: safetensors models hold chains (use ONNX)", path,
                           n.name.c_str());

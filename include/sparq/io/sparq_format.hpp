@@ -388,7 +388,7 @@ inline result<nn::compiled_parts> decode_sparq(const unsigned char* data, std::s
         } else if (t == "NODE" && seen >= 2 && seen < 2 + nodes) {
             nn::compiled_step_parts d;
             const std::uint32_t kind = s.u8("op"), act = s.u8("activation");
-            if (s.error.ok() && (kind > std::uint32_t(nn::last_op) || act > std::uint32_t(kernels::activation::relu6)))
+            if (s.error.ok() && (kind > std::uint32_t(nn::last_op) || act > std::uint32_t(kernels::activation::hard_swish)))
                 s.fail(errc::parse_error, "unknown op or activation code");
             d.kind = nn::op(kind), d.act = kernels::activation(act);
             const std::size_t name_len = s.u16("name length");

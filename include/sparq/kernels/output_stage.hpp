@@ -62,6 +62,7 @@ inline result<requant_stage> make_requant_stage(const quant::qparams& x, const q
         return status(errc::shape_mismatch, "requant stage: weight qparams must be per tensor or per output channel (%td)", n);
     if (!bias.empty() && index_t(bias.size()) != n)
         return status(errc::shape_mismatch, "requant stage: %zu biases for %td output channels", bias.size(), n);
+    if (!clamps_codes(act)) return status(errc::unsupported, "requant stage: only relu and relu6 fold into int8 codes (a clamp)");
     requant_stage st;
     st.zero_point = y.zero_point[0], st.qmin = y.qmin, st.qmax = y.qmax, st.rounding = r, st.act = act, st.bias = bias;
     // The activation is a clamp in the output's integer domain.

@@ -6,13 +6,35 @@
 #pragma once
 
 #include <climits>
+#include <cmath>
 #include <cstdint>
 
 #include "sparq/quant/requantize.hpp"
 
 namespace sparq::kernels {
 
-enum class activation : std::uint8_t { none, relu, relu6 };
+// What a layer applies to its outputs in its output stage. silu and hard_swish are folded into
+// float layers only (nn::fold_activations, at compile time): an int8 stage applies its
+// activation as a clamp of codes, which only relu and relu6 are.
+enum class activation : std::uint8_t { none, relu, relu6, silu, hard_swish };
+
+// x * sigmoid(x), as PyTorch writes it; x * relu6(x + 3) / 6 (NaN stays NaN).
+inline float silu(float v) noexcept { return v / (1.0f + std::exp(-v)); }
+inline float hard_swish(float v) noexcept { return v * (v + 3.0f < 0.0f ? 0.0f : (v + 3.0f > 6.0f ? 6.0f : v + 3.0f)) / 6.0f; }
+
+constexpr const char* to_string(activation a) noexcept {
+    switch (a) {
+        case activation::none: return "none";
+        case activation::relu: return "relu";
+        case activation::relu6: return "relu6";
+        case activation::silu: return "silu";
+        case activation::hard_swish: return "hard_swish";
+    }
+    return "?";
+}
+
+// Whether an int8 output stage can apply a (as a clamp of the output's codes).
+constexpr bool clamps_codes(activation a) noexcept { return a == activation::none || a == activation::relu || a == activation::relu6; }
 
 inline float activate(float v, activation a) noexcept {
     switch (a) {
@@ -20,6 +42,8 @@ inline float activate(float v, activation a) noexcept {
         // (PyTorch's clamp: NaN stays NaN, -0 stays -0)
         case activation::relu: return v < 0.0f ? 0.0f : v;
         case activation::relu6: return v < 0.0f ? 0.0f : (v > 6.0f ? 6.0f : v);
+        case activation::silu: return silu(v);
+        case activation::hard_swish: return hard_swish(v);
     }
     return v;
 }

@@ -47,6 +47,8 @@
 #include "sparq/kernels/spmm.hpp"
 #include "sparq/sparse/csr.hpp"
 #include "sparq/nn/channels_last.hpp"
+#include "sparq/nn/compiled_parts.hpp"
+#include "sparq/nn/fold_activations.hpp"
 #include "sparq/nn/memory_plan.hpp"
 #include "sparq/nn/model.hpp"
 #include "sparq/nn/ops.hpp"
@@ -60,24 +62,6 @@
 #include "sparq/quant/observer_percentile.hpp"
 
 namespace sparq::nn {
-
-enum class precision : std::uint8_t { f32, f16, bf16, int8, int4 };
-
-constexpr const char* to_string(precision p) noexcept {
-    switch (p) {
-        case precision::f32: return "fp32";
-        case precision::f16: return "fp16";
-        case precision::bf16: return "bf16";
-        case precision::int8: return "int8";
-        case precision::int4: return "int4";
-    }
-    return "?";
-}
-
-inline constexpr precision precision_choices[] = {precision::f32, precision::f16, precision::bf16, precision::int8, precision::int4};
-
-// int4 models: one scale per this many weights along K (llama.cpp's Q4 and GPTQ's usual group).
-inline constexpr index_t int4_group = 32;
 
 // How int8 activation ranges are chosen from the calibration data (quant/observer_*.hpp).
 enum class observer_kind : std::uint8_t { minmax, histogram, percentile, mse, entropy };
@@ -136,49 +120,14 @@ struct compile_options {
     // (kernels/conv2d_winograd_nhwc.hpp: 2.25-4x fewer multiplies, rounding within 1e-5 of the
     // largest output); false: every convolution through im2col + GEMM. A run-time choice, not stored.
     bool winograd = true;
+    // Float precisions: a SiLU or hard-swish right after a conv2d / linear runs in the layer's
+    // output stage (nn/fold_activations.hpp); the compiled model then has one node fewer for each.
+    bool fold_activations = true;
     // int8: how int32 sums become codes (quant/requantize.hpp). float_scale, the fp32
     // requantization of XNNPACK and ONNX Runtime, is the fast one; double_rounding is the
     // integer-only form of TFLite and gemmlowp, for targets without an FPU (export-c firmware
     // runs whichever the model was compiled with). Not stored in .sparq files: a run-time choice.
     quant::requant_rounding requant = quant::requant_rounding::float_scale;
-};
-
-// One node of a compiled model as data.
-struct compiled_step_parts {
-    std::string name;
-    op kind = op::linear;
-    std::vector<int> inputs;
-    // linear ([N, K, 1, 1]) and conv2d ([O, C / groups, KH, KW]) nodes: the weights, in exactly one of
-    extents_t<4> weight_shape{0, 0, 0, 0};
-    std::vector<float> weight_f32;        // fp32 models; conv2d weights of fp16 / bf16 models; float layers of int8 models
-    std::vector<float16> weight_f16;      // fp16 models' linear weights
-    std::vector<bfloat16> weight_bf16;    // bf16 models' linear weights
-    std::vector<std::int8_t> weight_s8;   // int8 models: symmetric codes (zero point 0, [-127, 127])
-    std::vector<std::uint8_t> weight_s4;  // int4 models' linear weights: [N, ceil(K / 2)] bytes, two codes each
-    std::vector<float> weight_scale;      // int8: one scale per output channel; int4: one per group of int4_group along K
-    std::vector<float> bias;              // N / O values or empty
-    kernels::activation act = kernels::activation::none;
-    kernels::conv2d_params conv;          // conv2d
-    pool_params pool;                     // max_pool, avg_pool
-    op_params params;                     // the other ops' parameters (nn/op.hpp)
-    std::vector<float> constant;          // binary ops with a constant operand; batch_norm: scales, then shifts
-};
-
-struct compiled_parts {
-    precision prec = precision::f32;
-    // How to run it, not what it is (not stored in .sparq files): int8 linear layers with at
-    // least half zero codes run from a CSR (compile_options::sparse_int8).
-    bool sparse_int8 = false;
-    // How to run, not stored either: compile_options::check_finite and channels_last.
-    bool check_finite = true;
-    bool channels_last = true;
-    bool winograd = true;                 // compile_options::winograd (how to run, not stored)
-    quant::requant_rounding requant = quant::requant_rounding::float_scale;  // compile_options::requant
-    std::vector<sample_shape> shapes;     // per value (0: the input; i + 1: node i's output)
-    std::vector<std::uint8_t> s8;         // per value: 1 if held as int8 codes (int8 models only)
-    std::vector<quant::qparams> q;        // per value: per-tensor int8 parameters (int8 models; else empty)
-    std::vector<compiled_step_parts> steps;
-    std::vector<int> outputs;             // the values the model returns, in order; empty: the last one
 };
 
 // (Bounds from_parts enforces on any parts, which may come from a file: max_value_elements,
@@ -354,6 +303,8 @@ inline void conv_bias_activation(float* y, index_t batch, index_t channels, inde
         case kernels::activation::none: each_plane([](float v) { return v; }); break;
         case kernels::activation::relu: each_plane([](float v) { return kernels::activate(v, kernels::activation::relu); }); break;
         case kernels::activation::relu6: each_plane([](float v) { return kernels::activate(v, kernels::activation::relu6); }); break;
+        case kernels::activation::silu: each_plane([](float v) { return kernels::silu(v); }); break;
+        case kernels::activation::hard_swish: each_plane([](float v) { return kernels::hard_swish(v); }); break;
     }
 }
 
@@ -413,6 +364,7 @@ inline result<compiled_model> compiled_model::compile(const model& m, const comp
         compile_options fo;
         fo.channels_last = o.channels_last;
         fo.winograd = o.winograd;
+        fo.fold_activations = false;  // every value of m read below by its id
         auto ref = compile(m, fo);
         if (!ref) return ref.error();
         const index_t n = o.calibration.extent(0);
@@ -555,6 +507,7 @@ inline result<compiled_model> compiled_model::compile(const model& m, const comp
         }
         c.steps.push_back(std::move(s));
     }
+    if (o.fold_activations && !int8) fold_activations(c);
     return from_parts(std::move(c));
 }
 
@@ -596,8 +549,10 @@ inline status check_parts(const compiled_parts& p) {
     for (std::size_t i = 0; i < p.steps.size(); ++i) {
         const compiled_step_parts& d = p.steps[i];
         const char* name = d.name.c_str();
-        if (std::uint8_t(d.kind) > std::uint8_t(last_op) || std::uint8_t(d.act) > std::uint8_t(kernels::activation::relu6))
+        if (std::uint8_t(d.kind) > std::uint8_t(last_op) || std::uint8_t(d.act) > std::uint8_t(kernels::activation::hard_swish))
             return status(errc::invalid_argument, "model parts: node %zu has an unknown op or activation", i);
+        if (!d.weight_s8.empty() && !kernels::clamps_codes(d.act))
+            return status(errc::invalid_argument, "model parts: int8 layer '%.60s' has an activation its output stage cannot apply", d.name.c_str());
         const bool weighted = d.kind == op::linear || d.kind == op::conv2d;
         if (!weighted && d.act != kernels::activation::none)
             return status(errc::invalid_argument, "model parts: %s '%.60s' has a folded activation (only linear and conv2d have one)",

@@ -12,6 +12,7 @@
 #include "sparq/core/xsimd.hpp"
 
 #include "sparq/kernels/output_stage.hpp"
+#include "sparq/kernels/xsimd/unary.hpp"
 #include "sparq/kernels/xsimd/arch/arm_neon.hpp"
 #include "sparq/kernels/xsimd/arch/generic.hpp"
 #include "sparq/kernels/xsimd/arch/x86_avx2.hpp"
@@ -23,12 +24,19 @@ namespace sparq::kernels::xsimd {
 
 namespace detail {
 
-// activate() on a batch: the same comparisons, so NaN and -0 come out as in the scalar stage.
+// activate() on a batch: the same comparisons, so NaN and -0 come out as in the scalar stage;
+// SiLU through the vector exp the standalone op uses (kernels/xsimd/unary.hpp: a layer with
+// SiLU folded in gives the bits of the layer, then the op), hard-swish the scalar formula.
 template <class A>
 ::xsimd::batch<float, A> activate(::xsimd::batch<float, A> v, activation a) noexcept {
     using fb = ::xsimd::batch<float, A>;
     if (a == activation::none) return v;
     const fb zero(0.0f);
+    if (a == activation::silu) return unary_batches<A>::silu(v);
+    if (a == activation::hard_swish) {
+        const fb t = v + fb(3.0f);
+        return v * ::xsimd::select(t < zero, zero, ::xsimd::select(t > fb(6.0f), fb(6.0f), t)) / fb(6.0f);
+    }
     if (a == activation::relu6) v = ::xsimd::select(v > fb(6.0f), fb(6.0f), v);
     return ::xsimd::select(v < zero, zero, v);
 }

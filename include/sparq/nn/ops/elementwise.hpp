@@ -25,7 +25,8 @@ namespace sparq::nn::ops {
 
 inline float gelu(float v) noexcept { return 0.5f * v * (1.0f + std::erf(v * 0.70710678118654752f)); }  // PyTorch's default (erf)
 inline float sigmoid(float v) noexcept { return 1.0f / (1.0f + std::exp(-v)); }
-inline float silu(float v) noexcept { return v / (1.0f + std::exp(-v)); }  // as PyTorch writes it
+using kernels::silu;        // (kernels/output_value.hpp: layers fold them into their output stage too)
+using kernels::hard_swish;
 
 namespace detail {
 
@@ -40,7 +41,6 @@ inline float clamp_nan(float v, float lo, float hi) noexcept { return v < lo ? l
 }  // namespace detail
 
 inline float hard_sigmoid(float v, float a, float b) noexcept { return detail::clamp_nan(a * v + b, 0.0f, 1.0f); }
-inline float hard_swish(float v) noexcept { return v * detail::clamp_nan(v + 3.0f, 0.0f, 6.0f) / 6.0f; }
 inline float leaky_relu(float v, float a) noexcept { return v < 0.0f ? a * v : v; }
 
 // One value through the unary op `kind`, in scalar arithmetic (the reference the loops below

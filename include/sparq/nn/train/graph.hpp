@@ -145,8 +145,10 @@ inline status check_trainable(const model& m, const std::vector<sample_shape>& s
     for (const node& d : m.nodes) {
         bool ok = true;
         switch (d.kind) {
-            case op::linear: ok = d.params.axis == 0; break;  // not per row of a sequence
-            case op::conv2d: case op::relu: case op::relu6: case op::sigmoid: case op::tanh: case op::gelu:
+            // (not per row of a sequence; activations folded in: relu, relu6, whose backward is a mask)
+            case op::linear: ok = d.params.axis == 0 && kernels::clamps_codes(d.linear.act); break;
+            case op::conv2d: ok = kernels::clamps_codes(d.conv.act); break;
+            case op::relu: case op::relu6: case op::sigmoid: case op::tanh: case op::gelu:
             case op::max_pool: case op::avg_pool: case op::global_avg_pool: case op::flatten: case op::reshape: case op::softmax:
                 break;
             case op::add: ok = d.inputs.size() == 2 && shapes[std::size_t(d.inputs[0])] == shapes[std::size_t(d.inputs[1])]; break;

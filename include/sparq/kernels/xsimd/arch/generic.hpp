@@ -63,4 +63,10 @@ template <class A>
     return a / b;
 }
 
+// 1 / d for d in [1, 1e38] (the logistic functions' denominators): a division here.
+template <class A>
+::xsimd::batch<float, A> reciprocal_logistic(::xsimd::batch<float, A> d, ::xsimd::kernel::requires_arch<::xsimd::generic>) noexcept {
+    return ::xsimd::batch<float, A>(1.0f) / d;
+}
+
 }  // namespace sparq::kernels::xsimd::detail

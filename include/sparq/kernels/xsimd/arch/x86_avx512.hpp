@@ -26,6 +26,14 @@ template <class A>
     return _mm512_fmadd_ps(a, b, c);
 }
 
+// 1 / d for d in [1, 1e38]: vrcp14ps (relative error < 2^-14) and one Newton step (below 2^-27),
+// a third of vdivps's cost on 16 lanes.
+template <class A>
+::xsimd::batch<float, A> reciprocal_logistic(::xsimd::batch<float, A> d, ::xsimd::kernel::requires_arch<::xsimd::avx512f>) noexcept {
+    const __m512 r = _mm512_rcp14_ps(d);
+    return _mm512_mul_ps(r, _mm512_fnmadd_ps(d, r, _mm512_set1_ps(2.0f)));
+}
+
 template <class Q, class A>
 void store_narrow(::xsimd::batch<std::int32_t, A> v, Q* out, ::xsimd::kernel::requires_arch<::xsimd::avx512f>) noexcept {
     _mm_storeu_si128(reinterpret_cast<__m128i*>(out), _mm512_cvtepi32_epi8(v));
