@@ -1,8 +1,8 @@
 // Binary elementwise ops (add, sub, mul, div, pow) with numpy broadcasting over the sample dims
 // [C, H, W] of a batch. Each operand is a batch of samples or one sample shared by the whole
-// batch (a node's constant). Three loops, no division per element: equal shapes run flat, a
-// per-channel [C, 1, 1] operand (a scale or a bias) runs one scalar per plane, anything else
-// runs with zero strides on the broadcast dims.
+// batch (a node's constant). No division per element: equal shapes run flat, a per-channel
+// [C, 1, 1] operand (a scale or a bias) runs one scalar per plane, a [1, 1, W] one (the same,
+// channels-last) one row at a time, anything else with zero strides on the broadcast dims.
 #pragma once
 
 #include <cmath>
@@ -46,6 +46,13 @@ void broadcast(F f, const operand& a, const operand& b, float* y, const sample_s
                 const float v = pa[c];
                 for (index_t i = 0; i < plane; ++i) py[c * plane + i] = f(v, pb[c * plane + i]);
             }
+        } else if (na == n && b.shape[0] == 1 && b.shape[1] == 1 && nb == ys[2]) {  // x op a vector along the last dim
+            // (a channels-last feature map times a per-channel gate: unit strides, so it vectorises)
+            for (index_t row = 0; row < ys[0] * ys[1]; ++row)
+                for (index_t i = 0; i < ys[2]; ++i) py[row * ys[2] + i] = f(pa[row * ys[2] + i], pb[i]);
+        } else if (nb == n && a.shape[0] == 1 && a.shape[1] == 1 && na == ys[2]) {  // a vector along the last dim op x
+            for (index_t row = 0; row < ys[0] * ys[1]; ++row)
+                for (index_t i = 0; i < ys[2]; ++i) py[row * ys[2] + i] = f(pa[i], pb[row * ys[2] + i]);
         } else {  // strides of 0 where an operand's extent is 1
             const index_t sa0 = a.shape[0] == 1 ? 0 : a.shape[1] * a.shape[2], sa1 = a.shape[1] == 1 ? 0 : a.shape[2], sa2 = a.shape[2] == 1 ? 0 : 1;
             const index_t sb0 = b.shape[0] == 1 ? 0 : b.shape[1] * b.shape[2], sb1 = b.shape[1] == 1 ? 0 : b.shape[2], sb2 = b.shape[2] == 1 ? 0 : 1;
