@@ -21,3 +21,21 @@ def save_safetensors(path, tensors, metadata):
     h += b" " * (-len(h) % 8)
     with open(path, "wb") as f:
         f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
+
+
+def load_safetensors(path):
+    """{name: numpy array} of a safetensors file's F32 tensors (what the digits models hold)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    n = struct.unpack("<Q", data[:8])[0]
+    header = json.loads(data[8:8 + n])
+    body = data[8 + n:]
+    out = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        if info["dtype"] != "F32":
+            raise ValueError(f"{path}: {name} is {info['dtype']}, only F32 is read here")
+        begin, end = info["data_offsets"]
+        out[name] = np.frombuffer(body[begin:end], dtype="<f4").reshape(info["shape"]).copy()
+    return out
