@@ -28,6 +28,7 @@
 #include "sparq/core/context.hpp"
 #include "sparq/core/thread_pool.hpp"
 #include "sparq/kernels/conv2d.hpp"
+#include "sparq/kernels/copy_short.hpp"
 #include "sparq/kernels/dwconv2d_nhwc.hpp"
 #include "sparq/kernels/matmul.hpp"
 #include "sparq/kernels/output_stage.hpp"
@@ -69,14 +70,14 @@ void im2col_nhwc(const X* x, const extents_t<4>& xe, const extents_t<4>& ye, ind
         for (index_t kh = 0; kh < kh_n; ++kh) {
             const index_t ih = oh * p.stride_h - p.pad_top + kh * p.dilation_h;
             if (span && ih >= 0 && ih < h) {
-                std::copy_n(image + (ih * w + iw0) * c, kw_n * c, row);
+                copy_short(image + (ih * w + iw0) * c, kw_n * c, row);
                 row += kw_n * c;
                 continue;
             }
             for (index_t kw = 0; kw < kw_n; ++kw, row += cg) {
                 const index_t iw = ow * p.stride_w - p.pad_left + kw * p.dilation_w;
-                if (ih < 0 || ih >= h || iw < 0 || iw >= w) std::fill(row, row + cg, pad);
-                else std::copy_n(image + (ih * w + iw) * c, cg, row);
+                if (ih < 0 || ih >= h || iw < 0 || iw >= w) fill_short(row, cg, pad);
+                else copy_short(image + (ih * w + iw) * c, cg, row);
             }
         }
     }

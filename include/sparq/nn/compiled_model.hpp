@@ -705,7 +705,10 @@ inline result<compiled_model> compiled_model::from_parts(compiled_parts p) {
                 c.stored_bytes_ += (s.sparse ? s.sw8.storage_bytes() : count) + std::size_t(ws[0]) * sizeof(float);
             } else if (is_conv) {
                 const tensor_view<const float, 4> wf(d.weight_f32.data(), ws);
-                if (c.cl_[out_v] && p.winograd && kernels::winograd_applies(ws, s.conv)) {
+                // Winograd where its transforms (per tile, ~16 (C + O) adds) are small next to the
+                // multiplies it saves (~C O per output): 32 channels in and out at least (the
+                // digits CNN's 1 -> 8 and 8 -> 16 layers ran 1.7x slower through it)
+                if (c.cl_[out_v] && p.winograd && kernels::winograd_applies(ws, s.conv) && ws[0] >= 32 && ws[1] >= 32) {
                     // F(4x4) where the map has room for its tiles; smaller maps (resnet's 14x14
                     // and 7x7) run F(2x2) faster (bench/bench_conv_winograd.cpp)
                     const sample_shape& y = c.shapes_[out_v];
