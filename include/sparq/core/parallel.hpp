@@ -40,6 +40,12 @@
 #include <atomic>
 #endif
 
+#if defined(__GNUC__) || defined(__clang__)
+#define SPARQ_NOINLINE_LAMBDA __attribute__((noinline))  // after a lambda's parameter list
+#else
+#define SPARQ_NOINLINE_LAMBDA
+#endif
+
 namespace sparq {
 
 // The least work a chunk holds, in work units (above): 65536 units, ~20-40 us here, where waking
@@ -109,14 +115,6 @@ inline range_split split_range(const context& ctx, index_t n, std::uint64_t cost
 // on one thread. With one task (or no runner) the chunks run in order on the calling thread.
 template <class F>
 void parallel_range(const context& ctx, const range_split& s, F&& f) {
-    const parallel_runner runner = detail::installed_parallel_runner();
-    if (s.tasks <= 1 || !runner || !SPARQ_HAS_THREADS) {
-        for (index_t c = 0; c < s.chunks; ++c) {
-            const index_t begin = c * s.chunk, end = begin + s.chunk < s.items ? begin + s.chunk : s.items;
-            f(index_t(0), begin, end);
-        }
-        return;
-    }
 #if SPARQ_HAS_THREADS
     std::atomic<index_t> next{0};
     auto task = [&](index_t t) {
@@ -126,7 +124,21 @@ void parallel_range(const context& ctx, const range_split& s, F&& f) {
             f(t, begin, end);
         }
     };
-    runner(ctx, s.tasks, [](void* fn, index_t t) { (*static_cast<decltype(task)*>(fn))(t); }, &task);
+    // Both paths run the chunks through `run`, one function (never inlined), so an op's body is
+    // compiled once, as it was in the op's own loop before threads (twice, the depthwise
+    // kernel's body grew past what GCC inlines).
+    void (*const run)(void*, index_t) = [](void* fn, index_t t) SPARQ_NOINLINE_LAMBDA {
+        (*static_cast<decltype(task)*>(fn))(t);
+    };
+    const parallel_runner runner = detail::installed_parallel_runner();
+    if (s.tasks <= 1 || !runner) run(&task, 0);
+    else runner(ctx, s.tasks, run, &task);
+#else
+    (void)ctx;
+    for (index_t c = 0; c < s.chunks; ++c) {
+        const index_t begin = c * s.chunk, end = begin + s.chunk < s.items ? begin + s.chunk : s.items;
+        f(index_t(0), begin, end);
+    }
 #endif
 }
 
