@@ -99,7 +99,7 @@ void same_on_threads(F run) {
 }  // namespace
 
 TEST_CASE("threads: unary ops of every kind, activation_s8, add_s8 and add give the same bits and counts") {
-    const index_t n = 200003;
+    const index_t n = 600001;
     const std::vector<float> x = floats(n);
     nn::op_params p;
     p.alpha = 0.1f, p.beta = 0.6f;
@@ -114,7 +114,7 @@ TEST_CASE("threads: unary ops of every kind, activation_s8, add_s8 and add give 
             return bytes_of(y);
         });
     }
-    const index_t m = 300001;
+    const index_t m = 600001;
     const std::vector<std::int8_t> qa = codes(m), qb = codes(m);
     for (nn::op k : {nn::op::relu, nn::op::relu6})
         same_on_threads([&](const context& ctx) {
@@ -136,8 +136,8 @@ TEST_CASE("threads: unary ops of every kind, activation_s8, add_s8 and add give 
 }
 
 TEST_CASE("threads: binary ops in each broadcast case (equal shapes, per channel either side, zero strides)") {
-    const nn::sample_shape ys{48, 37, 41};
-    const index_t batch = 2, n = ys[0] * ys[1] * ys[2];
+    const nn::sample_shape ys{64, 57, 59};
+    const index_t batch = 3, n = ys[0] * ys[1] * ys[2];
     const std::vector<float> full = floats(batch * n), full2 = floats(batch * n), chan = floats(ys[0], false),
                              col = floats(ys[0] * ys[1]), row = floats(ys[2]);
     struct pair_case {
@@ -163,8 +163,8 @@ TEST_CASE("threads: binary ops in each broadcast case (equal shapes, per channel
 }
 
 TEST_CASE("threads: batch norm, pooling, global average pooling and concat, NCHW and channels-last") {
-    const index_t batch = 2;
-    const nn::sample_shape in{40, 57, 55};
+    const index_t batch = 3;
+    const nn::sample_shape in{64, 57, 55};
     const index_t n = in[0] * in[1] * in[2];
     const std::vector<float> x = floats(batch * n);
     const std::vector<std::int8_t> xq = codes(batch * n);
@@ -224,7 +224,7 @@ TEST_CASE("threads: batch norm, pooling, global average pooling and concat, NCHW
         nn::ops::global_avg_pool_nhwc(ctx, xw.data(), wide, y.data(), 3);
         return bytes_of(y);
     });
-    const nn::sample_shape s1{24, 45, 47}, s2{41, 45, 47}, sy{65, 45, 47};
+    const nn::sample_shape s1{24, 57, 59}, s2{41, 57, 59}, sy{65, 57, 59};
     const std::vector<float> part1 = floats(batch * s1[0] * s1[1] * s1[2]), part2 = floats(batch * s2[0] * s2[1] * s2[2]);
     const float* parts[] = {part1.data(), part2.data()};
     const nn::sample_shape shapes[] = {s1, s2};
@@ -236,7 +236,7 @@ TEST_CASE("threads: batch norm, pooling, global average pooling and concat, NCHW
 }
 
 TEST_CASE("threads: quantize and dequantize per tensor and per channel; layout conversion both ways") {
-    const index_t rows = 5, cols = 60001;
+    const index_t rows = 5, cols = 150001;
     const std::vector<float> x = floats(rows * cols);
     const matrix_view<const float> xv(x.data(), {rows, cols});
     const quant::qparams per_tensor = quant::make_per_tensor(dtype::s8, 0.03f, -7);

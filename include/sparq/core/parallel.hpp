@@ -6,7 +6,8 @@
 // than it saves), at most parallel_chunks_per_thread chunks a thread, and parallel_range runs
 // them. A work unit is about one value through a plain memory-bound loop (load, an operation,
 // store): ~0.1 ns on the Xeon this was measured on (a ReLU over an L2-sized array runs at about
-// 10 values/ns; docs/performance.md); heavier items say how many units they are worth.
+// 10 values/ns); heavier items say how many units they are worth, each op from its own measured
+// time per value (SiLU 4, a depthwise multiply-add 1, an NCHW pooling tap 8, ...).
 //
 // The chunks run on up to `tasks` threads (the calling thread and pool workers), each task taking
 // the next chunk until none is left, so a thread that wakes late takes fewer; task t in
@@ -48,10 +49,14 @@
 
 namespace sparq {
 
-// The least work a chunk holds, in work units (above): 65536 units, ~20-40 us here, where waking
-// a pool worker and joining it costs ~5-15 us on these VMs (measured by bench/parallel_grain,
-// docs/performance.md). Below two grains of work an op stays on the calling thread.
-inline constexpr std::uint64_t parallel_grain = std::uint64_t(1) << 16;
+// The least work a chunk holds, in work units (above): 2^18 units, ~26 us of a ReLU here. Handing
+// two tasks to the pool and joining them costs 1.5-4 us when a core is free, but a worker woken
+// while the other core is busy can start tens of us late (38 us measured with two compilers
+// running), and the caller waits for it. The grain is a few times that so a late worker costs a
+// fraction of a chunk (bench/bench_parallel.cpp: relu_f32/sparq_split cuts a ReLU in two at each
+// size, parallel_for/pool/2 times the hand-over; the 2^20-MAC rule of the GEMMs is ~50 us too).
+// Below two grains of work an op stays on the calling thread.
+inline constexpr std::uint64_t parallel_grain = std::uint64_t(1) << 18;
 // Chunks per thread at most: spare chunks let a thread that starts early take a late one's share.
 inline constexpr index_t parallel_chunks_per_thread = 4;
 
