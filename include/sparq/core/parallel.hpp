@@ -24,6 +24,7 @@
 
 #include <cstdint>
 
+#include "sparq/core/config.hpp"  // SPARQ_NOINLINE_LAMBDA
 #include "sparq/core/context.hpp"
 #include "sparq/core/shape.hpp"
 
@@ -39,12 +40,6 @@
 
 #if SPARQ_HAS_THREADS
 #include <atomic>
-#endif
-
-#if defined(__GNUC__) || defined(__clang__)
-#define SPARQ_NOINLINE_LAMBDA __attribute__((noinline))  // after a lambda's parameter list
-#else
-#define SPARQ_NOINLINE_LAMBDA
 #endif
 
 namespace sparq {
