@@ -45,12 +45,12 @@
 namespace sparq {
 
 // The least work a chunk holds, in work units (above): 2^18 units, ~26 us of a ReLU here. Handing
-// two tasks to the pool and joining them costs 1.5-4 us when a core is free, but a worker woken
-// while the other core is busy can start tens of us late (38 us measured with two compilers
-// running), and the caller waits for it. The grain is a few times that so a late worker costs a
-// fraction of a chunk (bench/bench_parallel.cpp: relu_f32/sparq_split cuts a ReLU in two at each
-// size, parallel_for/pool/2 times the hand-over; the 2^20-MAC rule of the GEMMs is ~50 us too).
-// Below two grains of work an op stays on the calling thread.
+// two tasks to a pool worker that is awake costs ~2 us, but on these VMs a worker asleep between
+// calls often takes 40-55 us to start (more while the other vCPU is busy), and the caller waits
+// for it to check in even when it ran every chunk itself: bench/bench_parallel.cpp's
+// parallel_for/pool/2 and relu_f32/sparq_split rows (a ReLU cut in two at 16K-1M values) showed
+// two threads losing below ~256K values, 0.9-1.5x at 512K and 1.05-1.55x at 1M, run to run. A
+// split needs two grains (~52 us of work, 512K ReLU values); the GEMMs' 2^20-MAC rule is alike.
 inline constexpr std::uint64_t parallel_grain = std::uint64_t(1) << 18;
 // Chunks per thread at most: spare chunks let a thread that starts early take a late one's share.
 inline constexpr index_t parallel_chunks_per_thread = 4;
