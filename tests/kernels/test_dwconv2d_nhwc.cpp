@@ -3,7 +3,9 @@
 // apply_bias_activation (NaN / Inf / subnormal inputs and weights, every activation), int8 as
 // scalar::conv2d then apply_requant / apply_dequant (codes -128 and 127, zero points -128, 0, 5),
 // on random shapes (channel counts around vector widths, 1-wide maps, padding wider than the
-// kernel, strides, dilation, batches); the energy counts conv2d gives; scratch and bad shapes.
+// kernel, strides, dilation, batches); the energy counts conv2d gives; scratch and bad shapes;
+// rows split over 3 threads give the same bits and counts, with a row buffer per task (fewer
+// tasks when the arena holds fewer).
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -16,6 +18,7 @@
 #include <vector>
 
 #include "sparq/core/arena.hpp"
+#include "sparq/core/thread_pool.hpp"  // the pool parallel_range runs its chunks on
 #include "sparq/energy/counter.hpp"
 #include "sparq/kernels/conv2d.hpp"
 #include "sparq/kernels/dwconv2d.hpp"
@@ -281,7 +284,7 @@ TEST_CASE("dwconv2d_nhwc: the energy counts conv2d gives the same layer, the scr
                                              kernels::activation::none);
     REQUIRE((packed8.ok() && stage.ok()));
     std::vector<std::byte> buffer(kernels::dwconv2d_nhwc_scratch_bytes(ye));
-    CHECK(buffer.size() == std::size_t(ye[3] * 17 * 4 + 64));
+    CHECK(buffer.size() == std::size_t((ye[3] * 17 * 4 + 63) / 64 * 64 + 64));  // a row of sums, whole cache lines
     arena a(buffer.data(), buffer.size());
     energy::counter mine8, theirs8;
     context c8, r8;
@@ -319,4 +322,85 @@ TEST_CASE("dwconv2d_nhwc: the energy counts conv2d gives the same layer, the scr
     short_stage.offset.pop_back();
     CHECK(kernels::dwconv2d_nhwc_s8(c8, xq.data(), xe, tq.data(), 3, 3, p, std::int8_t(0), short_stage, yq.data(), ye)
               .code() == errc::shape_mismatch);
+}
+
+TEST_CASE("dwconv2d_nhwc: rows split over 3 threads give the same bits and counts, float and int8, any arena") {
+    std::mt19937 rng(555);
+    const case_shape shapes[] = {
+        {{2, 96, 56, 56}, {96, 1, 3, 3}, {}, {}},  // mobilenet's stride-1 layer, a batch of 2
+        {{1, 144, 57, 55}, {144, 1, 5, 5}, {}, {}},
+        {{3, 67, 41, 29}, {67, 1, 3, 3}, {}, {}},
+    };
+    int split = 0;
+    for (int i = 0; i < 6; ++i) {
+        case_shape s = shapes[i % 3];
+        s.p.groups = s.x[1];
+        s.p.stride_h = s.p.stride_w = i < 3 ? 1 : 2;
+        s.p.pad_top = s.p.pad_left = s.p.pad_bottom = s.p.pad_right = s.w[2] / 2;
+        auto y = kernels::conv2d_output(s.x, s.w, s.p);
+        REQUIRE(y.ok());
+        s.y = *y;
+        CAPTURE(i);
+        const std::string shape = describe(s);
+        CAPTURE(shape);
+        const index_t c_n = s.x[1];
+        std::uniform_real_distribution<float> u(-2, 2);
+        std::vector<float> x(std::size_t(count(s.x))), taps(std::size_t(count(s.w))), bias(static_cast<std::size_t>(c_n));
+        for (auto& v : x) v = rng() % 1009 == 0 ? special(rng) : u(rng);
+        for (auto& v : taps) v = u(rng);
+        for (auto& v : bias) v = u(rng);
+        std::vector<std::int8_t> xq(x.size()), tq(taps.size());
+        for (auto& v : xq) v = std::int8_t(int(rng() % 256) - 128);
+        for (auto& v : tq) v = std::int8_t(int(rng() % 256) - 128);
+        const quant::qparams q = quant::make_per_tensor(dtype::s8, 0.01f, 3);
+        std::vector<std::int32_t> col_sums(std::size_t(c_n), 0);
+        for (index_t t = 0; t < s.w[2] * s.w[3]; ++t)
+            for (index_t c = 0; c < c_n; ++c) col_sums[std::size_t(c)] += tq[std::size_t(t * c_n + c)];
+        auto stage = kernels::make_requant_stage(q, quant::make_per_tensor(dtype::s8, 0.02f, 0),
+                                                 tensor_view<const std::int32_t, 1>(col_sums.data(), {c_n}),
+                                                 quant::make_per_tensor(dtype::s8, 0.5f, -4), {},
+                                                 kernels::activation::relu);
+        REQUIRE(stage.ok());
+        split += kernels::dwconv2d_nhwc_scratch_bytes(s.y, 3, s.w[2], s.w[3]) > kernels::dwconv2d_nhwc_scratch_bytes(s.y);
+        struct outputs {
+            std::vector<float> f;
+            std::vector<std::int8_t> q;
+            std::vector<float> qf;
+            energy::counter counts;
+        };
+        // threads: 1 or 3; rows: task buffers the arena holds (0: as many as scratch_bytes names)
+        const auto run = [&](int threads, index_t rows) {
+            outputs o;
+            o.f.assign(std::size_t(count(s.y)), -7.0f), o.q.assign(o.f.size(), 99), o.qf.assign(o.f.size(), -7.0f);
+            const std::size_t bytes = rows ? std::size_t(rows) * kernels::dwconv2d_nhwc_scratch_bytes(s.y) - std::size_t(rows - 1) * 64
+                                           : kernels::dwconv2d_nhwc_scratch_bytes(s.y, threads, s.w[2], s.w[3]);
+            std::vector<std::byte> buffer(bytes + 64);
+            arena a(buffer.data() + 64 - reinterpret_cast<std::uintptr_t>(buffer.data()) % 64, bytes);  // aligned, exactly `bytes`
+            context ctx;
+            ctx.with_threads(threads).with_scratch(a).with_energy(o.counts);
+            REQUIRE(kernels::dwconv2d_nhwc(ctx, x.data(), s.x, taps.data(), s.w[2], s.w[3], s.p, bias,
+                                           kernels::activation::relu6, o.f.data(), s.y)
+                        .ok());
+            REQUIRE(kernels::dwconv2d_nhwc_s8(ctx, xq.data(), s.x, tq.data(), s.w[2], s.w[3], s.p, std::int8_t(3), *stage,
+                                              o.q.data(), s.y)
+                        .ok());
+            REQUIRE(kernels::dwconv2d_nhwc_s8(ctx, xq.data(), s.x, tq.data(), s.w[2], s.w[3], s.p, std::int8_t(3), *stage,
+                                              o.qf.data(), s.y)
+                        .ok());
+            CHECK(a.used() == 0);
+            return o;
+        };
+        const outputs one = run(1, 0);
+        for (index_t rows : {0, 1, 2}) {
+            CAPTURE(rows);
+            const outputs three = run(3, rows);
+            CHECK(std::memcmp(three.f.data(), one.f.data(), one.f.size() * sizeof(float)) == 0);
+            CHECK(three.q == one.q);
+            CHECK(std::memcmp(three.qf.data(), one.qf.data(), one.qf.size() * sizeof(float)) == 0);
+            CHECK(std::memcmp(&three.counts, &one.counts, sizeof one.counts) == 0);
+        }
+    }
+#if SPARQ_HAS_THREADS
+    CHECK(split == 6);  // each shape takes a row buffer per thread: it splits
+#endif
 }

@@ -3,7 +3,8 @@
 // dilation, groups, depthwise layers, residual adds, batch normalization, pooling, channel
 // concats, squeeze-excitation gates (a [C, 1, 1] broadcast), a flatten into a linear layer, several outputs. fp32 within rounding (the sums run in
 // another order); int8 bit for bit from the same parts (exact int32 sums, the same stages); the
-// energy counted per layer identical; the layout plan itself (which values are converted).
+// energy counted per layer identical; the layout plan itself (which values are converted); a CNN
+// large enough that every op between the convolutions splits, on 1 and 3 threads.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -381,4 +382,63 @@ TEST_CASE("the layout plan: convolutions and what follows them run channels-last
     CHECK(nn::layout_free({1, 5, 5}));
     CHECK(nn::layout_free({7, 1, 1}));
     CHECK_FALSE(nn::layout_free({2, 1, 2}));
+}
+
+TEST_CASE("a CNN large enough that every op splits: 3 threads give the bits and the per-layer energy of one, fp32 and int8") {
+    // (the random CNNs above are too small for the ops between convolutions to split:
+    // core/parallel.hpp keeps them on one thread below two grains of work)
+    builder b({8, 72, 72});
+    const auto conv = [&](int v, index_t out, index_t k, index_t groups, kernels::activation act) {
+        const nn::sample_shape& s = b.shapes[std::size_t(v)];
+        nn::node n;
+        n.kind = nn::op::conv2d;
+        n.inputs = {v};
+        n.conv.params.pad_top = n.conv.params.pad_left = n.conv.params.pad_bottom = n.conv.params.pad_right = k / 2;
+        n.conv.params.groups = groups;
+        auto w = tensor<float, 4>::make({out, s[0] / groups, k, k});
+        REQUIRE(w.ok());
+        const float bound = 1.5f / std::sqrt(float(s[0] / groups * k * k));
+        for (index_t i = 0; i < w->size(); ++i) w->data()[i] = uniform(-bound, bound);
+        n.conv.weight = std::move(*w);
+        n.conv.bias.resize(std::size_t(out));
+        std::generate(n.conv.bias.begin(), n.conv.bias.end(), [] { return uniform(-0.5f, 0.5f); });
+        n.conv.act = act;
+        return b.add(std::move(n));
+    };
+    const int c1 = conv(0, 32, 3, 1, kernels::activation::relu);
+    const int dw = conv(c1, 32, 3, 32, kernels::activation::none);  // depthwise
+    const int h = b.node(nn::op::silu, {b.node(nn::op::batch_norm, {dw})});
+    const int gate = b.node(nn::op::sigmoid, {conv(b.node(nn::op::global_avg_pool, {h}), 32, 1, 1, kernels::activation::none)});
+    const int r = b.node(nn::op::relu, {b.node(nn::op::add, {b.node(nn::op::mul, {h, gate}), c1})});
+    nn::node mp;
+    mp.kind = nn::op::max_pool, mp.inputs = {r};
+    mp.pool.kh = mp.pool.kw = 3, mp.pool.pad_top = mp.pool.pad_left = 1;
+    nn::node ap;
+    ap.kind = nn::op::avg_pool, ap.inputs = {b.add(std::move(mp))};
+    const int pooled = b.node(nn::op::global_avg_pool, {b.add(std::move(ap))});
+    const int logits = b.linear(b.node(nn::op::flatten, {pooled}), 5);
+    b.m.outputs = {logits, r};  // r goes back to NCHW: a layout conversion that splits too
+    REQUIRE(b.m.validate().ok());
+    const tensor<float, 2> x = inputs(4, b.m.in_features());
+    auto fp = nn::compiled_model::compile(b.m, {});
+    REQUIRE(fp.ok());
+    nn::compile_options q8;
+    q8.prec = nn::precision::int8;
+    const tensor<float, 2> calib = inputs(4, b.m.in_features());
+    q8.calibration = calib.cview();
+    auto q = nn::compiled_model::compile(b.m, q8);
+    REQUIRE_MESSAGE(q.ok(), q.error().message());
+    for (const nn::compiled_model* c : {&*fp, &*q}) {
+        const run_result one = run(*c, x, 1), three = run(*c, x, 3), tight = run(*c, x, 3, 1);
+        for (std::size_t o = 0; o < one.outputs.size(); ++o) {
+            CAPTURE(o);
+            CHECK(std::memcmp(one.outputs[o].data(), three.outputs[o].data(), one.outputs[o].size() * sizeof(float)) == 0);
+            CHECK(std::memcmp(one.outputs[o].data(), tight.outputs[o].data(), one.outputs[o].size() * sizeof(float)) == 0);
+        }
+        same_energy(one, three);
+        for (std::size_t i = 0; i < one.layers.size(); ++i) {
+            CAPTURE(one.layers[i].name);
+            CHECK(std::memcmp(&one.layers[i].counts, &three.layers[i].counts, sizeof one.layers[i].counts) == 0);
+        }
+    }
 }

@@ -259,10 +259,11 @@ status measure(const options& o, const loaded& l, const energy::cost_model& cost
 }
 
 // What --threads N > 1 does today (core/thread_pool.hpp): the packed GEMMs split their weight
-// panels and channels-last convolutions their pixels, when a call has about 2^20 MACs or more.
+// panels and channels-last convolutions their pixels, when a call has about 2^20 MACs or more;
+// every other op its rows, planes or values past two grains of work (core/parallel.hpp).
 constexpr const char* threads_note =
-    "matrix products and convolutions of about 2^20 multiply-adds or more split across the process's thread pool; "
-    "depthwise convolutions, pooling and elementwise ops run on one thread so far";
+    "matrix products and convolutions of about 2^20 multiply-adds or more, and every other op of about 2^19 "
+    "values' work or more (core/parallel.hpp), split across the process's thread pool";
 
 std::string format_ms(double ms) {
     char buf[32];

@@ -123,8 +123,8 @@ if(NOT rc EQUAL 0 OR NOT how STREQUAL "random" OR NOT err MATCHES "no --calib: i
 endif()
 
 # The text form: one aligned line per figure, the energy marked as an estimate; --threads 2
-# says what runs on one thread.
-sparq_ok("model +.*mlp.safetensors\nprecision +int8 \\(calibrated on .*train_x.npy\\)\nbatch +4 .*\nthreads +2: matrix products and convolutions .*one thread so far\ncpu +[^\n]+\nlatency +median [0-9.]+ (us|ms), p90 [0-9.]+ (us|ms), min [0-9.]+ (us|ms) per call \\(3 timed calls after 1 warm-up\\)\nthroughput +[0-9.]+ inferences/s\npeak RSS +[0-9.]+ MB \\([0-9]+ bytes\\)\nscratch +[0-9.]+ KB .*\nenergy +[0-9.]+ [pnu]J per inference \\(an estimate, not a measurement"
+# says what splits across the thread pool.
+sparq_ok("model +.*mlp.safetensors\nprecision +int8 \\(calibrated on .*train_x.npy\\)\nbatch +4 .*\nthreads +2: matrix products and convolutions .*thread pool\ncpu +[^\n]+\nlatency +median [0-9.]+ (us|ms), p90 [0-9.]+ (us|ms), min [0-9.]+ (us|ms) per call \\(3 timed calls after 1 warm-up\\)\nthroughput +[0-9.]+ inferences/s\npeak RSS +[0-9.]+ MB \\([0-9]+ bytes\\)\nscratch +[0-9.]+ KB .*\nenergy +[0-9.]+ [pnu]J per inference \\(an estimate, not a measurement"
          bench ${DATA}/mlp.safetensors --precision int8 ${calib} --batch 4 --threads 2 ${quick})
 # --min-time: timed calls go on past --reps until that many seconds have passed
 sparq_ok("\"reps\": [0-9]+" bench ${DATA}/mlp.safetensors --reps 1 --warmup 0 --min-time 0.2 --json)

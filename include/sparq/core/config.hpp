@@ -51,12 +51,14 @@ inline constexpr std::size_t default_alignment = 64;
 #if defined(__GNUC__) || defined(__clang__)
 #define SPARQ_ALWAYS_INLINE inline __attribute__((always_inline))
 #define SPARQ_ALWAYS_INLINE_LAMBDA __attribute__((always_inline))  // after a lambda's parameter list
+#define SPARQ_NOINLINE_LAMBDA __attribute__((noinline))             // after a lambda's parameter list
 #define SPARQ_PRINTF_FORMAT(fmt_index, args_index) __attribute__((format(printf, fmt_index, args_index)))
 #define SPARQ_LIKELY(x) __builtin_expect(!!(x), 1)
 #define SPARQ_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #else
 #define SPARQ_ALWAYS_INLINE inline
 #define SPARQ_ALWAYS_INLINE_LAMBDA
+#define SPARQ_NOINLINE_LAMBDA
 #define SPARQ_PRINTF_FORMAT(fmt_index, args_index)
 #define SPARQ_LIKELY(x) (x)
 #define SPARQ_UNLIKELY(x) (x)

@@ -6,23 +6,15 @@
 // when all are done. One job runs on the pool at a time: a call made while it is busy (another
 // thread's model, or a task calling parallel_for itself) runs its tasks on its own thread, so
 // nothing waits on itself. Where the platform has no threads (SPARQ_HAS_THREADS 0: a firmware
-// build) every task runs on the calling thread.
+// build) every task runs on the calling thread. Ops that split a range of items use
+// core/parallel.hpp's parallel_range, which runs its chunks here.
 #pragma once
 
 #include <cstdint>
 
 #include "sparq/core/context.hpp"
+#include "sparq/core/parallel.hpp"  // SPARQ_HAS_THREADS; the split rule ops use (parallel_range)
 #include "sparq/core/shape.hpp"
-
-// std::thread where the platform has it (not on a bare-metal firmware build).
-#if !defined(SPARQ_HAS_THREADS)
-#if defined(__has_include) && __has_include(<thread>) && !defined(__arm__) && !defined(__ARM_ARCH_7M__) && \
-    !defined(__ARM_ARCH_7EM__) && !defined(__ARM_ARCH_6M__) && !defined(__ARM_ARCH_8M_MAIN__)
-#define SPARQ_HAS_THREADS 1
-#else
-#define SPARQ_HAS_THREADS 0
-#endif
-#endif
 
 #if SPARQ_HAS_THREADS
 #include <algorithm>
@@ -151,6 +143,15 @@ void parallel_for(const context& ctx, index_t tasks, F&& f) {
     }
     shared_thread_pool().run(tasks, ctx.threads - 1, f);
 }
+
+namespace detail {
+// parallel_range's runner (core/parallel.hpp): the shared pool, installed once this header is in
+// the program (before main, or on this header's first use in a static initialiser's TU).
+inline void run_on_shared_pool(const context& ctx, index_t tasks, void (*call)(void*, index_t), void* fn) {
+    parallel_for(ctx, tasks, [call, fn](index_t t) { call(fn, t); });
+}
+inline const bool shared_pool_installed = (installed_parallel_runner() = &run_on_shared_pool, true);
+}  // namespace detail
 
 #else
 

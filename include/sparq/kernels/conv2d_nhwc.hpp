@@ -130,7 +130,7 @@ nhwc_plan plan_nhwc(const packed_conv<T>& w, const conv2d_params& p, const exten
 // threads (fewer are used when the arena holds less).
 template <class T>
 std::size_t conv2d_nhwc_scratch_bytes(const packed_conv<T>& w, const conv2d_params& p, const extents_t<4>& ye, int threads = 1) noexcept {
-    if (is_depthwise(w.extents, p.groups)) return dwconv2d_nhwc_scratch_bytes(ye);
+    if (is_depthwise(w.extents, p.groups)) return dwconv2d_nhwc_scratch_bytes(ye, threads, w.extents[2], w.extents[3]);
     const detail::nhwc_plan pl = detail::plan_nhwc(w, p, ye, threads);
     return std::size_t(pl.tasks) * pl.task_bytes();
 }

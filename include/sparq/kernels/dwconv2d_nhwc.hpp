@@ -21,6 +21,7 @@
 #include "sparq/core/config.hpp"
 #include "sparq/core/context.hpp"
 #include "sparq/core/dtype.hpp"
+#include "sparq/core/parallel.hpp"
 #include "sparq/core/tensor_view.hpp"
 #include "sparq/energy/counter.hpp"
 #include "sparq/kernels/conv2d_params.hpp"
@@ -41,11 +42,35 @@ void pack_dw_taps(const tensor_view<const T, 4>& w, T* taps) noexcept {
             for (index_t kw = 0; kw < kw_n; ++kw) taps[(kh * kw_n + kw) * c_n + c] = w(c, 0, kh, kw);
 }
 
-// Scratch the int8 kernel takes from ctx.scratch (one output row of int32 sums, [OW, C], plus
-// the worst alignment padding); the float kernel writes its sums into y and takes none.
-// y_ext is in NCHW extents {N, C, OH, OW}.
-constexpr std::size_t dwconv2d_nhwc_scratch_bytes(const extents_t<4>& y_ext) noexcept {
-    return std::size_t(y_ext[3] * y_ext[1]) * sizeof(std::int32_t) + default_alignment;
+namespace detail {
+
+// Threads split the output rows (image, oh), a row's work its OW x C x taps multiply-adds, a work
+// unit each (core/parallel.hpp; measured ~0.07 ns a multiply-add in f32, ~0.1 in int8 with its
+// stage, AVX-512). taps 0: each row a grain (as many tasks as rows and threads allow). The split
+// depends on the shapes and the thread count only.
+constexpr range_split dw_nhwc_split(int threads, const extents_t<4>& y_ext, index_t taps, index_t max_tasks) noexcept {
+    const std::uint64_t row = std::uint64_t(y_ext[3]) * std::uint64_t(y_ext[1]) * std::uint64_t(taps);
+    return split_range(y_ext[0] * y_ext[2], taps > 0 ? row : parallel_grain, threads, 1, max_tasks);
+}
+
+// The int8 kernel's task buffers: one output row of int32 sums, [OW, C], each, 64-byte multiples
+// (at least one).
+constexpr std::size_t dw_nhwc_row_bytes(const extents_t<4>& y_ext) noexcept {
+    const std::size_t bytes = std::size_t(y_ext[3] * y_ext[1]) * sizeof(std::int32_t);
+    return bytes ? (bytes + 63) / 64 * 64 : 64;
+}
+constexpr index_t dw_nhwc_max_tasks = 64;
+
+}  // namespace detail
+
+// Scratch the int8 kernel takes from ctx.scratch on `threads` threads (a row of int32 sums,
+// [OW, C], per task, plus the worst alignment padding; fewer tasks run when the arena holds
+// fewer rows); the float kernel writes its sums into y and takes none. y_ext is in NCHW extents
+// {N, C, OH, OW}; kh, kw the kernel's taps (0: the most tasks any kernel could take).
+constexpr std::size_t dwconv2d_nhwc_scratch_bytes(const extents_t<4>& y_ext, int threads = 1, index_t kh = 0,
+                                                  index_t kw = 0) noexcept {
+    const index_t tasks = detail::dw_nhwc_split(threads, y_ext, kh * kw, detail::dw_nhwc_max_tasks).tasks;
+    return std::size_t(tasks) * detail::dw_nhwc_row_bytes(y_ext) + default_alignment;
 }
 
 namespace detail {
@@ -114,7 +139,7 @@ inline void dw_pixel_tail(const dw_nhwc_geometry& g, const X* img, const X* taps
 // of sums stay in registers over all taps, each tap's weights loaded once for the P pixels.
 // int8 codes are widened to int32 lanes on load (exact products and sums).
 template <class A, int R, int P, class X, class Y>
-inline void dw_pixels_simd(const dw_nhwc_geometry& g, const X* img, const X* taps, const dw_pixel_taps& t, index_t c0,
+SPARQ_ALWAYS_INLINE void dw_pixels_simd(const dw_nhwc_geometry& g, const X* img, const X* taps, const dw_pixel_taps& t, index_t c0,
                            X pad, Y* out) noexcept {
     using batch = ::xsimd::batch<Y, A>;
     constexpr index_t L = index_t(batch::size);
@@ -157,7 +182,7 @@ inline void dw_pixels_simd(const dw_nhwc_geometry& g, const X* img, const X* tap
 
 // Every channel of P neighbouring pixels with the same taps inside the image (t: the first).
 template <int P, class X, class Y>
-inline void dw_pixels(const dw_nhwc_geometry& g, const X* img, const X* taps, dw_pixel_taps t, X pad, Y* out) noexcept {
+SPARQ_ALWAYS_INLINE void dw_pixels(const dw_nhwc_geometry& g, const X* img, const X* taps, dw_pixel_taps t, X pad, Y* out) noexcept {
     index_t c0 = 0;
 #if defined(SPARQ_MATMUL_XSIMD)
     // 4 batches of sums (64 channels in AVX-512, 32 in AVX2), then 2, then 1, then the tail
@@ -172,12 +197,15 @@ inline void dw_pixels(const dw_nhwc_geometry& g, const X* img, const X* taps, dw
             dw_pixel_tail(g, img, taps, t, c, std::min<index_t>(16, g.c - c), pad, out);
 }
 
+// (dw_nhwc_row, dw_pixels and dw_pixels_simd are always inlined: the row loop keeps the geometry
+// and the blocks' sums in registers; called through the thread split's chunk function, GCC
+// otherwise made the vector blocks calls, 10-15 % slower in float.)
 // Output row oh of one image: out[ow * C + c], OW x C sums. The pixels in [ow_lo, ow_hi) have
 // every tap inside the image and go in groups of 4 (then 2) sharing each tap's weight loads:
 // 4 x 4 batches of sums, up to 1.5x single pixels' speed here with AVX-512, 1.2x with AVX2
 // (though its 16 registers no longer hold them all).
 template <class X, class Y>
-void dw_nhwc_row(const dw_nhwc_geometry& g, const X* img, const X* taps, index_t oh, index_t ow_lo, index_t ow_hi,
+SPARQ_ALWAYS_INLINE void dw_nhwc_row(const dw_nhwc_geometry& g, const X* img, const X* taps, index_t oh, index_t ow_lo, index_t ow_hi,
                  X pad, Y* out) noexcept {
     dw_pixel_taps t{oh * g.p.stride_h - g.p.pad_top, 0, 0, 0, 0, g.kw_n};
     inside_columns(t.ih0, g.p.dilation_h, g.h, g.kh_n, t.kh_lo, t.kh_hi);
@@ -196,10 +224,12 @@ void dw_nhwc_row(const dw_nhwc_geometry& g, const X* img, const X* taps, index_t
     }
 }
 
-// Checks the shapes, then runs row(n, oh, ow_lo, ow_hi) over every output row of every image.
+// Checks the shapes, then runs row(task, n, oh, ow_lo, ow_hi) over every output row of every
+// image, the rows split over threads as `split` says (task: which of split.tasks runs the row).
 template <class F>
-status dw_nhwc_rows(const extents_t<4>& x_ext, index_t kh, index_t kw, const conv2d_params& p,
-                    const extents_t<4>& y_ext, const char* op, dw_nhwc_geometry& g, F&& row) noexcept {
+status dw_nhwc_rows(const context& ctx, const range_split& split, const extents_t<4>& x_ext, index_t kh, index_t kw,
+                    const conv2d_params& p, const extents_t<4>& y_ext, const char* op, dw_nhwc_geometry& g,
+                    F&& row) noexcept {
     auto out = conv2d_output(x_ext, {x_ext[1], 1, kh, kw}, p);  // p.groups must be C: depthwise
     if (!out) return out.error();
     if (*out != y_ext) {
@@ -214,8 +244,9 @@ status dw_nhwc_rows(const extents_t<4>& x_ext, index_t kh, index_t kw, const con
     inside_columns(-p.pad_left, p.stride_w, g.w, g.ow_n, lo0, hi0);
     inside_columns((kw - 1) * p.dilation_w - p.pad_left, p.stride_w, g.w, g.ow_n, lo1, hi1);
     const index_t ow_lo = std::max(lo0, lo1), ow_hi = std::max(ow_lo, std::min(hi0, hi1));
-    for (index_t n = 0; n < y_ext[0]; ++n)
-        for (index_t oh = 0; oh < g.oh_n; ++oh) row(n, oh, ow_lo, ow_hi);
+    parallel_range(ctx, split, [&](index_t task, index_t begin, index_t end) {
+        for (index_t r = begin; r < end; ++r) row(task, r / g.oh_n, r % g.oh_n, ow_lo, ow_hi);
+    });
     return status::success();
 }
 
@@ -233,7 +264,8 @@ inline void count_dw_nhwc(const context& ctx, dtype t, dtype y, const extents_t<
 // y [N, OH, OW, C] = act(depthwise conv of x [N, H, W, C] with taps + bias[c]) (bias may be empty).
 // Shapes in NCHW extents (x_ext = {N, C, H, W}, y_ext = {N, C, OH, OW}, as conv2d_output gives
 // them, p.groups == C); data pointers contiguous channels-last. Any stride, padding, dilation.
-// Needs no scratch. Counts the convolution as conv2d does (the bias adds are the caller's).
+// Needs no scratch. Rows split over ctx.threads. Counts the convolution as conv2d does (the bias
+// adds are the caller's), once, on the calling thread.
 inline status dwconv2d_nhwc(const context& ctx, const float* x, const extents_t<4>& x_ext, const float* taps,
                             index_t kh, index_t kw, const conv2d_params& p, const std::vector<float>& bias,
                             activation act, float* y, const extents_t<4>& y_ext) noexcept {
@@ -244,19 +276,21 @@ inline status dwconv2d_nhwc(const context& ctx, const float* x, const extents_t<
     // the stage in registers (without bias or activation, y + 0.0f would be y: a sum from +0 is never -0)
     g.float_stage = !bias.empty() || act != activation::none;
     g.bias = bias.empty() ? nullptr : bias.data(), g.act = act;
-    const auto row = [&](index_t n, index_t oh, index_t ow_lo, index_t ow_hi) {
+    const auto row = [&](index_t, index_t n, index_t oh, index_t ow_lo, index_t ow_hi) {
         const float* img = x + n * g.h * g.w * c_n;
         detail::dw_nhwc_row(g, img, taps, oh, ow_lo, ow_hi, 0.0f, y + (n * g.oh_n + oh) * g.ow_n * c_n);
     };
-    SPARQ_TRY(detail::dw_nhwc_rows(x_ext, kh, kw, p, y_ext, "dwconv2d_nhwc", g, row));
+    const range_split split = detail::dw_nhwc_split(parallel_range_threads(ctx), y_ext, kh * kw, detail::dw_nhwc_max_tasks);
+    SPARQ_TRY(detail::dw_nhwc_rows(ctx, split, x_ext, kh, kw, p, y_ext, "dwconv2d_nhwc", g, row));
     detail::count_dw_nhwc(ctx, dtype::f32, dtype::f32, x_ext, y_ext, kh * kw);
     return status::success();
 }
 
 // int8: x codes, padding = zero_point (the activations' code of 0.0), exact int32 sums, then the
 // requant stage per channel (stage column = channel): Out = int8_t codes (requantized) or float
-// (dequantized). Takes dwconv2d_nhwc_scratch_bytes(y_ext) from ctx.scratch. Counts the
-// convolution exactly as conv2d_s8 does (int32 outputs), the stage is the caller's to count.
+// (dequantized). Takes dwconv2d_nhwc_scratch_bytes(y_ext, ctx.threads, kh, kw) from ctx.scratch:
+// a row of sums per task (a smaller arena runs fewer tasks, down to one row on one thread).
+// Counts the convolution exactly as conv2d_s8 does (int32 outputs), the stage is the caller's.
 template <class Out>
 status dwconv2d_nhwc_s8(const context& ctx, const std::int8_t* x, const extents_t<4>& x_ext, const std::int8_t* taps,
                         index_t kh, index_t kw, const conv2d_params& p, std::int8_t zero_point, const requant_stage& st,
@@ -267,22 +301,26 @@ status dwconv2d_nhwc_s8(const context& ctx, const std::int8_t* x, const extents_
     if (kh * kw > max_s8_reduction / 2)
         return status(errc::overflow, "dwconv2d_nhwc_s8: %td taps could overflow int32", kh * kw);
     SPARQ_TRY(detail::check_stage(st, c_n, "dwconv2d_nhwc_s8"));
-    // (the arena adds the alignment padding that dwconv2d_nhwc_scratch_bytes allows for)
-    const std::size_t bytes = std::size_t(y_ext[3] * c_n) * sizeof(std::int32_t);
-    SPARQ_TRY(ctx.require_scratch(bytes, "dwconv2d_nhwc_s8 (a row of int32 sums)"));
+    // a row of sums per task, as many tasks as the arena holds rows for (after up to 63 bytes of
+    // alignment: dwconv2d_nhwc_scratch_bytes allows for them)
+    const std::size_t row_bytes = detail::dw_nhwc_row_bytes(y_ext);
+    SPARQ_TRY(ctx.require_scratch(row_bytes, "dwconv2d_nhwc_s8 (a row of int32 sums)"));
+    const std::size_t room = ctx.scratch->available() > 63 ? ctx.scratch->available() - 63 : 0;
+    const index_t fit = index_t(std::min<std::size_t>(room / row_bytes, std::size_t(detail::dw_nhwc_max_tasks)));
+    const range_split split = detail::dw_nhwc_split(parallel_range_threads(ctx), y_ext, kh * kw, std::max<index_t>(fit, 1));
     arena::scope keep(*ctx.scratch);
-    auto acc = ctx.scratch->allocate_view<std::int32_t, 2>({y_ext[3], c_n});
-    if (!acc) return acc.error();
+    auto* rows = static_cast<std::byte*>(ctx.scratch->allocate(std::size_t(split.tasks) * row_bytes, 64));
+    if (!rows) return status(errc::out_of_memory, "dwconv2d_nhwc_s8: the arena is too small for a row of int32 sums");
 #if defined(SPARQ_MATMUL_XSIMD)
     const bool simd = detail::use_simd(ctx) && ctx.preferred != backend::scalar;
 #endif
     detail::dw_nhwc_geometry g{};
-    status stage = status::success();
-    const auto row = [&](index_t n, index_t oh, index_t ow_lo, index_t ow_hi) {
-        if (!stage.ok()) return;
+    status stage[detail::dw_nhwc_max_tasks];  // a task's first failure (the stage refusing its shapes)
+    const auto row = [&](index_t task, index_t n, index_t oh, index_t ow_lo, index_t ow_hi) {
+        if (!stage[task].ok()) return;
         const std::int8_t* img = x + n * g.h * g.w * c_n;
         Out* out = y + (n * g.oh_n + oh) * g.ow_n * c_n;
-        std::int32_t* sums = acc->data();
+        auto* sums = reinterpret_cast<std::int32_t*>(rows + std::size_t(task) * row_bytes);
         detail::dw_nhwc_row(g, img, taps, oh, ow_lo, ow_hi, zero_point, sums);
         // the stage on the row of sums, still in L1: [OW, C], a column per channel
 #if defined(SPARQ_MATMUL_XSIMD)
@@ -297,12 +335,12 @@ status dwconv2d_nhwc_s8(const context& ctx, const std::int8_t* x, const extents_
         const matrix_view<const std::int32_t> s(sums, {g.ow_n, c_n});
         const matrix_view<Out> o(out, {g.ow_n, c_n});
         if constexpr (std::is_same_v<Out, float>)
-            stage = apply_dequant(st, s, o);
+            stage[task] = apply_dequant(st, s, o);
         else
-            stage = apply_requant(st, s, o);
+            stage[task] = apply_requant(st, s, o);
     };
-    SPARQ_TRY(detail::dw_nhwc_rows(x_ext, kh, kw, p, y_ext, "dwconv2d_nhwc_s8", g, row));
-    SPARQ_TRY(stage);
+    SPARQ_TRY(detail::dw_nhwc_rows(ctx, split, x_ext, kh, kw, p, y_ext, "dwconv2d_nhwc_s8", g, row));
+    for (index_t t = 0; t < split.tasks; ++t) SPARQ_TRY(stage[t]);
     detail::count_dw_nhwc(ctx, dtype::s8, dtype::s32, x_ext, y_ext, kh * kw);
     return status::success();
 }

@@ -1,13 +1,15 @@
 // quantize / dequantize / fake_quant of whole views with qparams (per tensor, per channel on any
 // axis, per group), and int4 packing. The public entry: checks shapes, types and qparams,
 // picks xsimd for contiguous rows when it is compiled in (and the context allows), the scalar
-// reference otherwise; both give the same bits.
+// reference otherwise; both give the same bits. quantize and dequantize split their values over
+// ctx.threads (core/parallel.hpp): each value's code is the same whichever thread computes it.
 #pragma once
 
 #include <cstdint>
 #include <type_traits>
 
 #include "sparq/core/context.hpp"
+#include "sparq/core/parallel.hpp"
 #include "sparq/core/rows.hpp"
 #include "sparq/energy/counter.hpp"
 #include "sparq/kernels/scalar/quantize.hpp"
@@ -61,11 +63,22 @@ status check_codes(const quant::qparams& p, const char* op, const F& extents_che
     return extents_check();
 }
 
-// Calls f(row_a, row_b, step) for each piece of rows that shares one (scale, zero point), or
-// f_elementwise for a last-axis per-channel layout (a step per element).
+// Calls f(row_a, row_b, step) for each piece of rows that shares one (scale, zero point) (one
+// element for a last-axis per-channel layout: a step per element), split over ctx.threads: runs
+// of whole cache lines of one contiguous per-tensor view, whole rows otherwise. f runs on several
+// threads at once, each piece once.
 template <class A, class B, std::size_t Rank, class F>
-void for_each_step(const tensor_view<A, Rank>& a, const tensor_view<B, Rank>& b, const quant::qparams& p, F&& f) {
-    for_each_row(a, b, [&](const vector_view<A>& ra, const vector_view<B>& rb, const extents_t<Rank>& idx) {
+void for_each_step(const context& ctx, const tensor_view<A, Rank>& a, const tensor_view<B, Rank>& b,
+                   const quant::qparams& p, F&& f) {
+    if (a.empty()) return;
+    if (p.gran == quant::granularity::per_tensor && a.is_contiguous() && b.is_contiguous()) {
+        const scalar::quant_step s = step_of(p, 0);
+        parallel_range(ctx, a.size(), 1, [&](index_t i, index_t j) {
+            f(vector_view<A>(a.data() + i, {j - i}, {1}), vector_view<B>(b.data() + i, {j - i}, {1}), s);
+        }, 64);
+        return;
+    }
+    const auto row = [&](const vector_view<A>& ra, const vector_view<B>& rb, const extents_t<Rank>& idx) {
         switch (p.gran) {
             case quant::granularity::per_tensor: f(ra, rb, step_of(p, 0)); break;
             case quant::granularity::per_channel:
@@ -84,6 +97,13 @@ void for_each_step(const tensor_view<A, Rank>& a, const tensor_view<B, Rank>& b,
                 break;
             }
         }
+    };
+    const index_t rows = sparq::detail::leading_rows(a.extents());
+    parallel_range(ctx, rows, std::uint64_t(a.extent(Rank - 1)), [&](index_t i, index_t j) {
+        for (index_t r = i; r < j; ++r) {
+            const auto idx = sparq::detail::row_index(a.extents(), r);
+            row(row_at(a, idx), row_at(b, idx), idx);
+        }
     });
 }
 
@@ -97,7 +117,7 @@ status quantize(const context& ctx, const tensor_view<const float, Rank>& x, con
     SPARQ_TRY(detail::check_codes<Q>(p, "quantize", [&] { return p.check_for(x.extents()); }));
     SPARQ_TRY(detail::quant_backend(ctx, "quantize"));
     const bool simd = detail::use_xsimd(ctx);
-    detail::for_each_step(x, q, p, [&](const vector_view<const float>& rx, const vector_view<Q>& rq, const scalar::quant_step& s) {
+    detail::for_each_step(ctx, x, q, p, [&](const vector_view<const float>& rx, const vector_view<Q>& rq, const scalar::quant_step& s) {
 #if defined(SPARQ_QUANTIZE_XSIMD)
         if (simd && rx.stride(0) == 1 && rq.stride(0) == 1)
             return xsimd::quantize_contiguous<::xsimd::default_arch>(rx.data(), rx.extent(0), s, rq.data());
@@ -117,7 +137,7 @@ status dequantize(const context& ctx, const tensor_view<const Q, Rank>& q, const
     SPARQ_TRY(detail::check_codes<Q>(p, "dequantize", [&] { return p.check_for(q.extents()); }));
     SPARQ_TRY(detail::quant_backend(ctx, "dequantize"));
     const bool simd = detail::use_xsimd(ctx);
-    detail::for_each_step(q, x, p, [&](const vector_view<const Q>& rq, const vector_view<float>& rx, const scalar::quant_step& s) {
+    detail::for_each_step(ctx, q, x, p, [&](const vector_view<const Q>& rq, const vector_view<float>& rx, const scalar::quant_step& s) {
 #if defined(SPARQ_QUANTIZE_XSIMD)
         if (simd && rx.stride(0) == 1 && rq.stride(0) == 1)
             return xsimd::dequantize_contiguous<::xsimd::default_arch>(rq.data(), rq.extent(0), s, rx.data());

@@ -17,6 +17,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "sparq/core/context.hpp"
+#include "sparq/core/parallel.hpp"
 #include "sparq/core/shape.hpp"
 #include "sparq/kernels/transpose.hpp"
 #include "sparq/nn/op.hpp"
@@ -60,14 +62,30 @@ std::vector<std::uint8_t> plan_channels_last(const std::vector<sample_shape>& sh
 }
 
 // A batch of `batch` samples of shape s from one layout to the other (to_channels_last: NCHW ->
-// NHWC, else back).
+// NHWC, else back), on ctx.threads threads: each takes blocks of 64 pixels (all their channels),
+// one tiled transpose each.
+template <class T>
+void convert_layout(const context& ctx, const T* x, const sample_shape& s, index_t batch, bool to_channels_last,
+                    T* y) noexcept {
+    const index_t c = s[0], hw = s[1] * s[2], n = c * hw;
+    constexpr index_t block = 64;
+    const index_t blocks = (hw + block - 1) / block;
+    // work units (core/parallel.hpp): three a value (a transpose reads or writes across rows:
+    // measured ~0.3 ns a value)
+    const std::uint64_t block_work = 3 * std::uint64_t(hw < block ? hw : block) * std::uint64_t(c);
+    parallel_range(ctx, batch * blocks, block_work, [&](index_t begin, index_t end) {
+        for (index_t t = begin; t < end; ++t) {
+            const index_t b = t / blocks, p0 = t % blocks * block, p1 = p0 + block < hw ? p0 + block : hw;
+            if (to_channels_last) kernels::transpose(x + b * n + p0, c, p1 - p0, hw, y + b * n + p0 * c, c);
+            else kernels::transpose(x + b * n + p0 * c, p1 - p0, c, c, y + b * n + p0, hw);
+        }
+    });
+}
+
+// The same on the calling thread alone.
 template <class T>
 void convert_layout(const T* x, const sample_shape& s, index_t batch, bool to_channels_last, T* y) noexcept {
-    const index_t c = s[0], hw = s[1] * s[2], n = c * hw;
-    for (index_t b = 0; b < batch; ++b) {
-        if (to_channels_last) kernels::transpose(x + b * n, c, hw, hw, y + b * n, c);
-        else kernels::transpose(x + b * n, hw, c, c, y + b * n, hw);
-    }
+    convert_layout(context{}, x, s, batch, to_channels_last, y);
 }
 
 }  // namespace sparq::nn

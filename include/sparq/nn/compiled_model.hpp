@@ -899,8 +899,8 @@ inline status compiled_model::run(const context& ctx, const matrix_view<const fl
         if (cl_[v] && !layout_free(shapes_[v])) {
             void* t = ctx.scratch->allocate(std::size_t(batch * n) * (s8_[v] ? 1 : 4), 64);
             if (!t) return status(errc::out_of_memory, "model run: the arena is too small for output %zu", i);
-            if (s8_[v]) convert_layout(static_cast<const std::int8_t*>(out), shapes_[v], batch, false, static_cast<std::int8_t*>(t));
-            else convert_layout(static_cast<const float*>(out), shapes_[v], batch, false, static_cast<float*>(t));
+            if (s8_[v]) convert_layout(ctx, static_cast<const std::int8_t*>(out), shapes_[v], batch, false, static_cast<std::int8_t*>(t));
+            else convert_layout(ctx, static_cast<const float*>(out), shapes_[v], batch, false, static_cast<float*>(t));
             out = t;
         }
         if (s8_[v]) {  // codes: dequantized, counted with the node that made them
@@ -942,7 +942,7 @@ inline status compiled_model::run_steps(const context& ctx, const matrix_view<co
             using T = std::remove_const_t<std::remove_pointer_t<decltype(data)>>;
             if (!data || cl_[v] == cl || layout_free(shapes_[v])) return data;
             auto* t = static_cast<T*>(alloc(std::size_t(batch * size_of(v)) * sizeof(T)));
-            if (t) convert_layout(data, shapes_[v], batch, cl, t);
+            if (t) convert_layout(c, data, shapes_[v], batch, cl, t);
             return t;
         };
         // A value as float (dequantized into scratch if it is held as codes) or as codes.
