@@ -27,16 +27,22 @@ namespace detail {
 // activate() on a batch: the same comparisons, so NaN and -0 come out as in the scalar stage;
 // SiLU through the vector exp the standalone op uses (kernels/xsimd/unary.hpp: a layer with
 // SiLU folded in gives the bits of the layer, then the op), hard-swish the scalar formula.
+// (the costly ones out of line: inlined into every GEMM tile they made activate too big for
+// GCC to inline, and a call per vector cost ReLU6 models 12 %)
 template <class A>
-::xsimd::batch<float, A> activate(::xsimd::batch<float, A> v, activation a) noexcept {
+[[gnu::noinline]] ::xsimd::batch<float, A> activate_costly(::xsimd::batch<float, A> v, activation a) noexcept {
+    using fb = ::xsimd::batch<float, A>;
+    if (a == activation::silu) return unary_batches<A>::silu(v);
+    const fb zero(0.0f), t = v + fb(3.0f);  // hard_swish
+    return v * ::xsimd::select(t < zero, zero, ::xsimd::select(t > fb(6.0f), fb(6.0f), t)) / fb(6.0f);
+}
+
+template <class A>
+SPARQ_ALWAYS_INLINE ::xsimd::batch<float, A> activate(::xsimd::batch<float, A> v, activation a) noexcept {
     using fb = ::xsimd::batch<float, A>;
     if (a == activation::none) return v;
+    if (a == activation::silu || a == activation::hard_swish) return activate_costly<A>(v, a);
     const fb zero(0.0f);
-    if (a == activation::silu) return unary_batches<A>::silu(v);
-    if (a == activation::hard_swish) {
-        const fb t = v + fb(3.0f);
-        return v * ::xsimd::select(t < zero, zero, ::xsimd::select(t > fb(6.0f), fb(6.0f), t)) / fb(6.0f);
-    }
     if (a == activation::relu6) v = ::xsimd::select(v > fb(6.0f), fb(6.0f), v);
     return ::xsimd::select(v < zero, zero, v);
 }
@@ -92,7 +98,7 @@ struct float_scale_block {
 
 // The float stage on one batch of finished sums: act(sum + bias), as apply_bias_activation.
 template <class A>
-::xsimd::batch<float, A> bias_activation(::xsimd::batch<float, A> sum, ::xsimd::batch<float, A> bias, activation a) noexcept {
+SPARQ_ALWAYS_INLINE ::xsimd::batch<float, A> bias_activation(::xsimd::batch<float, A> sum, ::xsimd::batch<float, A> bias, activation a) noexcept {
     return detail::activate<A>(sum + bias, a);
 }
 
