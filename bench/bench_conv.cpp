@@ -5,6 +5,7 @@
 #include <benchmark/benchmark.h>
 
 #include "energy_probe.hpp"
+#include "resnet_stages.hpp"
 
 #include <cstdint>
 #include <type_traits>
@@ -23,16 +24,9 @@
 
 namespace {
 
-struct stage {
-    long c, hw;
-};
-const stage stages[] = {{64, 56}, {128, 28}, {256, 14}, {512, 7}};
-
-void set_conv_counters(benchmark::State& state, stage s, double joules, const sparq_bench::energy_probe& probe) {
-    const double ops = 2.0 * double(s.c) * double(s.c) * 9.0 * double(s.hw * s.hw);
-    state.counters["GOP"] = benchmark::Counter(ops * double(state.iterations()) * 1e-9, benchmark::Counter::kIsRate);
-    probe.report(state, joules);
-}
+using stage = sparq_bench::resnet_stage;
+using sparq_bench::set_conv_counters;
+constexpr const auto& stages = sparq_bench::resnet_stages;
 
 template <class T, class Y>
 void conv(benchmark::State& state, stage s) {

@@ -7,6 +7,7 @@
 #include <benchmark/benchmark.h>
 
 #include "energy_probe.hpp"
+#include "resnet_stages.hpp"
 
 #include <random>
 #include <string>
@@ -22,16 +23,8 @@
 
 namespace {
 
-struct layer {
-    long c, hw;
-};
-const layer layers[] = {{64, 56}, {128, 28}, {256, 14}, {512, 7}};
-
-void set_counters(benchmark::State& state, layer s, double joules, const sparq_bench::energy_probe& probe) {
-    const double ops = 2.0 * double(s.c) * double(s.c) * 9.0 * double(s.hw * s.hw);
-    state.counters["GOP"] = benchmark::Counter(ops * double(state.iterations()) * 1e-9, benchmark::Counter::kIsRate);
-    probe.report(state, joules);
-}
+using layer = sparq_bench::resnet_stage;
+constexpr const auto& layers = sparq_bench::resnet_stages;
 
 struct data {
     sparq::extents_t<4> xe, we, ye;
@@ -74,7 +67,7 @@ void conv_nhwc(benchmark::State& state, layer s, int m) {
         if (!st) return state.SkipWithError(st.message());
         benchmark::DoNotOptimize(d.y.data());
     }
-    set_counters(state, s, sparq::energy::estimate_energy(count).total_j() / double(state.iterations()), probe);
+    sparq_bench::set_conv_counters(state, s, sparq::energy::estimate_energy(count).total_j() / double(state.iterations()), probe);
     if (m) state.counters["scratch_MB"] = double(bytes) / 1e6;
 }
 
@@ -113,7 +106,7 @@ void conv_onednn_nhwc(benchmark::State& state, layer s, dnnl::algorithm algo) {
         prim.execute(str, {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, wei}, {DNNL_ARG_BIAS, bias}, {DNNL_ARG_DST, dst}});
         str.wait();
     }
-    set_counters(state, s, 0, probe);
+    sparq_bench::set_conv_counters(state, s, 0, probe);
     state.SetLabel(pd.impl_info_str());
 }
 #endif

@@ -10,6 +10,8 @@
 // the energy counts; bad calls as statuses.
 #include <doctest/doctest.h>
 
+#include "support/layout.hpp"
+
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -68,16 +70,7 @@ wcase random_case(std::mt19937& rng) {
     }
 }
 
-template <class T>
-std::vector<T> to_nhwc(const std::vector<T>& v, const extents_t<4>& e) {
-    std::vector<T> out(v.size());
-    const index_t c_n = e[1], plane = e[2] * e[3];
-    for (index_t n = 0; n < e[0]; ++n)
-        for (index_t c = 0; c < c_n; ++c)
-            for (index_t q = 0; q < plane; ++q)
-                out[std::size_t((n * plane + q) * c_n + c)] = v[std::size_t((n * c_n + c) * plane + q)];
-    return out;
-}
+using sparq_test::to_nhwc;
 
 // The reference in double, channels-last: act(conv + bias); and each output's error scale:
 // what a Winograd tile's rounding is proportional to, the whole (m + 2)^2 patch of its tile

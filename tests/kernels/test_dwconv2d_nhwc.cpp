@@ -8,6 +8,8 @@
 // tasks when the arena holds fewer).
 #include <doctest/doctest.h>
 
+#include "support/layout.hpp"
+
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -70,17 +72,7 @@ index_t count(const extents_t<4>& e) {
     return e[0] * e[1] * e[2] * e[3];
 }
 
-// NCHW <-> NHWC of a [N, C, H, W] tensor.
-template <class T>
-std::vector<T> to_nhwc(const std::vector<T>& v, const extents_t<4>& e) {
-    std::vector<T> out(v.size());
-    const index_t c_n = e[1], plane = e[2] * e[3];
-    for (index_t n = 0; n < e[0]; ++n)
-        for (index_t c = 0; c < c_n; ++c)
-            for (index_t q = 0; q < plane; ++q)
-                out[std::size_t((n * plane + q) * c_n + c)] = v[std::size_t((n * c_n + c) * plane + q)];
-    return out;
-}
+using sparq_test::to_nhwc;
 
 float special(std::mt19937& rng) {
     constexpr float values[] = {std::numeric_limits<float>::quiet_NaN(),
