@@ -47,7 +47,15 @@ struct options {
     nn::load_limits limits;                   // --max-work, --max-memory: per sample, for the loaders
     bool json = false;
     bool prec_given = false, observer_given = false;
+    long long threads = 1;                    // --threads: context::threads of the runs (the same outputs on any)
 };
+
+// The options every command that runs a model takes, after its own usage line.
+constexpr const char* run_options_help =
+    "  --threads N     run on N threads (default 1; every thread count gives the same outputs)\n"
+    "  --max-work N    refuse a model one sample of which costs more than N operations (multiply-adds,\n"
+    "                  pooling taps, values moved; default 1e12: docs/hostile-inputs.md)\n"
+    "  --max-memory N  or more than N bytes of activations and scratch (default 4.3e9)\n";
 
 const char* usage_of(const std::string& cmd) {
     if (cmd == "inspect")
@@ -85,10 +93,7 @@ int parse(int argc, char** argv, options& o) {
     for (int i = 1; i < argc; ++i) {
         const char* a = argv[i];
         if (!std::strcmp(a, "--help") || !std::strcmp(a, "-h")) {
-            std::printf("%s  --max-work N    refuse a model one sample of which costs more than N operations (multiply-adds,\n"
-                        "                  pooling taps, values moved; default 1e12: docs/hostile-inputs.md)\n"
-                        "  --max-memory N  or more than N bytes of activations and scratch (default 4.3e9)\n",
-                        usage_of(o.cmd));
+            std::printf("%s%s", usage_of(o.cmd), run_options_help);
             return 0;
         }
         if (a[0] != '-') {
@@ -151,6 +156,8 @@ int parse(int argc, char** argv, options& o) {
             }
         } else if (const int l = parse_limit(o.cmd, a, v, o.limits)) {
             if (l < 0) return 2;
+        } else if (!std::strcmp(a, "--threads")) {
+            if (!parse_count(o.cmd, a, v, 1024, o.threads)) return 2;
         } else if (!std::strcmp(a, "--observer")) {
             if (!parse_choice(o.cmd, a, v, nn::observer_choices, o.observer)) return 2;
             o.observer_given = true;
@@ -177,7 +184,7 @@ result<std::vector<std::int64_t>> read_labels(const std::string& path, index_t r
     return v;
 }
 
-status run_all(const nn::compiled_model& c, const tensor<float, 2>& x, const std::string& x_path, tensor<float, 2>& y,
+status run_all(const nn::compiled_model& c, const tensor<float, 2>& x, const std::string& x_path, tensor<float, 2>& y, int threads,
                std::vector<energy::layer_counts>* counts = nullptr);
 
 // compress --sensitivity: each layer's int8 accuracy with it alone in fp32 on --data / --labels,
@@ -192,7 +199,7 @@ result<std::vector<std::string>> choose_by_sensitivity(const options& o, const n
     auto y = tensor<float, 2>::make({x->extent(0), m.out_features()});
     if (!y) return y.error();
     auto eval = [&](const nn::compiled_model& c) -> result<double> {
-        SPARQ_TRY(run_all(c, *x, o.data, *y));
+        SPARQ_TRY(run_all(c, *x, o.data, *y, int(o.threads)));
         return 100.0 * double(nn::count_correct(y->cview(), *labels)) / double(x->extent(0));
     };
     auto t = nn::int8_sensitivity(m, co, eval, draw_progress, const_cast<char*>("sensitivity"));
@@ -254,7 +261,7 @@ result<prepared> prepare(const options& o) {
 }
 
 // Runs the model over x (read from x_path) in batches of up to 256 rows.
-status run_all(const nn::compiled_model& c, const tensor<float, 2>& x, const std::string& x_path, tensor<float, 2>& y,
+status run_all(const nn::compiled_model& c, const tensor<float, 2>& x, const std::string& x_path, tensor<float, 2>& y, int threads,
                std::vector<energy::layer_counts>* counts) {
     // An int8 model refuses NaN and Inf (compile_options::check_finite), naming the row of the
     // batch it was given: the whole file first, so the message names the row of the file (and
@@ -264,13 +271,13 @@ status run_all(const nn::compiled_model& c, const tensor<float, 2>& x, const std
         SPARQ_TRY(check_finite(x.cview(), (name + ":").c_str(), "an int8 model needs finite inputs"));
     }
     // rows at a time: up to 256, fewer where a batch's activations would pass 1 GiB (real CNNs)
-    const std::size_t per_row = c.scratch_bytes(1), budget = std::size_t(1) << 30;
+    const std::size_t per_row = c.scratch_bytes(1, threads), budget = std::size_t(1) << 30;
     index_t batch = std::min<index_t>(std::max<index_t>(x.extent(0), 1), 256);
-    while (batch > 1 && c.scratch_bytes(batch) > budget && c.scratch_bytes(batch) > per_row) batch /= 2;
-    auto scratch = arena::with_capacity(c.scratch_bytes(batch));
+    while (batch > 1 && c.scratch_bytes(batch, threads) > budget && c.scratch_bytes(batch, threads) > per_row) batch /= 2;
+    auto scratch = arena::with_capacity(c.scratch_bytes(batch, threads));
     if (!scratch) return scratch.error();
     context ctx;
-    ctx.with_scratch(*scratch);
+    ctx.with_scratch(*scratch).with_threads(threads);
     for (index_t i = 0; i < x.extent(0); i += batch) {
         const index_t e = i + batch < x.extent(0) ? i + batch : x.extent(0);
         SPARQ_TRY(c.run(ctx, x.cview().slice(0, i, e), y.view().slice(0, i, e), counts));
@@ -413,7 +420,7 @@ int model_command(const char* cmd, int argc, char** argv) {
     auto y = tensor<float, 2>::make({x->extent(0), p->compiled.out_features()});
     if (report_failure(cmd, y.error(), "allocating the outputs")) return 1;
     auto counts = p->compiled.make_counters();
-    if (report_failure(cmd, run_all(p->compiled, *x, in_path, *y, &counts), "running the model")) return 1;
+    if (report_failure(cmd, run_all(p->compiled, *x, in_path, *y, int(o.threads), &counts), "running the model")) return 1;
 
     if (!std::strcmp(cmd, "run")) {
         if (report_failure(cmd, io::write_npy(o.output.c_str(), y->data(), {y->extent(0), y->extent(1)}), "writing the outputs")) return 1;

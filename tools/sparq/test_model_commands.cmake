@@ -29,6 +29,18 @@ foreach(m IN LISTS cnns)
            --precision int8 --calib ${DATA}/train_x.npy)
 endforeach()
 
+# --threads: the same outputs and energy on 3 threads (the ops split rows and panels, never a sum)
+foreach(t 1 3)
+  sparq_ok("wrote ${WORK}/cnn_t${t}.npy: \\(360, 10\\)" run ${DATA}/cnn.safetensors --input ${DATA}/test_x.npy --output ${WORK}/cnn_t${t}.npy
+           --threads ${t})
+endforeach()
+file(SHA256 ${WORK}/cnn_t1.npy one_thread)
+file(SHA256 ${WORK}/cnn_t3.npy three_threads)
+if(NOT one_thread STREQUAL three_threads)
+  message(FATAL_ERROR "sparq run --threads 3 wrote other outputs than --threads 1")
+endif()
+sparq_fails("--threads needs a whole number in \\[1, 1024\\]" run ${DATA}/cnn.safetensors --input ${DATA}/test_x.npy --output ${WORK}/z.npy --threads 0)
+
 # The outputs written are the model's outputs: eval of the written file's rows would be circular,
 # so check its size: a 128-byte header and 360 x 10 float32.
 file(SIZE ${WORK}/digits_y.npy size)
