@@ -19,17 +19,23 @@ enum class observer_kind : std::uint8_t { minmax, histogram, percentile, mse, en
 
 constexpr const char* to_string(observer_kind o) noexcept {
     switch (o) {
-        case observer_kind::minmax: return "minmax";
-        case observer_kind::histogram: return "histogram";
-        case observer_kind::percentile: return "percentile";
-        case observer_kind::mse: return "mse";
-        case observer_kind::entropy: return "entropy";
+        case observer_kind::minmax:
+            return "minmax";
+        case observer_kind::histogram:
+            return "histogram";
+        case observer_kind::percentile:
+            return "percentile";
+        case observer_kind::mse:
+            return "mse";
+        case observer_kind::entropy:
+            return "entropy";
     }
     return "?";
 }
 
-inline constexpr observer_kind observer_choices[] = {observer_kind::minmax, observer_kind::histogram, observer_kind::percentile,
-                                                     observer_kind::mse, observer_kind::entropy};
+inline constexpr observer_kind observer_choices[] = {observer_kind::minmax, observer_kind::histogram,
+                                                     observer_kind::percentile, observer_kind::mse,
+                                                     observer_kind::entropy};
 
 struct compile_options {
     precision prec = precision::f32;
