@@ -51,10 +51,13 @@
 #include "sparq/nn/codes_rules.hpp"
 #include "sparq/nn/compile_options.hpp"
 #include "sparq/nn/compiled_parts.hpp"
+#include "sparq/nn/compiled_step.hpp"
 #include "sparq/nn/fold_activations.hpp"
+#include "sparq/nn/layer_weights.hpp"
 #include "sparq/nn/memory_plan.hpp"
 #include "sparq/nn/model.hpp"
 #include "sparq/nn/ops.hpp"
+#include "sparq/nn/pack_layer.hpp"
 #include "sparq/quant/bias_correction.hpp"
 #include "sparq/quant/calibrate.hpp"
 #include "sparq/quant/calibration_inputs.hpp"
@@ -116,33 +119,7 @@ public:
     }
 
 private:
-    struct step {
-        std::string name;
-        op kind = op::linear;
-        std::vector<int> inputs;
-        kernels::packed_f32 w32;
-        kernels::packed_f16 w16;
-        kernels::packed_bf16 wbf;
-        kernels::packed_s8 w8;
-        tensor<std::uint8_t, 2> w4;    // int4 linear: the packed codes
-        quant::qparams q4;             // and their per-group s4 parameters
-        index_t k4 = 0;                // and K (odd K leaves half a byte)
-        kernels::packed_conv<float> c32;     // (only its original weights when wino runs it)
-        kernels::packed_winograd wino;       // fp32 channels-last 3x3 stride 1: Winograd's transformed weights
-        kernels::packed_conv<std::int8_t> c8;
-        std::vector<float> bias;
-        kernels::activation act = kernels::activation::none;
-        kernels::conv2d_params conv;
-        pool_params pool;
-        op_params params;
-        std::vector<float> constant;
-        sparse::csr<std::int8_t> sw8;  // int8 linear, pruned: the nonzero codes
-        bool sparse = false;           // run from sw8
-        kernels::requant_stage stage;  // int8 linear / conv: to the output's codes, or to float
-        std::vector<float> w_scale;    // int8 linear / conv: the weights' per-channel scales
-        ops::lut_s8 lut;               // int8 unary ops on codes (ops::has_lut): the output code of each input code
-        bool int8 = false;             // runs on int8 codes
-    };
+    using step = detail::compiled_step;  // (nn/compiled_step.hpp)
 
     index_t size_of(std::size_t v) const noexcept { return shapes_[v][0] * shapes_[v][1] * shapes_[v][2]; }
     // The value id of output i.
@@ -216,19 +193,6 @@ inline void conv_bias_activation(float* y, index_t batch, index_t channels, inde
         case kernels::activation::silu: each_plane([](float v) { return kernels::silu(v); }); break;
         case kernels::activation::hard_swish: each_plane([](float v) { return kernels::hard_swish(v); }); break;
     }
-}
-
-// The weight sum of each output channel of int8 conv weights [O, C/g, KH, KW].
-inline result<tensor<std::int32_t, 1>> channel_sums(const tensor<std::int8_t, 4>& w) {
-    auto s = tensor<std::int32_t, 1>::make({w.extent(0)});
-    if (!s) return s.error();
-    const index_t per = w.extent(1) * w.extent(2) * w.extent(3);
-    for (index_t o = 0; o < w.extent(0); ++o) {
-        std::int32_t sum = 0;
-        for (index_t i = 0; i < per; ++i) sum += w.data()[o * per + i];
-        (*s)(o) = sum;
-    }
-    return s;
 }
 
 }  // namespace detail
@@ -421,37 +385,6 @@ inline result<compiled_model> compiled_model::compile(const model& m, const comp
     return from_parts(std::move(c));
 }
 
-namespace detail {
-
-// The per-group s4 qparams of an int4 step's stored scales ([N, K] weights).
-inline quant::qparams int4_qparams(std::vector<float> scales) {
-    quant::qparams q;
-    q.type = dtype::s4;
-    q.gran = quant::granularity::per_group;
-    q.axis = 1;
-    q.group_size = int4_group;
-    q.qmin = -8;
-    q.qmax = 7;
-    q.zero_point.assign(scales.size(), 0);
-    q.scale = std::move(scales);
-    return q;
-}
-
-// The per-channel weight qparams a step's stored scales stand for.
-inline quant::qparams weight_qparams(const std::vector<float>& scales) {
-    quant::qparams q;
-    q.type = dtype::s8;
-    q.gran = quant::granularity::per_channel;
-    q.axis = 0;
-    q.qmin = -127;
-    q.qmax = 127;
-    q.scale = scales;
-    q.zero_point.assign(scales.size(), 0);
-    return q;
-}
-
-}  // namespace detail
-
 inline result<compiled_model> compiled_model::from_parts(compiled_parts p) {
     SPARQ_TRY(detail::check_parts(p));
     compiled_model c;
@@ -491,97 +424,18 @@ inline result<compiled_model> compiled_model::from_parts(compiled_parts p) {
         c.stored_bytes_ += s.constant.size() * sizeof(float);
         const std::size_t in_v = std::size_t(s.inputs[0]), out_v = i + 1;
         if (d.kind == op::linear || d.kind == op::conv2d) {
-            const bool is_conv = d.kind == op::conv2d;
             s.bias = std::move(d.bias);
             s.act = d.act;
             s.conv = d.conv;
-            const extents_t<4> ws = d.weight_shape;
-            const std::size_t count = std::size_t(ws[0] * ws[1] * ws[2] * ws[3]);
             c.stored_bytes_ += s.bias.size() * sizeof(float);
-            if (int8 && !d.weight_s8.empty()) {
-                s.int8 = true;
-                s.w_scale = std::move(d.weight_scale);
-                const quant::qparams wq = detail::weight_qparams(s.w_scale);
-                const quant::qparams& out_q = c.q_[out_v];
-                if (is_conv) {
-                    const tensor_view<const std::int8_t, 4> codes(d.weight_s8.data(), ws);
-                    auto pk = kernels::pack_conv_weights(codes, s.conv.groups, c.cl_[out_v] != 0);
-                    if (!pk) return pk.error();
-                    s.c8 = std::move(*pk);
-                    auto sums = detail::channel_sums(s.c8.original);
-                    if (!sums) return sums.error();
-                    auto st = kernels::make_requant_stage(c.q_[in_v], wq, sums->cview(), out_q, s.bias, s.act, p.requant);
-                    if (!st) return st.error();
-                    s.stage = std::move(*st);
-                } else {
-                    auto pk = kernels::pack_weights(matrix_view<const std::int8_t>(d.weight_s8.data(), {ws[0], ws[1]}));
-                    if (!pk) return pk.error();
-                    s.w8 = std::move(*pk);
-                    auto st = kernels::make_requant_stage(c.q_[in_v], wq, s.w8, out_q, s.bias, s.act, p.requant);
-                    if (!st) return st.error();
-                    s.stage = std::move(*st);
-                    const auto zeros = std::count(d.weight_s8.begin(), d.weight_s8.end(), std::int8_t(0));
-                    if (p.sparse_int8 && 2 * std::size_t(zeros) >= count && ws[1] - 1 <= 65535) {
-                        const matrix_view<const std::int8_t> codes(d.weight_s8.data(), {ws[0], ws[1]});
-                        auto keep = tensor<std::uint8_t, 2>::make({ws[0], ws[1]});
-                        if (!keep) return keep.error();
-                        for (std::size_t e = 0; e < count; ++e) keep->data()[e] = d.weight_s8[e] != 0;
-                        auto csr = sparse::make_csr<std::int8_t, std::uint16_t>(codes, keep->cview());
-                        if (!csr) return csr.error();
-                        s.sw8 = std::move(*csr);
-                        s.sparse = true;
-                    }
-                }
-                // a pruned layer stores its CSR instead of the dense codes
-                c.stored_bytes_ += (s.sparse ? s.sw8.storage_bytes() : count) + std::size_t(ws[0]) * sizeof(float);
-            } else if (is_conv) {
-                const tensor_view<const float, 4> wf(d.weight_f32.data(), ws);
-                // Winograd where its transforms (per tile, ~16 (C + O) adds) are small next to the
-                // multiplies it saves (~C O per output): 32 channels in and out at least (the
-                // digits CNN's 1 -> 8 and 8 -> 16 layers ran 1.7x slower through it)
-                if (c.cl_[out_v] && p.winograd && kernels::winograd_applies(ws, s.conv) && ws[0] >= 32 && ws[1] >= 32) {
-                    // F(4x4) where the map has room for its tiles; smaller maps (resnet's 14x14
-                    // and 7x7) run F(2x2) faster (bench/bench_conv_winograd.cpp)
-                    const sample_shape& y = c.shapes_[out_v];
-                    auto pw = kernels::pack_winograd_weights(wf, std::min(y[1], y[2]) >= 28 ? 4 : 2);
-                    if (!pw) return pw.error();
-                    s.wino = std::move(*pw);
-                    auto copy = tensor<float, 4>::copy_of(wf);  // what parts() gives back (no im2col packing)
-                    if (!copy) return copy.error();
-                    s.c32.extents = ws, s.c32.groups = s.conv.groups, s.c32.channels_last = true, s.c32.original = std::move(*copy);
-                } else {
-                    auto pk = kernels::pack_conv_weights(wf, s.conv.groups, c.cl_[out_v] != 0);
-                    if (!pk) return pk.error();
-                    s.c32 = std::move(*pk);
-                }
-                c.stored_bytes_ += count * 4;
-            } else if (c.prec_ == precision::int4) {
-                auto w4 = tensor<std::uint8_t, 2>::make({ws[0], (ws[1] + 1) / 2});
-                if (!w4) return w4.error();
-                std::copy(d.weight_s4.begin(), d.weight_s4.end(), w4->data());
-                s.w4 = std::move(*w4);
-                s.k4 = ws[1];
-                s.q4 = detail::int4_qparams(std::move(d.weight_scale));
-                SPARQ_TRY(s.q4.check_for(extents_t<2>{ws[0], ws[1]}));
-                c.stored_bytes_ += d.weight_s4.size() + s.q4.scale.size() * sizeof(float);
-            } else if (c.prec_ == precision::f32 || int8) {  // (int8: a float layer)
-                auto pk = kernels::pack_weights(matrix_view<const float>(d.weight_f32.data(), {ws[0], ws[1]}));
-                if (!pk) return pk.error();
-                s.w32 = std::move(*pk);
-                c.stored_bytes_ += count * 4;
-            } else {
-                // the stored bits, as they are (the layout pack_weights_as makes)
-                if (c.prec_ == precision::f16) {
-                    auto pk = kernels::pack_float<float16, float16>({d.weight_f16.data(), {ws[0], ws[1]}}, kernels::panel_width_f32());
-                    if (!pk) return pk.error();
-                    s.w16 = std::move(*pk);
-                } else {
-                    auto pk = kernels::pack_float<bfloat16, bfloat16>({d.weight_bf16.data(), {ws[0], ws[1]}}, kernels::panel_width_f32());
-                    if (!pk) return pk.error();
-                    s.wbf = std::move(*pk);
-                }
-                c.stored_bytes_ += count * 2;
-            }
+            // the kernel and its weights' form (nn/pack_layer.hpp)
+            const detail::pack_options po{p.prec, p.winograd, p.sparse_int8, p.requant};
+            auto packed = detail::pack_layer(d, s, po, c.cl_[out_v] != 0, c.shapes_[out_v], int8 ? &c.q_[in_v] : nullptr,
+                                             int8 ? &c.q_[out_v] : nullptr);
+            if (!packed) return packed.error();
+            s.weights = std::move(packed->weights);
+            s.int8 = runs_on_codes(s.weights);
+            c.stored_bytes_ += packed->stored_bytes;
         } else {
             s.int8 = int8 && c.s8_[out_v];
             if (s.int8 && ops::has_lut(s.kind))
@@ -627,7 +481,6 @@ inline compiled_parts compiled_model::parts() const {
             d.bias = s.bias;
             d.act = s.act;
             d.conv = s.conv;
-            d.weight_scale = s.w_scale;
             auto unpack = [&](const auto& packed, auto& out) {
                 out.resize(std::size_t(packed.n * packed.k));
                 kernels::unpack_weights(packed, out.data());
@@ -637,18 +490,19 @@ inline compiled_parts compiled_model::parts() const {
                 out.assign(conv.original.data(), conv.original.data() + conv.original.size());
                 d.weight_shape = conv.extents;
             };
-            if (s.kind == op::conv2d) {
-                if (s.int8) original(s.c8, d.weight_s8);
-                else original(s.c32, d.weight_f32);
-            } else if (s.int8) unpack(s.w8, d.weight_s8);
-            else if (prec_ == precision::int4) {
-                d.weight_s4.assign(s.w4.data(), s.w4.data() + s.w4.size());
-                d.weight_scale = s.q4.scale;
-                d.weight_shape = {s.w4.extent(0), s.k4, 1, 1};
-            }
-            else if (prec_ == precision::f16) unpack(s.w16, d.weight_f16);
-            else if (prec_ == precision::bf16) unpack(s.wbf, d.weight_bf16);
-            else unpack(s.w32, d.weight_f32);
+            const layer_weights& w = s.weights;
+            if (const auto* g = std::get_if<s8_gemm>(&w)) unpack(g->w, d.weight_s8), d.weight_scale = g->scale;
+            else if (const auto* sp = std::get_if<s8_csr>(&w)) unpack(sp->w, d.weight_s8), d.weight_scale = sp->scale;
+            else if (const auto* cv = std::get_if<s8_conv>(&w)) original(cv->w, d.weight_s8), d.weight_scale = cv->scale;
+            else if (const auto* q4 = std::get_if<int4_gemm>(&w)) {
+                d.weight_s4.assign(q4->codes.data(), q4->codes.data() + q4->codes.size());
+                d.weight_scale = q4->q.scale;
+                d.weight_shape = {q4->codes.extent(0), q4->k, 1, 1};
+            } else if (const auto* h = std::get_if<kernels::packed_f16>(&w)) unpack(*h, d.weight_f16);
+            else if (const auto* b = std::get_if<kernels::packed_bf16>(&w)) unpack(*b, d.weight_bf16);
+            else if (const auto* f = std::get_if<kernels::packed_f32>(&w)) unpack(*f, d.weight_f32);
+            else if (const auto* c32 = std::get_if<kernels::packed_conv<float>>(&w)) original(*c32, d.weight_f32);
+            else if (const auto* wi = std::get_if<winograd_conv>(&w)) original(wi->original, d.weight_f32);
         }
         p.steps.push_back(std::move(d));
     }
@@ -669,9 +523,11 @@ inline std::size_t compiled_model::scratch_bytes(index_t batch, int threads) con
         if (s.kind == op::conv2d && cl_[i + 1]) {
             const sample_shape& y = shapes_[i + 1];
             const extents_t<4> ye{batch, y[0], y[1], y[2]};
-            t += s.int8                     ? kernels::conv2d_nhwc_scratch_bytes(s.c8, s.conv, ye, threads)
-                 : s.wino.positions.empty() ? kernels::conv2d_nhwc_scratch_bytes(s.c32, s.conv, ye, threads)
-                                            : kernels::conv2d_nhwc_winograd_scratch_bytes(s.wino, ye, threads);
+            if (const auto* c8 = std::get_if<s8_conv>(&s.weights)) t += kernels::conv2d_nhwc_scratch_bytes(c8->w, s.conv, ye, threads);
+            else if (const auto* wi = std::get_if<winograd_conv>(&s.weights))
+                t += kernels::conv2d_nhwc_winograd_scratch_bytes(wi->w, ye, threads);
+            else if (const auto* c32 = std::get_if<kernels::packed_conv<float>>(&s.weights))
+                t += kernels::conv2d_nhwc_scratch_bytes(*c32, s.conv, ye, threads);
         }
         temps = std::max(temps, t);
     }
@@ -796,8 +652,7 @@ inline status compiled_model::run_steps(const context& ctx, const matrix_view<co
         switch (s.kind) {
             case op::linear: {
                 // rows: each sample's rows of K (one, or a sequence's tokens: shape_rules.hpp)
-                const index_t k_in = s.int8 ? s.w8.k : prec_ == precision::int4 ? s.k4 : prec_ == precision::f16 ? s.w16.k
-                                   : prec_ == precision::bf16 ? s.wbf.k : s.w32.k;
+                const index_t k_in = linear_k(s.weights);
                 const index_t per = in_n / k_in, rows = batch * per, n_out = out_n / per;
                 if (s.int8) {
                     const std::int8_t* in = as_s8(in_v);
@@ -805,17 +660,18 @@ inline status compiled_model::run_steps(const context& ctx, const matrix_view<co
                     const matrix_view<const std::int8_t> xq(in, {rows, k_in});
                     // the requantization's integer offset add, one per output
                     if (c.energy) c.energy->add_adds(dtype::s32, std::uint64_t(batch * out_n));
-                    if (s.sparse) {  // the CSR's int32 sums, then the same output stage
+                    if (const auto* sp = std::get_if<s8_csr>(&s.weights)) {  // the CSR's int32 sums, then the same output stage
                         auto* acc = static_cast<std::int32_t*>(alloc(std::size_t(batch * out_n) * 4));
                         if (!acc) return oom;
                         const matrix_view<std::int32_t> sums(acc, {rows, n_out});
-                        SPARQ_TRY(kernels::spmm(c, xq, s.sw8, sums));
-                        if (out_s8) SPARQ_TRY(kernels::apply_requant(s.stage, sums.as_const(), matrix_view<std::int8_t>(static_cast<std::int8_t*>(values[out_v]), {rows, n_out})));
-                        else SPARQ_TRY(kernels::apply_dequant(s.stage, sums.as_const(), matrix_view<float>(static_cast<float*>(values[out_v]), {rows, n_out})));
+                        SPARQ_TRY(kernels::spmm(c, xq, sp->csr, sums));
+                        if (out_s8) SPARQ_TRY(kernels::apply_requant(sp->stage, sums.as_const(), matrix_view<std::int8_t>(static_cast<std::int8_t*>(values[out_v]), {rows, n_out})));
+                        else SPARQ_TRY(kernels::apply_dequant(sp->stage, sums.as_const(), matrix_view<float>(static_cast<float*>(values[out_v]), {rows, n_out})));
                         break;
                     }
-                    if (out_s8) SPARQ_TRY(kernels::linear_s8(c, xq, s.w8, s.stage, matrix_view<std::int8_t>(static_cast<std::int8_t*>(values[out_v]), {rows, n_out})));
-                    else SPARQ_TRY(kernels::linear_s8(c, xq, s.w8, s.stage, matrix_view<float>(static_cast<float*>(values[out_v]), {rows, n_out})));
+                    const s8_gemm& g = *std::get_if<s8_gemm>(&s.weights);
+                    if (out_s8) SPARQ_TRY(kernels::linear_s8(c, xq, g.w, g.stage, matrix_view<std::int8_t>(static_cast<std::int8_t*>(values[out_v]), {rows, n_out})));
+                    else SPARQ_TRY(kernels::linear_s8(c, xq, g.w, g.stage, matrix_view<float>(static_cast<float*>(values[out_v]), {rows, n_out})));
                     break;
                 }
                 const float* in = as_float(in_v);
@@ -823,13 +679,13 @@ inline status compiled_model::run_steps(const context& ctx, const matrix_view<co
                 const matrix_view<const float> xf(in, {rows, k_in});
                 const matrix_view<float> yf(static_cast<float*>(values[out_v]), {rows, n_out});
                 // bias and activation fused into the GEMM's tiles (kernels/matmul.hpp)
-                if (prec_ == precision::int4) {
-                    SPARQ_TRY(kernels::matmul_int4(c, xf, s.w4.cview(), s.q4, yf));
+                if (const auto* q4 = std::get_if<int4_gemm>(&s.weights)) {
+                    SPARQ_TRY(kernels::matmul_int4(c, xf, q4->codes.cview(), q4->q, yf));
                     for (index_t r = 0; r < rows; ++r)
                         for (index_t n = 0; n < n_out; ++n) yf(r, n) = kernels::activate(yf(r, n) + (s.bias.empty() ? 0.0f : s.bias[std::size_t(n)]), s.act);
-                } else if (prec_ == precision::f16) SPARQ_TRY(kernels::matmul(c, xf, s.w16, s.bias, s.act, yf));
-                else if (prec_ == precision::bf16) SPARQ_TRY(kernels::matmul(c, xf, s.wbf, s.bias, s.act, yf));
-                else SPARQ_TRY(kernels::matmul(c, xf, s.w32, s.bias, s.act, yf));
+                } else if (const auto* h = std::get_if<kernels::packed_f16>(&s.weights)) SPARQ_TRY(kernels::matmul(c, xf, *h, s.bias, s.act, yf));
+                else if (const auto* b = std::get_if<kernels::packed_bf16>(&s.weights)) SPARQ_TRY(kernels::matmul(c, xf, *b, s.bias, s.act, yf));
+                else SPARQ_TRY(kernels::matmul(c, xf, *std::get_if<kernels::packed_f32>(&s.weights), s.bias, s.act, yf));
                 if (c.energy && !s.bias.empty()) c.energy->add_adds(dtype::f32, std::uint64_t(batch * out_n));
                 break;
             }
@@ -841,15 +697,16 @@ inline status compiled_model::run_steps(const context& ctx, const matrix_view<co
                         const std::int8_t* in = as_s8(in_v);
                         if (!in) return oom;
                         const auto zp = std::int8_t(q_[in_v].zero_point[0]);
-                        if (out_s8) SPARQ_TRY(kernels::conv2d_nhwc_s8(c, in, xe, s.c8, s.conv, zp, s.stage, static_cast<std::int8_t*>(values[out_v]), ye));
-                        else SPARQ_TRY(kernels::conv2d_nhwc_s8(c, in, xe, s.c8, s.conv, zp, s.stage, static_cast<float*>(values[out_v]), ye));
+                        const s8_conv& w = *std::get_if<s8_conv>(&s.weights);
+                        if (out_s8) SPARQ_TRY(kernels::conv2d_nhwc_s8(c, in, xe, w.w, s.conv, zp, w.stage, static_cast<std::int8_t*>(values[out_v]), ye));
+                        else SPARQ_TRY(kernels::conv2d_nhwc_s8(c, in, xe, w.w, s.conv, zp, w.stage, static_cast<float*>(values[out_v]), ye));
                         if (c.energy) c.energy->add_adds(dtype::s32, std::uint64_t(batch * out_n));
                     } else {
                         const float* in = as_float(in_v);
                         if (!in) return oom;
                         auto* out = static_cast<float*>(values[out_v]);
-                        if (!s.wino.positions.empty()) SPARQ_TRY(kernels::conv2d_nhwc_winograd(c, in, xe, s.wino, s.conv, s.bias, s.act, out, ye));
-                        else SPARQ_TRY(kernels::conv2d_nhwc(c, in, xe, s.c32, s.conv, s.bias, s.act, out, ye));
+                        if (const auto* wi = std::get_if<winograd_conv>(&s.weights)) SPARQ_TRY(kernels::conv2d_nhwc_winograd(c, in, xe, wi->w, s.conv, s.bias, s.act, out, ye));
+                        else SPARQ_TRY(kernels::conv2d_nhwc(c, in, xe, *std::get_if<kernels::packed_conv<float>>(&s.weights), s.conv, s.bias, s.act, out, ye));
                         if (c.energy && !s.bias.empty()) c.energy->add_adds(dtype::f32, std::uint64_t(batch * out_n));
                     }
                     break;
@@ -858,16 +715,17 @@ inline status compiled_model::run_steps(const context& ctx, const matrix_view<co
                     const std::int8_t* in = as_s8(in_v);
                     auto* acc = static_cast<std::int32_t*>(alloc(std::size_t(batch * out_n) * 4));
                     if (!in || !acc) return oom;
-                    SPARQ_TRY(kernels::conv2d_s8(c, tensor_view<const std::int8_t, 4>(in, xe), s.c8, s.conv, tensor_view<std::int32_t, 4>(acc, ye),
+                    const s8_conv& w = *std::get_if<s8_conv>(&s.weights);
+                    SPARQ_TRY(kernels::conv2d_s8(c, tensor_view<const std::int8_t, 4>(in, xe), w.w, s.conv, tensor_view<std::int32_t, 4>(acc, ye),
                                                  std::int8_t(q_[in_v].zero_point[0])));
                     if (c.energy) c.energy->add_adds(dtype::s32, std::uint64_t(batch * out_n));
                     // per output channel, plane by plane (kernels/requant_planes.hpp)
                     for (index_t n = 0; n < batch; ++n) {
                         if (out_s8)
-                            SPARQ_TRY(kernels::requant_planes(c, s.stage, acc + n * out_n, ys[0], plane,
+                            SPARQ_TRY(kernels::requant_planes(c, w.stage, acc + n * out_n, ys[0], plane,
                                                               static_cast<std::int8_t*>(values[out_v]) + n * out_n));
                         else
-                            SPARQ_TRY(kernels::requant_planes(c, s.stage, acc + n * out_n, ys[0], plane,
+                            SPARQ_TRY(kernels::requant_planes(c, w.stage, acc + n * out_n, ys[0], plane,
                                                               static_cast<float*>(values[out_v]) + n * out_n));
                     }
                     break;
@@ -875,7 +733,7 @@ inline status compiled_model::run_steps(const context& ctx, const matrix_view<co
                 const float* in = as_float(in_v);
                 if (!in) return oom;
                 auto* out = static_cast<float*>(values[out_v]);
-                SPARQ_TRY(kernels::conv2d(c, tensor_view<const float, 4>(in, xe), s.c32, s.conv, tensor_view<float, 4>(out, ye)));
+                SPARQ_TRY(kernels::conv2d(c, tensor_view<const float, 4>(in, xe), *std::get_if<kernels::packed_conv<float>>(&s.weights), s.conv, tensor_view<float, 4>(out, ye)));
                 detail::conv_bias_activation(out, batch, ys[0], plane, s.bias, s.act);
                 if (c.energy && !s.bias.empty()) c.energy->add_adds(dtype::f32, std::uint64_t(batch * out_n));
                 break;
