@@ -36,16 +36,9 @@
 #include "sparq/core/context.hpp"
 #include "sparq/core/finite.hpp"
 #include "sparq/energy/report.hpp"
-#include "sparq/kernels/conv2d.hpp"
-#include "sparq/kernels/conv2d_nhwc.hpp"
-#include "sparq/kernels/conv2d_winograd_nhwc.hpp"
-#include "sparq/kernels/int4.hpp"
 #include "sparq/kernels/matmul.hpp"
 #include "sparq/kernels/output_stage.hpp"
 #include "sparq/kernels/quantize.hpp"
-#include "sparq/kernels/requant_planes.hpp"
-#include "sparq/kernels/spmm.hpp"
-#include "sparq/sparse/csr.hpp"
 #include "sparq/nn/channels_last.hpp"
 #include "sparq/nn/check_parts.hpp"
 #include "sparq/nn/codes_rules.hpp"
@@ -58,6 +51,8 @@
 #include "sparq/nn/model.hpp"
 #include "sparq/nn/ops.hpp"
 #include "sparq/nn/pack_layer.hpp"
+#include "sparq/nn/runners/run_state.hpp"
+#include "sparq/nn/runners/run_step.hpp"
 #include "sparq/quant/bias_correction.hpp"
 #include "sparq/quant/calibrate.hpp"
 #include "sparq/quant/calibration_inputs.hpp"
@@ -170,30 +165,6 @@ inline result<quant::qparams> observe_activations(observer_kind k, const matrix_
 
 // The name a compiled node goes by: its own, or its op and index.
 inline std::string node_name(const node& d, std::size_t i) { return d.name.empty() ? std::string(to_string(d.kind)) + std::to_string(i) : d.name; }
-
-// y[n, c, :, :] = act(y + bias[c]) over a [batch, C, H, W] block. The activation is chosen
-// once, outside the loops, so each plane's loop is branch-free and vectorises (with the choice
-// inside, this pass took 40 % of mobilenet v2's time).
-inline void conv_bias_activation(float* y, index_t batch, index_t channels, index_t plane, const std::vector<float>& bias,
-                                 kernels::activation act) noexcept {
-    if (bias.empty() && act == kernels::activation::none) return;
-    const auto each_plane = [&](auto f) {
-        for (index_t n = 0; n < batch; ++n)
-            for (index_t c = 0; c < channels; ++c) {
-                float* p = y + (n * channels + c) * plane;
-                const float b = bias.empty() ? 0.0f : bias[std::size_t(c)];
-                for (index_t i = 0; i < plane; ++i) p[i] = f(p[i] + b);
-            }
-    };
-    // the same functions as kernels::activate (PyTorch's clamp: NaN stays NaN, -0 stays -0)
-    switch (act) {
-        case kernels::activation::none: each_plane([](float v) { return v; }); break;
-        case kernels::activation::relu: each_plane([](float v) { return kernels::activate(v, kernels::activation::relu); }); break;
-        case kernels::activation::relu6: each_plane([](float v) { return kernels::activate(v, kernels::activation::relu6); }); break;
-        case kernels::activation::silu: each_plane([](float v) { return kernels::silu(v); }); break;
-        case kernels::activation::hard_swish: each_plane([](float v) { return kernels::hard_swish(v); }); break;
-    }
-}
 
 }  // namespace detail
 
@@ -625,255 +596,9 @@ inline status compiled_model::run_steps(const context& ctx, const matrix_view<co
         // This node runs on channels-last values or on NCHW ones (nn/channels_last.hpp): each
         // input is read in that layout, converted into scratch where it is held in the other.
         const bool cl = cl_[out_v] != 0;
-        auto in_layout = [&](std::size_t v, const auto* data) -> decltype(data) {
-            using T = std::remove_const_t<std::remove_pointer_t<decltype(data)>>;
-            if (!data || cl_[v] == cl || layout_free(shapes_[v])) return data;
-            auto* t = static_cast<T*>(alloc(std::size_t(batch * size_of(v)) * sizeof(T)));
-            if (t) convert_layout(c, data, shapes_[v], batch, cl, t);
-            return t;
-        };
-        // A value as float (dequantized into scratch if it is held as codes) or as codes.
-        auto as_float = [&](std::size_t v) -> const float* {
-            if (!s8_[v]) return in_layout(v, static_cast<const float*>(values[v]));
-            auto* f = static_cast<float*>(alloc(std::size_t(batch * size_of(v)) * 4));
-            if (!f) return nullptr;
-            const matrix_view<const std::int8_t> q(static_cast<const std::int8_t*>(values[v]), {batch, size_of(v)});
-            return kernels::dequantize(c, q, q_[v], matrix_view<float>(f, {batch, size_of(v)})).ok() ? in_layout(v, static_cast<const float*>(f)) : nullptr;
-        };
-        auto as_s8 = [&](std::size_t v) -> const std::int8_t* {
-            if (s8_[v]) return in_layout(v, static_cast<const std::int8_t*>(values[v]));
-            auto* q = static_cast<std::int8_t*>(alloc(std::size_t(batch * size_of(v))));
-            if (!q) return nullptr;
-            const matrix_view<const float> f(static_cast<const float*>(values[v]), {batch, size_of(v)});
-            return kernels::quantize(c, f, q_[v], matrix_view<std::int8_t>(q, {batch, size_of(v)})).ok() ? in_layout(v, static_cast<const std::int8_t*>(q)) : nullptr;
-        };
-        const status oom(errc::out_of_memory, "model run: the arena is too small for node '%.60s'", s.name.c_str());
-
-        switch (s.kind) {
-            case op::linear: {
-                // rows: each sample's rows of K (one, or a sequence's tokens: shape_rules.hpp)
-                const index_t k_in = linear_k(s.weights);
-                const index_t per = in_n / k_in, rows = batch * per, n_out = out_n / per;
-                if (s.int8) {
-                    const std::int8_t* in = as_s8(in_v);
-                    if (!in) return oom;
-                    const matrix_view<const std::int8_t> xq(in, {rows, k_in});
-                    // the requantization's integer offset add, one per output
-                    if (c.energy) c.energy->add_adds(dtype::s32, std::uint64_t(batch * out_n));
-                    if (const auto* sp = std::get_if<s8_csr>(&s.weights)) {  // the CSR's int32 sums, then the same output stage
-                        auto* acc = static_cast<std::int32_t*>(alloc(std::size_t(batch * out_n) * 4));
-                        if (!acc) return oom;
-                        const matrix_view<std::int32_t> sums(acc, {rows, n_out});
-                        SPARQ_TRY(kernels::spmm(c, xq, sp->csr, sums));
-                        if (out_s8) SPARQ_TRY(kernels::apply_requant(sp->stage, sums.as_const(), matrix_view<std::int8_t>(static_cast<std::int8_t*>(values[out_v]), {rows, n_out})));
-                        else SPARQ_TRY(kernels::apply_dequant(sp->stage, sums.as_const(), matrix_view<float>(static_cast<float*>(values[out_v]), {rows, n_out})));
-                        break;
-                    }
-                    const s8_gemm& g = *std::get_if<s8_gemm>(&s.weights);
-                    if (out_s8) SPARQ_TRY(kernels::linear_s8(c, xq, g.w, g.stage, matrix_view<std::int8_t>(static_cast<std::int8_t*>(values[out_v]), {rows, n_out})));
-                    else SPARQ_TRY(kernels::linear_s8(c, xq, g.w, g.stage, matrix_view<float>(static_cast<float*>(values[out_v]), {rows, n_out})));
-                    break;
-                }
-                const float* in = as_float(in_v);
-                if (!in) return oom;
-                const matrix_view<const float> xf(in, {rows, k_in});
-                const matrix_view<float> yf(static_cast<float*>(values[out_v]), {rows, n_out});
-                // bias and activation fused into the GEMM's tiles (kernels/matmul.hpp)
-                if (const auto* q4 = std::get_if<int4_gemm>(&s.weights)) {
-                    SPARQ_TRY(kernels::matmul_int4(c, xf, q4->codes.cview(), q4->q, yf));
-                    for (index_t r = 0; r < rows; ++r)
-                        for (index_t n = 0; n < n_out; ++n) yf(r, n) = kernels::activate(yf(r, n) + (s.bias.empty() ? 0.0f : s.bias[std::size_t(n)]), s.act);
-                } else if (const auto* h = std::get_if<kernels::packed_f16>(&s.weights)) SPARQ_TRY(kernels::matmul(c, xf, *h, s.bias, s.act, yf));
-                else if (const auto* b = std::get_if<kernels::packed_bf16>(&s.weights)) SPARQ_TRY(kernels::matmul(c, xf, *b, s.bias, s.act, yf));
-                else SPARQ_TRY(kernels::matmul(c, xf, *std::get_if<kernels::packed_f32>(&s.weights), s.bias, s.act, yf));
-                if (c.energy && !s.bias.empty()) c.energy->add_adds(dtype::f32, std::uint64_t(batch * out_n));
-                break;
-            }
-            case op::conv2d: {
-                const extents_t<4> xe{batch, xs[0], xs[1], xs[2]}, ye{batch, ys[0], ys[1], ys[2]};
-                const index_t plane = ys[1] * ys[2];
-                if (cl) {  // channels-last: the output stage fused (kernels/conv2d_nhwc.hpp)
-                    if (s.int8) {
-                        const std::int8_t* in = as_s8(in_v);
-                        if (!in) return oom;
-                        const auto zp = std::int8_t(q_[in_v].zero_point[0]);
-                        const s8_conv& w = *std::get_if<s8_conv>(&s.weights);
-                        if (out_s8) SPARQ_TRY(kernels::conv2d_nhwc_s8(c, in, xe, w.w, s.conv, zp, w.stage, static_cast<std::int8_t*>(values[out_v]), ye));
-                        else SPARQ_TRY(kernels::conv2d_nhwc_s8(c, in, xe, w.w, s.conv, zp, w.stage, static_cast<float*>(values[out_v]), ye));
-                        if (c.energy) c.energy->add_adds(dtype::s32, std::uint64_t(batch * out_n));
-                    } else {
-                        const float* in = as_float(in_v);
-                        if (!in) return oom;
-                        auto* out = static_cast<float*>(values[out_v]);
-                        if (const auto* wi = std::get_if<winograd_conv>(&s.weights)) SPARQ_TRY(kernels::conv2d_nhwc_winograd(c, in, xe, wi->w, s.conv, s.bias, s.act, out, ye));
-                        else SPARQ_TRY(kernels::conv2d_nhwc(c, in, xe, *std::get_if<kernels::packed_conv<float>>(&s.weights), s.conv, s.bias, s.act, out, ye));
-                        if (c.energy && !s.bias.empty()) c.energy->add_adds(dtype::f32, std::uint64_t(batch * out_n));
-                    }
-                    break;
-                }
-                if (s.int8) {
-                    const std::int8_t* in = as_s8(in_v);
-                    auto* acc = static_cast<std::int32_t*>(alloc(std::size_t(batch * out_n) * 4));
-                    if (!in || !acc) return oom;
-                    const s8_conv& w = *std::get_if<s8_conv>(&s.weights);
-                    SPARQ_TRY(kernels::conv2d_s8(c, tensor_view<const std::int8_t, 4>(in, xe), w.w, s.conv, tensor_view<std::int32_t, 4>(acc, ye),
-                                                 std::int8_t(q_[in_v].zero_point[0])));
-                    if (c.energy) c.energy->add_adds(dtype::s32, std::uint64_t(batch * out_n));
-                    // per output channel, plane by plane (kernels/requant_planes.hpp)
-                    for (index_t n = 0; n < batch; ++n) {
-                        if (out_s8)
-                            SPARQ_TRY(kernels::requant_planes(c, w.stage, acc + n * out_n, ys[0], plane,
-                                                              static_cast<std::int8_t*>(values[out_v]) + n * out_n));
-                        else
-                            SPARQ_TRY(kernels::requant_planes(c, w.stage, acc + n * out_n, ys[0], plane,
-                                                              static_cast<float*>(values[out_v]) + n * out_n));
-                    }
-                    break;
-                }
-                const float* in = as_float(in_v);
-                if (!in) return oom;
-                auto* out = static_cast<float*>(values[out_v]);
-                SPARQ_TRY(kernels::conv2d(c, tensor_view<const float, 4>(in, xe), *std::get_if<kernels::packed_conv<float>>(&s.weights), s.conv, tensor_view<float, 4>(out, ye)));
-                detail::conv_bias_activation(out, batch, ys[0], plane, s.bias, s.act);
-                if (c.energy && !s.bias.empty()) c.energy->add_adds(dtype::f32, std::uint64_t(batch * out_n));
-                break;
-            }
-            case op::relu: case op::relu6: case op::sigmoid: case op::tanh: case op::gelu: case op::silu: case op::hard_sigmoid:
-            case op::hard_swish: case op::leaky_relu: case op::clip: case op::exp: case op::sqrt: case op::neg: case op::erf:
-                if (s.int8) {  // relu, relu6: a clamp of the input's codes; the others through their table
-                    const std::int8_t* in = as_s8(in_v);
-                    if (!in) return oom;
-                    auto* out = static_cast<std::int8_t*>(values[out_v]);
-                    if (ops::has_lut(s.kind)) ops::apply_lut_s8(c, s.lut, in, out, batch * in_n);
-                    else ops::activation_s8(c, s.kind, in, out, batch * in_n, q_[out_v].zero_point[0], q_[out_v].scale[0]);
-                } else {
-                    const float* in = as_float(in_v);
-                    if (!in) return oom;
-                    ops::unary(c, s.kind, s.params, in, static_cast<float*>(values[out_v]), batch * in_n);
-                }
-                break;
-            case op::max_pool: case op::avg_pool:
-                if (s.int8) {
-                    const std::int8_t* in = as_s8(in_v);
-                    if (!in) return oom;
-                    if (cl) ops::pool_nhwc(c, s.kind, s.pool, in, xs, static_cast<std::int8_t*>(values[out_v]), ys, batch);
-                    else ops::pool(c, s.kind, s.pool, in, xs, static_cast<std::int8_t*>(values[out_v]), ys, batch);
-                } else {
-                    const float* in = as_float(in_v);
-                    if (!in) return oom;
-                    if (cl) ops::pool_nhwc(c, s.kind, s.pool, in, xs, static_cast<float*>(values[out_v]), ys, batch);
-                    else ops::pool(c, s.kind, s.pool, in, xs, static_cast<float*>(values[out_v]), ys, batch);
-                }
-                break;
-            case op::global_avg_pool: {
-                if (s8_[in_v]) {  // the mean of each channel's codes (ops/squeeze_excite_s8.hpp)
-                    const std::int8_t* in = in_layout(in_v, static_cast<const std::int8_t*>(values[in_v]));
-                    if (!in) return oom;
-                    ops::global_avg_pool_s8(c, in, q_[in_v].scale[0], q_[in_v].zero_point[0], batch, xs[0], xs[1] * xs[2], cl,
-                                            static_cast<float*>(values[out_v]));
-                    break;
-                }
-                const float* in = as_float(in_v);
-                if (!in) return oom;
-                if (cl) ops::global_avg_pool_nhwc(c, in, xs, static_cast<float*>(values[out_v]), batch);
-                else ops::global_avg_pool(c, in, xs, static_cast<float*>(values[out_v]), batch);
-                break;
-            }
-            case op::flatten: case op::reshape:
-                // the same bytes in the same order; only the shape changes
-                if (s.int8) {
-                    const std::int8_t* in = as_s8(in_v);
-                    if (!in) return oom;
-                    std::copy_n(in, batch * in_n, static_cast<std::int8_t*>(values[out_v]));
-                } else {
-                    const float* in = as_float(in_v);
-                    if (!in) return oom;
-                    std::copy_n(in, batch * in_n, static_cast<float*>(values[out_v]));
-                }
-                break;
-            case op::add: case op::sub: case op::mul: case op::div: case op::pow: {
-                if (out_s8 && s.kind == op::mul) {  // a feature map's codes times a per-channel gate (detail::scales_codes)
-                    const int map = detail::scales_codes(s.kind, s.inputs, shapes_.data());
-                    const std::size_t xv = std::size_t(s.inputs[std::size_t(map)]), gv = std::size_t(s.inputs[std::size_t(1 - map)]);
-                    const std::int8_t* xq = as_s8(xv);
-                    const float* gate = as_float(gv);
-                    if (!xq || !gate) return oom;
-                    ops::channel_scale_s8(c, xq, q_[xv].scale[0], q_[xv].zero_point[0], gate, batch, ys[0], ys[1] * ys[2], cl,
-                                          static_cast<std::int8_t*>(values[out_v]), q_[out_v].scale[0], q_[out_v].zero_point[0]);
-                    break;
-                }
-                if (out_s8) {  // two values of one shape, added on codes (detail::adds_codes)
-                    const std::size_t v1 = std::size_t(s.inputs[1]);
-                    const std::int8_t* a0 = as_s8(in_v);
-                    const std::int8_t* a1 = as_s8(v1);
-                    if (!a0 || !a1) return oom;
-                    ops::add_s8(c, a0, q_[in_v].scale[0], q_[in_v].zero_point[0], a1, q_[v1].scale[0], q_[v1].zero_point[0],
-                                static_cast<std::int8_t*>(values[out_v]), q_[out_v].scale[0], q_[out_v].zero_point[0], batch * out_n);
-                    break;
-                }
-                const float* a0 = as_float(in_v);
-                if (!a0) return oom;
-                ops::operand x0{a0, xs, true}, x1{s.constant.data(), s.params.shape, false};
-                if (s.inputs.size() == 2) {
-                    const std::size_t v1 = std::size_t(s.inputs[1]);
-                    x1 = {as_float(v1), shapes_[v1], true};
-                    if (!x1.data) return oom;
-                } else if (s.params.constant_first) {
-                    std::swap(x0, x1);
-                }
-                if (cl) {  // [C, H, W] seen as the [H, W, C] the bytes hold (nn/channels_last.hpp)
-                    const auto hwc = [](const sample_shape& t) { return sample_shape{t[1], t[2], t[0]}; };
-                    x0.shape = hwc(x0.shape), x1.shape = hwc(x1.shape);
-                    ops::binary(c, s.kind, x0, x1, static_cast<float*>(values[out_v]), hwc(ys), batch);
-                    break;
-                }
-                ops::binary(c, s.kind, x0, x1, static_cast<float*>(values[out_v]), ys, batch);
-                break;
-            }
-            case op::batch_norm: {
-                const float* in = as_float(in_v);
-                if (!in) return oom;
-                if (cl) ops::batch_norm_nhwc(c, in, s.constant.data(), static_cast<float*>(values[out_v]), batch, xs[0], xs[1] * xs[2]);
-                else ops::batch_norm(c, in, s.constant.data(), static_cast<float*>(values[out_v]), batch, xs[0], xs[1] * xs[2]);
-                break;
-            }
-            case op::concat: {
-                std::vector<const float*> parts;
-                std::vector<sample_shape> shapes;
-                for (int in : s.inputs) {
-                    parts.push_back(as_float(std::size_t(in)));
-                    if (!parts.back()) return oom;
-                    shapes.push_back(shapes_[std::size_t(in)]);
-                }
-                if (cl) ops::concat_channels_nhwc(c, parts.data(), shapes.data(), parts.size(), static_cast<float*>(values[out_v]), ys, batch);
-                else ops::concat_axis(c, parts.data(), shapes.data(), parts.size(), int(s.params.axis), static_cast<float*>(values[out_v]), ys, batch);
-                break;
-            }
-            case op::softmax: {
-                const float* in = as_float(in_v);
-                if (!in) return oom;
-                ops::softmax_axis(c, in, static_cast<float*>(values[out_v]), xs, int(s.params.axis), batch);
-                break;
-            }
-            case op::pad: {
-                const float* in = as_float(in_v);
-                if (!in) return oom;
-                ops::pad(c, in, xs, s.params.pads.data(), s.params.alpha, static_cast<float*>(values[out_v]), ys, batch);
-                break;
-            }
-            case op::transpose: {
-                const float* in = as_float(in_v);
-                if (!in) return oom;
-                ops::transpose(c, in, s.params.dims.data(), s.params.perm.data(), static_cast<float*>(values[out_v]), batch);
-                break;
-            }
-            case op::reduce_mean: {
-                const float* in = as_float(in_v);
-                if (!in) return oom;
-                ops::reduce_mean(c, in, xs, s.params.axes, static_cast<float*>(values[out_v]), batch);
-                break;
-            }
-        }
+        const runners::run_state io{c, a, batch, s, values, shapes_.data(), s8_.data(), cl_.data(), q_.data(),
+                                    in_v, out_v, xs, ys, in_n, out_n, out_s8, cl};
+        SPARQ_TRY(runners::run_step(io));  // the op's runner (nn/runners/)
     }
     return status::success();
 }
