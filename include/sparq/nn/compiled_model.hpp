@@ -260,46 +260,8 @@ inline result<compiled_model> compiled_model::compile(const model& m, const comp
                     input_means[i] = quant::channel_means(data, n * (size / d.linear.in_features()), d.linear.in_features(), 1);
                 }
             }
-        // Which values stay int8: a linear / conv output whose every reader takes codes (and
-        // which is not one of the model's outputs); codes flow on through max pooling, flatten,
-        // reshape, ReLU; global average pooling reads them. (An output held as codes that way
-        // is dequantized at the end of run().)
-        std::vector<std::uint8_t> is_output(values, 0);
-        if (m.outputs.empty()) is_output[values - 1] = 1;
-        for (int v : m.outputs) is_output[std::size_t(v)] = 1;
-        std::vector<std::vector<std::size_t>> readers(values);  // per value, the nodes reading it
-        for (std::size_t j = 0; j < m.nodes.size(); ++j)
-            for (int in : m.nodes[j].inputs) readers[std::size_t(in)].push_back(j);
-        // An op of detail::own_codes runs on codes when every reader of its output takes codes;
-        // decided from the last node back, so that such an op reading another counts it only if
-        // that one runs on codes.
-        std::vector<std::uint8_t> own(m.nodes.size(), 0);
-        const auto takes_codes = [&](std::size_t j, std::size_t v) {  // node j reads value v as codes
-            const node& u = m.nodes[j];
-            if (keep_float[j]) return false;
-            if (detail::takes_s8(u.kind) || u.kind == op::global_avg_pool) return true;
-            if (!own[j]) return false;
-            const int map = detail::scales_codes(u.kind, u.inputs, c.shapes.data());
-            return map < 0 || std::size_t(u.inputs[std::size_t(map)]) == v;  // a gate is read as floats
-        };
-        const auto all_take_codes = [&](std::size_t v) {
-            if (is_output[v]) return false;
-            for (std::size_t j : readers[v])
-                if (!takes_codes(j, v)) return false;
-            return true;
-        };
-        for (std::size_t i = m.nodes.size(); i-- > 0;)
-            own[i] = detail::own_codes(m.nodes[i].kind, m.nodes[i].inputs, c.shapes.data()) && !keep_float[i] && all_take_codes(i + 1);
-        for (std::size_t i = 0; i < m.nodes.size(); ++i) {
-            const node& d = m.nodes[i];
-            const std::size_t v = i + 1;
-            if (d.kind == op::linear || d.kind == op::conv2d) c.s8[v] = all_take_codes(v) && !keep_float[i];
-            else if (own[i]) c.s8[v] = 1;  // its own parameters
-            else if (detail::takes_s8(d.kind) && c.s8[std::size_t(d.inputs[0])]) {
-                c.s8[v] = 1;
-                c.q[v] = c.q[std::size_t(d.inputs[0])];  // the same codes, the same meaning
-            }
-        }
+        // Which values stay int8 codes (nn/codes_rules.hpp).
+        detail::plan_codes(m, c.shapes, keep_float, c.s8, c.q);
     }
 
     // Each node's weights in the precision they are stored in (int8: quantized per channel).
