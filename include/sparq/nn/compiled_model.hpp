@@ -36,22 +36,23 @@
 #include "sparq/core/context.hpp"
 #include "sparq/core/finite.hpp"
 #include "sparq/energy/report.hpp"
-#include "sparq/kernels/conv2d.hpp"
-#include "sparq/kernels/conv2d_nhwc.hpp"
-#include "sparq/kernels/conv2d_winograd_nhwc.hpp"
-#include "sparq/kernels/int4.hpp"
 #include "sparq/kernels/matmul.hpp"
 #include "sparq/kernels/output_stage.hpp"
 #include "sparq/kernels/quantize.hpp"
-#include "sparq/kernels/requant_planes.hpp"
-#include "sparq/kernels/spmm.hpp"
-#include "sparq/sparse/csr.hpp"
 #include "sparq/nn/channels_last.hpp"
+#include "sparq/nn/check_parts.hpp"
+#include "sparq/nn/codes_rules.hpp"
+#include "sparq/nn/compile_options.hpp"
 #include "sparq/nn/compiled_parts.hpp"
+#include "sparq/nn/compiled_step.hpp"
 #include "sparq/nn/fold_activations.hpp"
+#include "sparq/nn/layer_weights.hpp"
 #include "sparq/nn/memory_plan.hpp"
 #include "sparq/nn/model.hpp"
 #include "sparq/nn/ops.hpp"
+#include "sparq/nn/pack_layer.hpp"
+#include "sparq/nn/runners/run_state.hpp"
+#include "sparq/nn/runners/run_step.hpp"
 #include "sparq/quant/bias_correction.hpp"
 #include "sparq/quant/calibrate.hpp"
 #include "sparq/quant/calibration_inputs.hpp"
@@ -62,73 +63,6 @@
 #include "sparq/quant/observer_percentile.hpp"
 
 namespace sparq::nn {
-
-// How int8 activation ranges are chosen from the calibration data (quant/observer_*.hpp).
-enum class observer_kind : std::uint8_t { minmax, histogram, percentile, mse, entropy };
-
-constexpr const char* to_string(observer_kind o) noexcept {
-    switch (o) {
-        case observer_kind::minmax: return "minmax";
-        case observer_kind::histogram: return "histogram";
-        case observer_kind::percentile: return "percentile";
-        case observer_kind::mse: return "mse";
-        case observer_kind::entropy: return "entropy";
-    }
-    return "?";
-}
-
-inline constexpr observer_kind observer_choices[] = {observer_kind::minmax, observer_kind::histogram, observer_kind::percentile,
-                                                     observer_kind::mse, observer_kind::entropy};
-
-struct compile_options {
-    precision prec = precision::f32;
-    observer_kind observer = observer_kind::minmax;
-    // int8: sample inputs [samples, in_features] whose activations set the ranges.
-    matrix_view<const float> calibration;
-    // Called as int8 calibration advances (done of total steps: the fp32 run, then each value
-    // observed), e.g. to draw a progress bar; null: not called.
-    void (*progress)(void* user, std::size_t done, std::size_t total) = nullptr;
-    void* progress_user = nullptr;
-    // int8: run linear layers whose weights are at least half zeros (a pruned model) from a CSR
-    // of their int8 codes (kernels/spmm.hpp): sparse MACs and index bytes are what is counted.
-    bool sparse_int8 = false;
-    // int8: linear / conv2d nodes (by name) kept in fp32, the rest quantized (mixed precision,
-    // e.g. the layers a sensitivity pass finds fragile: nn/sensitivity.hpp). A float layer reads
-    // its input as floats (dequantized where the producer holds codes) and writes floats; every
-    // value keeps its calibrated qparams, so a consumer that takes codes quantizes them again.
-    std::vector<std::string> float_layers;
-    // int8: subtract from each quantized layer's bias the mean shift its weight rounding causes
-    // on the calibration inputs (quant/bias_correction.hpp).
-    bool bias_correction = true;
-    // int8: run() refuses an input holding NaN or +-Inf, naming its row and feature (one pass
-    // over the input; core/finite.hpp). int8 has no code for either, so quantized they give
-    // plausible numbers. false lets them through: NaN becomes the input's zero point (exactly
-    // as if it were 0.0), +Inf / -Inf saturate to codes 127 / -128 (kernels/quantize.hpp;
-    // PyTorch 1.13's quantize_per_tensor makes all three -128). The input is checked whenever
-    // the model holds codes anywhere, also when its first layers are kept in float
-    // (float_layers): fp32 carries a NaN through them to the first quantized value. (Every
-    // layer in float: the model is fp32 and propagates NaN as fp32 does.) Values the model
-    // computes from finite inputs are not checked at run time: an fp32 layer that overflows to
-    // Inf saturates where it is quantized. Calibration inputs are always checked
-    // (quant/calibration_inputs.hpp).
-    bool check_finite = true;
-    // Hold activations channels-last inside the model where convolutions use them
-    // (nn/channels_last.hpp): the fast layout. false runs every op on NCHW, as the graph is
-    // written (the slower path, kept as a reference the channels-last one is tested against).
-    bool channels_last = true;
-    // fp32, channels-last: 3x3 stride-1 convolutions by Winograd's minimal filtering
-    // (kernels/conv2d_winograd_nhwc.hpp: 2.25-4x fewer multiplies, rounding within 1e-5 of the
-    // largest output); false: every convolution through im2col + GEMM. A run-time choice, not stored.
-    bool winograd = true;
-    // Float precisions: a SiLU or hard-swish right after a conv2d / linear runs in the layer's
-    // output stage (nn/fold_activations.hpp); the compiled model then has one node fewer for each.
-    bool fold_activations = true;
-    // int8: how int32 sums become codes (quant/requantize.hpp). float_scale, the fp32
-    // requantization of XNNPACK and ONNX Runtime, is the fast one; double_rounding is the
-    // integer-only form of TFLite and gemmlowp, for targets without an FPU (export-c firmware
-    // runs whichever the model was compiled with). Not stored in .sparq files: a run-time choice.
-    quant::requant_rounding requant = quant::requant_rounding::float_scale;
-};
 
 // (Bounds from_parts enforces on any parts, which may come from a file: max_value_elements,
 // max_dimension, max_weight_elements in shape_rules.hpp.)
@@ -180,33 +114,7 @@ public:
     }
 
 private:
-    struct step {
-        std::string name;
-        op kind = op::linear;
-        std::vector<int> inputs;
-        kernels::packed_f32 w32;
-        kernels::packed_f16 w16;
-        kernels::packed_bf16 wbf;
-        kernels::packed_s8 w8;
-        tensor<std::uint8_t, 2> w4;    // int4 linear: the packed codes
-        quant::qparams q4;             // and their per-group s4 parameters
-        index_t k4 = 0;                // and K (odd K leaves half a byte)
-        kernels::packed_conv<float> c32;     // (only its original weights when wino runs it)
-        kernels::packed_winograd wino;       // fp32 channels-last 3x3 stride 1: Winograd's transformed weights
-        kernels::packed_conv<std::int8_t> c8;
-        std::vector<float> bias;
-        kernels::activation act = kernels::activation::none;
-        kernels::conv2d_params conv;
-        pool_params pool;
-        op_params params;
-        std::vector<float> constant;
-        sparse::csr<std::int8_t> sw8;  // int8 linear, pruned: the nonzero codes
-        bool sparse = false;           // run from sw8
-        kernels::requant_stage stage;  // int8 linear / conv: to the output's codes, or to float
-        std::vector<float> w_scale;    // int8 linear / conv: the weights' per-channel scales
-        ops::lut_s8 lut;               // int8 unary ops on codes (ops::has_lut): the output code of each input code
-        bool int8 = false;             // runs on int8 codes
-    };
+    using step = detail::compiled_step;  // (nn/compiled_step.hpp)
 
     index_t size_of(std::size_t v) const noexcept { return shapes_[v][0] * shapes_[v][1] * shapes_[v][2]; }
     // The value id of output i.
@@ -257,69 +165,6 @@ inline result<quant::qparams> observe_activations(observer_kind k, const matrix_
 
 // The name a compiled node goes by: its own, or its op and index.
 inline std::string node_name(const node& d, std::size_t i) { return d.name.empty() ? std::string(to_string(d.kind)) + std::to_string(i) : d.name; }
-
-// Which ops read int8 codes as they are.
-constexpr bool takes_s8(op k) noexcept {
-    return k == op::linear || k == op::conv2d || k == op::max_pool || k == op::flatten || k == op::reshape || k == op::relu || k == op::relu6;
-}
-
-// An add of two values of one shape: it may run on codes (ops::add_s8), with its own output
-// parameters, as a residual connection between int8 layers does.
-inline bool adds_codes(op k, const std::vector<int>& inputs, const sample_shape* shapes) noexcept {
-    return k == op::add && inputs.size() == 2 && shapes[inputs[0]] == shapes[inputs[1]];
-}
-
-// A mul of a feature map [C, H, W] by a per-channel gate [C, 1, 1] (squeeze-excitation): it may
-// run on the map's codes (ops::channel_scale_s8). The operand index of the map, or -1.
-inline int scales_codes(op k, const std::vector<int>& inputs, const sample_shape* shapes) noexcept {
-    if (k != op::mul || inputs.size() != 2) return -1;
-    const sample_shape &a = shapes[inputs[0]], &b = shapes[inputs[1]];
-    const auto gate_of = [](const sample_shape& map, const sample_shape& g) { return g[0] == map[0] && g[1] == 1 && g[2] == 1 && map[1] * map[2] > 1; };
-    return gate_of(a, b) ? 0 : gate_of(b, a) ? 1 : -1;
-}
-
-// The ops that may make int8 codes with parameters of their own (calibrated for their output)
-// when every reader of that output takes codes: adds, scales by a gate, table lookups.
-inline bool own_codes(op k, const std::vector<int>& inputs, const sample_shape* shapes) noexcept {
-    return adds_codes(k, inputs, shapes) || scales_codes(k, inputs, shapes) >= 0 || ops::has_lut(k);
-}
-
-// y[n, c, :, :] = act(y + bias[c]) over a [batch, C, H, W] block. The activation is chosen
-// once, outside the loops, so each plane's loop is branch-free and vectorises (with the choice
-// inside, this pass took 40 % of mobilenet v2's time).
-inline void conv_bias_activation(float* y, index_t batch, index_t channels, index_t plane, const std::vector<float>& bias,
-                                 kernels::activation act) noexcept {
-    if (bias.empty() && act == kernels::activation::none) return;
-    const auto each_plane = [&](auto f) {
-        for (index_t n = 0; n < batch; ++n)
-            for (index_t c = 0; c < channels; ++c) {
-                float* p = y + (n * channels + c) * plane;
-                const float b = bias.empty() ? 0.0f : bias[std::size_t(c)];
-                for (index_t i = 0; i < plane; ++i) p[i] = f(p[i] + b);
-            }
-    };
-    // the same functions as kernels::activate (PyTorch's clamp: NaN stays NaN, -0 stays -0)
-    switch (act) {
-        case kernels::activation::none: each_plane([](float v) { return v; }); break;
-        case kernels::activation::relu: each_plane([](float v) { return kernels::activate(v, kernels::activation::relu); }); break;
-        case kernels::activation::relu6: each_plane([](float v) { return kernels::activate(v, kernels::activation::relu6); }); break;
-        case kernels::activation::silu: each_plane([](float v) { return kernels::silu(v); }); break;
-        case kernels::activation::hard_swish: each_plane([](float v) { return kernels::hard_swish(v); }); break;
-    }
-}
-
-// The weight sum of each output channel of int8 conv weights [O, C/g, KH, KW].
-inline result<tensor<std::int32_t, 1>> channel_sums(const tensor<std::int8_t, 4>& w) {
-    auto s = tensor<std::int32_t, 1>::make({w.extent(0)});
-    if (!s) return s.error();
-    const index_t per = w.extent(1) * w.extent(2) * w.extent(3);
-    for (index_t o = 0; o < w.extent(0); ++o) {
-        std::int32_t sum = 0;
-        for (index_t i = 0; i < per; ++i) sum += w.data()[o * per + i];
-        (*s)(o) = sum;
-    }
-    return s;
-}
 
 }  // namespace detail
 
@@ -415,46 +260,8 @@ inline result<compiled_model> compiled_model::compile(const model& m, const comp
                     input_means[i] = quant::channel_means(data, n * (size / d.linear.in_features()), d.linear.in_features(), 1);
                 }
             }
-        // Which values stay int8: a linear / conv output whose every reader takes codes (and
-        // which is not one of the model's outputs); codes flow on through max pooling, flatten,
-        // reshape, ReLU; global average pooling reads them. (An output held as codes that way
-        // is dequantized at the end of run().)
-        std::vector<std::uint8_t> is_output(values, 0);
-        if (m.outputs.empty()) is_output[values - 1] = 1;
-        for (int v : m.outputs) is_output[std::size_t(v)] = 1;
-        std::vector<std::vector<std::size_t>> readers(values);  // per value, the nodes reading it
-        for (std::size_t j = 0; j < m.nodes.size(); ++j)
-            for (int in : m.nodes[j].inputs) readers[std::size_t(in)].push_back(j);
-        // An op of detail::own_codes runs on codes when every reader of its output takes codes;
-        // decided from the last node back, so that such an op reading another counts it only if
-        // that one runs on codes.
-        std::vector<std::uint8_t> own(m.nodes.size(), 0);
-        const auto takes_codes = [&](std::size_t j, std::size_t v) {  // node j reads value v as codes
-            const node& u = m.nodes[j];
-            if (keep_float[j]) return false;
-            if (detail::takes_s8(u.kind) || u.kind == op::global_avg_pool) return true;
-            if (!own[j]) return false;
-            const int map = detail::scales_codes(u.kind, u.inputs, c.shapes.data());
-            return map < 0 || std::size_t(u.inputs[std::size_t(map)]) == v;  // a gate is read as floats
-        };
-        const auto all_take_codes = [&](std::size_t v) {
-            if (is_output[v]) return false;
-            for (std::size_t j : readers[v])
-                if (!takes_codes(j, v)) return false;
-            return true;
-        };
-        for (std::size_t i = m.nodes.size(); i-- > 0;)
-            own[i] = detail::own_codes(m.nodes[i].kind, m.nodes[i].inputs, c.shapes.data()) && !keep_float[i] && all_take_codes(i + 1);
-        for (std::size_t i = 0; i < m.nodes.size(); ++i) {
-            const node& d = m.nodes[i];
-            const std::size_t v = i + 1;
-            if (d.kind == op::linear || d.kind == op::conv2d) c.s8[v] = all_take_codes(v) && !keep_float[i];
-            else if (own[i]) c.s8[v] = 1;  // its own parameters
-            else if (detail::takes_s8(d.kind) && c.s8[std::size_t(d.inputs[0])]) {
-                c.s8[v] = 1;
-                c.q[v] = c.q[std::size_t(d.inputs[0])];  // the same codes, the same meaning
-            }
-        }
+        // Which values stay int8 codes (nn/codes_rules.hpp).
+        detail::plan_codes(m, c.shapes, keep_float, c.s8, c.q);
     }
 
     // Each node's weights in the precision they are stored in (int8: quantized per channel).
@@ -511,116 +318,6 @@ inline result<compiled_model> compiled_model::compile(const model& m, const comp
     return from_parts(std::move(c));
 }
 
-namespace detail {
-
-// What the shape rules read of a compiled step (the weights' shape only for linear / conv2d).
-inline node_facts facts_of(const compiled_step_parts& d, const char* name) noexcept {
-    const bool weighted = d.kind == op::linear || d.kind == op::conv2d;
-    node_facts f = shared_facts(d, name, d.conv);
-    f.weight_shape = weighted ? d.weight_shape : extents_t<4>{0, 0, 0, 0};
-    f.bias_size = weighted ? d.bias.size() : 0;
-    return f;
-}
-
-// Whether parts describe a model run() can run: every count, shape and flag consistent.
-inline status check_parts(const compiled_parts& p) {
-    const std::size_t values = p.shapes.size();
-    if (p.steps.empty() || values != p.steps.size() + 1)
-        return status(errc::invalid_argument, "model parts: %zu values for %zu nodes (one more value than nodes)", values, p.steps.size());
-    if (std::uint8_t(p.prec) > std::uint8_t(precision::int4)) return status(errc::invalid_argument, "model parts: unknown precision");
-    const bool int8 = p.prec == precision::int8;
-    if (p.s8.size() != values || p.q.size() != (int8 ? values : 0))
-        return status(errc::invalid_argument, "model parts: %zu int8 flags and %zu qparams for %zu values (%s)", p.s8.size(), p.q.size(),
-                      values, to_string(p.prec));
-    for (std::size_t v = 0; v < values; ++v) {
-        const sample_shape& s = p.shapes[v];
-        if (!shape_fits(s))
-            return status(errc::out_of_range, "model parts: value %zu has shape (%td, %td, %td) (each sample at most %td values)", v, s[0],
-                          s[1], s[2], max_value_elements);
-        if (p.s8[v] > 1 || (p.s8[v] && (!int8 || v == 0)))
-            return status(errc::invalid_argument, "model parts: value %zu cannot be held as int8 codes", v);
-        if (int8) {
-            const quant::qparams& q = p.q[v];
-            SPARQ_TRY(q.validate());
-            if (q.type != dtype::s8 || q.gran != quant::granularity::per_tensor)
-                return status(errc::unsupported, "model parts: value %zu needs per-tensor s8 qparams", v);
-        }
-    }
-    for (std::size_t i = 0; i < p.steps.size(); ++i) {
-        const compiled_step_parts& d = p.steps[i];
-        const char* name = d.name.c_str();
-        if (std::uint8_t(d.kind) > std::uint8_t(last_op) || std::uint8_t(d.act) > std::uint8_t(kernels::activation::hard_swish))
-            return status(errc::invalid_argument, "model parts: node %zu has an unknown op or activation", i);
-        if (!d.weight_s8.empty() && !kernels::clamps_codes(d.act))
-            return status(errc::invalid_argument, "model parts: int8 layer '%.60s' has an activation its output stage cannot apply", d.name.c_str());
-        const bool weighted = d.kind == op::linear || d.kind == op::conv2d;
-        if (!weighted && d.act != kernels::activation::none)
-            return status(errc::invalid_argument, "model parts: %s '%.60s' has a folded activation (only linear and conv2d have one)",
-                          to_string(d.kind), name);
-        auto shape = output_shape(facts_of(d, name), i, p.shapes.data(), "model parts");
-        if (!shape) return shape.error();
-        const sample_shape y = *shape;
-        const std::size_t in_v = std::size_t(d.inputs[0]), out_v = i + 1;
-        const extents_t<4>& ws = d.weight_shape;
-        if (y != p.shapes[out_v])
-            return status(errc::shape_mismatch, "model parts: %s '%.60s' makes (%td, %td, %td), value %zu is (%td, %td, %td)", to_string(d.kind),
-                          name, y[0], y[1], y[2], out_v, p.shapes[out_v][0], p.shapes[out_v][1], p.shapes[out_v][2]);
-        // Codes flow only where run() reads them as codes.
-        if (p.s8[out_v] && !weighted && !(takes_s8(d.kind) && p.s8[in_v]) && !own_codes(d.kind, d.inputs, p.shapes.data()))
-            return status(errc::invalid_argument, "model parts: %s '%.60s' cannot make int8 codes here", to_string(d.kind), name);
-        // The weights: exactly the storage of the precision, of the shape's size.
-        const std::size_t count = weighted ? std::size_t(ws[0] * ws[1] * ws[2] * ws[3]) : 0;
-        const std::size_t outs = weighted ? std::size_t(ws[0]) : 0;
-        // (an int8 model's float layer: fp32 weights, no codes, and it makes floats)
-        const bool float_layer = weighted && int8 && d.weight_s8.empty() && !d.weight_f32.empty();
-        if (float_layer && p.s8[out_v])
-            return status(errc::invalid_argument, "model parts: float layer '%.60s' cannot make int8 codes", name);
-        const bool codes = int8 && !float_layer;
-        const bool nibbles = weighted && p.prec == precision::int4 && d.kind == op::linear;
-        const bool half = weighted && !int8 && !nibbles && d.kind == op::linear && p.prec != precision::f32;
-        const std::size_t f32 = weighted && !codes && !half && !nibbles ? count : 0;
-        const std::size_t s4 = nibbles ? std::size_t(ws[0] * ((ws[1] + 1) / 2)) : 0;
-        const std::size_t scales = codes ? outs : nibbles ? std::size_t(ws[0] * ((ws[1] + int4_group - 1) / int4_group)) : 0;
-        const std::size_t f16 = half && p.prec == precision::f16 ? count : 0, bf16 = half && p.prec == precision::bf16 ? count : 0;
-        if (d.weight_f32.size() != f32 || d.weight_f16.size() != f16 || d.weight_bf16.size() != bf16 ||
-            d.weight_s8.size() != (codes ? count : 0) || d.weight_s4.size() != s4 || d.weight_scale.size() != scales ||
-            !(d.bias.empty() || d.bias.size() == outs))
-            return status(errc::shape_mismatch, "model parts: %s '%.60s' (%s) has %zu f32, %zu f16, %zu bf16, %zu s8 weights, %zu scales and "
-                          "%zu biases for %zu weights and %zu outputs", to_string(d.kind), name, to_string(p.prec), d.weight_f32.size(),
-                          d.weight_f16.size(), d.weight_bf16.size(), d.weight_s8.size(), d.weight_scale.size(), d.bias.size(), count, outs);
-    }
-    return check_outputs(p.outputs, values, "model parts");
-}
-
-// The per-group s4 qparams of an int4 step's stored scales ([N, K] weights).
-inline quant::qparams int4_qparams(std::vector<float> scales) {
-    quant::qparams q;
-    q.type = dtype::s4;
-    q.gran = quant::granularity::per_group;
-    q.axis = 1;
-    q.group_size = int4_group;
-    q.qmin = -8;
-    q.qmax = 7;
-    q.zero_point.assign(scales.size(), 0);
-    q.scale = std::move(scales);
-    return q;
-}
-
-// The per-channel weight qparams a step's stored scales stand for.
-inline quant::qparams weight_qparams(const std::vector<float>& scales) {
-    quant::qparams q;
-    q.type = dtype::s8;
-    q.gran = quant::granularity::per_channel;
-    q.axis = 0;
-    q.qmin = -127;
-    q.qmax = 127;
-    q.scale = scales;
-    q.zero_point.assign(scales.size(), 0);
-    return q;
-}
-
-}  // namespace detail
-
 inline result<compiled_model> compiled_model::from_parts(compiled_parts p) {
     SPARQ_TRY(detail::check_parts(p));
     compiled_model c;
@@ -660,97 +357,18 @@ inline result<compiled_model> compiled_model::from_parts(compiled_parts p) {
         c.stored_bytes_ += s.constant.size() * sizeof(float);
         const std::size_t in_v = std::size_t(s.inputs[0]), out_v = i + 1;
         if (d.kind == op::linear || d.kind == op::conv2d) {
-            const bool is_conv = d.kind == op::conv2d;
             s.bias = std::move(d.bias);
             s.act = d.act;
             s.conv = d.conv;
-            const extents_t<4> ws = d.weight_shape;
-            const std::size_t count = std::size_t(ws[0] * ws[1] * ws[2] * ws[3]);
             c.stored_bytes_ += s.bias.size() * sizeof(float);
-            if (int8 && !d.weight_s8.empty()) {
-                s.int8 = true;
-                s.w_scale = std::move(d.weight_scale);
-                const quant::qparams wq = detail::weight_qparams(s.w_scale);
-                const quant::qparams& out_q = c.q_[out_v];
-                if (is_conv) {
-                    const tensor_view<const std::int8_t, 4> codes(d.weight_s8.data(), ws);
-                    auto pk = kernels::pack_conv_weights(codes, s.conv.groups, c.cl_[out_v] != 0);
-                    if (!pk) return pk.error();
-                    s.c8 = std::move(*pk);
-                    auto sums = detail::channel_sums(s.c8.original);
-                    if (!sums) return sums.error();
-                    auto st = kernels::make_requant_stage(c.q_[in_v], wq, sums->cview(), out_q, s.bias, s.act, p.requant);
-                    if (!st) return st.error();
-                    s.stage = std::move(*st);
-                } else {
-                    auto pk = kernels::pack_weights(matrix_view<const std::int8_t>(d.weight_s8.data(), {ws[0], ws[1]}));
-                    if (!pk) return pk.error();
-                    s.w8 = std::move(*pk);
-                    auto st = kernels::make_requant_stage(c.q_[in_v], wq, s.w8, out_q, s.bias, s.act, p.requant);
-                    if (!st) return st.error();
-                    s.stage = std::move(*st);
-                    const auto zeros = std::count(d.weight_s8.begin(), d.weight_s8.end(), std::int8_t(0));
-                    if (p.sparse_int8 && 2 * std::size_t(zeros) >= count && ws[1] - 1 <= 65535) {
-                        const matrix_view<const std::int8_t> codes(d.weight_s8.data(), {ws[0], ws[1]});
-                        auto keep = tensor<std::uint8_t, 2>::make({ws[0], ws[1]});
-                        if (!keep) return keep.error();
-                        for (std::size_t e = 0; e < count; ++e) keep->data()[e] = d.weight_s8[e] != 0;
-                        auto csr = sparse::make_csr<std::int8_t, std::uint16_t>(codes, keep->cview());
-                        if (!csr) return csr.error();
-                        s.sw8 = std::move(*csr);
-                        s.sparse = true;
-                    }
-                }
-                // a pruned layer stores its CSR instead of the dense codes
-                c.stored_bytes_ += (s.sparse ? s.sw8.storage_bytes() : count) + std::size_t(ws[0]) * sizeof(float);
-            } else if (is_conv) {
-                const tensor_view<const float, 4> wf(d.weight_f32.data(), ws);
-                // Winograd where its transforms (per tile, ~16 (C + O) adds) are small next to the
-                // multiplies it saves (~C O per output): 32 channels in and out at least (the
-                // digits CNN's 1 -> 8 and 8 -> 16 layers ran 1.7x slower through it)
-                if (c.cl_[out_v] && p.winograd && kernels::winograd_applies(ws, s.conv) && ws[0] >= 32 && ws[1] >= 32) {
-                    // F(4x4) where the map has room for its tiles; smaller maps (resnet's 14x14
-                    // and 7x7) run F(2x2) faster (bench/bench_conv_winograd.cpp)
-                    const sample_shape& y = c.shapes_[out_v];
-                    auto pw = kernels::pack_winograd_weights(wf, std::min(y[1], y[2]) >= 28 ? 4 : 2);
-                    if (!pw) return pw.error();
-                    s.wino = std::move(*pw);
-                    auto copy = tensor<float, 4>::copy_of(wf);  // what parts() gives back (no im2col packing)
-                    if (!copy) return copy.error();
-                    s.c32.extents = ws, s.c32.groups = s.conv.groups, s.c32.channels_last = true, s.c32.original = std::move(*copy);
-                } else {
-                    auto pk = kernels::pack_conv_weights(wf, s.conv.groups, c.cl_[out_v] != 0);
-                    if (!pk) return pk.error();
-                    s.c32 = std::move(*pk);
-                }
-                c.stored_bytes_ += count * 4;
-            } else if (c.prec_ == precision::int4) {
-                auto w4 = tensor<std::uint8_t, 2>::make({ws[0], (ws[1] + 1) / 2});
-                if (!w4) return w4.error();
-                std::copy(d.weight_s4.begin(), d.weight_s4.end(), w4->data());
-                s.w4 = std::move(*w4);
-                s.k4 = ws[1];
-                s.q4 = detail::int4_qparams(std::move(d.weight_scale));
-                SPARQ_TRY(s.q4.check_for(extents_t<2>{ws[0], ws[1]}));
-                c.stored_bytes_ += d.weight_s4.size() + s.q4.scale.size() * sizeof(float);
-            } else if (c.prec_ == precision::f32 || int8) {  // (int8: a float layer)
-                auto pk = kernels::pack_weights(matrix_view<const float>(d.weight_f32.data(), {ws[0], ws[1]}));
-                if (!pk) return pk.error();
-                s.w32 = std::move(*pk);
-                c.stored_bytes_ += count * 4;
-            } else {
-                // the stored bits, as they are (the layout pack_weights_as makes)
-                if (c.prec_ == precision::f16) {
-                    auto pk = kernels::pack_float<float16, float16>({d.weight_f16.data(), {ws[0], ws[1]}}, kernels::panel_width_f32());
-                    if (!pk) return pk.error();
-                    s.w16 = std::move(*pk);
-                } else {
-                    auto pk = kernels::pack_float<bfloat16, bfloat16>({d.weight_bf16.data(), {ws[0], ws[1]}}, kernels::panel_width_f32());
-                    if (!pk) return pk.error();
-                    s.wbf = std::move(*pk);
-                }
-                c.stored_bytes_ += count * 2;
-            }
+            // the kernel and its weights' form (nn/pack_layer.hpp)
+            const detail::pack_options po{p.prec, p.winograd, p.sparse_int8, p.requant};
+            auto packed = detail::pack_layer(d, s, po, c.cl_[out_v] != 0, c.shapes_[out_v], int8 ? &c.q_[in_v] : nullptr,
+                                             int8 ? &c.q_[out_v] : nullptr);
+            if (!packed) return packed.error();
+            s.weights = std::move(packed->weights);
+            s.int8 = runs_on_codes(s.weights);
+            c.stored_bytes_ += packed->stored_bytes;
         } else {
             s.int8 = int8 && c.s8_[out_v];
             if (s.int8 && ops::has_lut(s.kind))
@@ -796,7 +414,6 @@ inline compiled_parts compiled_model::parts() const {
             d.bias = s.bias;
             d.act = s.act;
             d.conv = s.conv;
-            d.weight_scale = s.w_scale;
             auto unpack = [&](const auto& packed, auto& out) {
                 out.resize(std::size_t(packed.n * packed.k));
                 kernels::unpack_weights(packed, out.data());
@@ -806,18 +423,19 @@ inline compiled_parts compiled_model::parts() const {
                 out.assign(conv.original.data(), conv.original.data() + conv.original.size());
                 d.weight_shape = conv.extents;
             };
-            if (s.kind == op::conv2d) {
-                if (s.int8) original(s.c8, d.weight_s8);
-                else original(s.c32, d.weight_f32);
-            } else if (s.int8) unpack(s.w8, d.weight_s8);
-            else if (prec_ == precision::int4) {
-                d.weight_s4.assign(s.w4.data(), s.w4.data() + s.w4.size());
-                d.weight_scale = s.q4.scale;
-                d.weight_shape = {s.w4.extent(0), s.k4, 1, 1};
-            }
-            else if (prec_ == precision::f16) unpack(s.w16, d.weight_f16);
-            else if (prec_ == precision::bf16) unpack(s.wbf, d.weight_bf16);
-            else unpack(s.w32, d.weight_f32);
+            const layer_weights& w = s.weights;
+            if (const auto* g = std::get_if<s8_gemm>(&w)) unpack(g->w, d.weight_s8), d.weight_scale = g->scale;
+            else if (const auto* sp = std::get_if<s8_csr>(&w)) unpack(sp->w, d.weight_s8), d.weight_scale = sp->scale;
+            else if (const auto* cv = std::get_if<s8_conv>(&w)) original(cv->w, d.weight_s8), d.weight_scale = cv->scale;
+            else if (const auto* q4 = std::get_if<int4_gemm>(&w)) {
+                d.weight_s4.assign(q4->codes.data(), q4->codes.data() + q4->codes.size());
+                d.weight_scale = q4->q.scale;
+                d.weight_shape = {q4->codes.extent(0), q4->k, 1, 1};
+            } else if (const auto* h = std::get_if<kernels::packed_f16>(&w)) unpack(*h, d.weight_f16);
+            else if (const auto* b = std::get_if<kernels::packed_bf16>(&w)) unpack(*b, d.weight_bf16);
+            else if (const auto* f = std::get_if<kernels::packed_f32>(&w)) unpack(*f, d.weight_f32);
+            else if (const auto* c32 = std::get_if<kernels::packed_conv<float>>(&w)) original(*c32, d.weight_f32);
+            else if (const auto* wi = std::get_if<winograd_conv>(&w)) original(wi->original, d.weight_f32);
         }
         p.steps.push_back(std::move(d));
     }
@@ -838,9 +456,11 @@ inline std::size_t compiled_model::scratch_bytes(index_t batch, int threads) con
         if (s.kind == op::conv2d && cl_[i + 1]) {
             const sample_shape& y = shapes_[i + 1];
             const extents_t<4> ye{batch, y[0], y[1], y[2]};
-            t += s.int8                     ? kernels::conv2d_nhwc_scratch_bytes(s.c8, s.conv, ye, threads)
-                 : s.wino.positions.empty() ? kernels::conv2d_nhwc_scratch_bytes(s.c32, s.conv, ye, threads)
-                                            : kernels::conv2d_nhwc_winograd_scratch_bytes(s.wino, ye, threads);
+            if (const auto* c8 = std::get_if<s8_conv>(&s.weights)) t += kernels::conv2d_nhwc_scratch_bytes(c8->w, s.conv, ye, threads);
+            else if (const auto* wi = std::get_if<winograd_conv>(&s.weights))
+                t += kernels::conv2d_nhwc_winograd_scratch_bytes(wi->w, ye, threads);
+            else if (const auto* c32 = std::get_if<kernels::packed_conv<float>>(&s.weights))
+                t += kernels::conv2d_nhwc_scratch_bytes(*c32, s.conv, ye, threads);
         }
         temps = std::max(temps, t);
     }
@@ -938,253 +558,9 @@ inline status compiled_model::run_steps(const context& ctx, const matrix_view<co
         // This node runs on channels-last values or on NCHW ones (nn/channels_last.hpp): each
         // input is read in that layout, converted into scratch where it is held in the other.
         const bool cl = cl_[out_v] != 0;
-        auto in_layout = [&](std::size_t v, const auto* data) -> decltype(data) {
-            using T = std::remove_const_t<std::remove_pointer_t<decltype(data)>>;
-            if (!data || cl_[v] == cl || layout_free(shapes_[v])) return data;
-            auto* t = static_cast<T*>(alloc(std::size_t(batch * size_of(v)) * sizeof(T)));
-            if (t) convert_layout(c, data, shapes_[v], batch, cl, t);
-            return t;
-        };
-        // A value as float (dequantized into scratch if it is held as codes) or as codes.
-        auto as_float = [&](std::size_t v) -> const float* {
-            if (!s8_[v]) return in_layout(v, static_cast<const float*>(values[v]));
-            auto* f = static_cast<float*>(alloc(std::size_t(batch * size_of(v)) * 4));
-            if (!f) return nullptr;
-            const matrix_view<const std::int8_t> q(static_cast<const std::int8_t*>(values[v]), {batch, size_of(v)});
-            return kernels::dequantize(c, q, q_[v], matrix_view<float>(f, {batch, size_of(v)})).ok() ? in_layout(v, static_cast<const float*>(f)) : nullptr;
-        };
-        auto as_s8 = [&](std::size_t v) -> const std::int8_t* {
-            if (s8_[v]) return in_layout(v, static_cast<const std::int8_t*>(values[v]));
-            auto* q = static_cast<std::int8_t*>(alloc(std::size_t(batch * size_of(v))));
-            if (!q) return nullptr;
-            const matrix_view<const float> f(static_cast<const float*>(values[v]), {batch, size_of(v)});
-            return kernels::quantize(c, f, q_[v], matrix_view<std::int8_t>(q, {batch, size_of(v)})).ok() ? in_layout(v, static_cast<const std::int8_t*>(q)) : nullptr;
-        };
-        const status oom(errc::out_of_memory, "model run: the arena is too small for node '%.60s'", s.name.c_str());
-
-        switch (s.kind) {
-            case op::linear: {
-                // rows: each sample's rows of K (one, or a sequence's tokens: shape_rules.hpp)
-                const index_t k_in = s.int8 ? s.w8.k : prec_ == precision::int4 ? s.k4 : prec_ == precision::f16 ? s.w16.k
-                                   : prec_ == precision::bf16 ? s.wbf.k : s.w32.k;
-                const index_t per = in_n / k_in, rows = batch * per, n_out = out_n / per;
-                if (s.int8) {
-                    const std::int8_t* in = as_s8(in_v);
-                    if (!in) return oom;
-                    const matrix_view<const std::int8_t> xq(in, {rows, k_in});
-                    // the requantization's integer offset add, one per output
-                    if (c.energy) c.energy->add_adds(dtype::s32, std::uint64_t(batch * out_n));
-                    if (s.sparse) {  // the CSR's int32 sums, then the same output stage
-                        auto* acc = static_cast<std::int32_t*>(alloc(std::size_t(batch * out_n) * 4));
-                        if (!acc) return oom;
-                        const matrix_view<std::int32_t> sums(acc, {rows, n_out});
-                        SPARQ_TRY(kernels::spmm(c, xq, s.sw8, sums));
-                        if (out_s8) SPARQ_TRY(kernels::apply_requant(s.stage, sums.as_const(), matrix_view<std::int8_t>(static_cast<std::int8_t*>(values[out_v]), {rows, n_out})));
-                        else SPARQ_TRY(kernels::apply_dequant(s.stage, sums.as_const(), matrix_view<float>(static_cast<float*>(values[out_v]), {rows, n_out})));
-                        break;
-                    }
-                    if (out_s8) SPARQ_TRY(kernels::linear_s8(c, xq, s.w8, s.stage, matrix_view<std::int8_t>(static_cast<std::int8_t*>(values[out_v]), {rows, n_out})));
-                    else SPARQ_TRY(kernels::linear_s8(c, xq, s.w8, s.stage, matrix_view<float>(static_cast<float*>(values[out_v]), {rows, n_out})));
-                    break;
-                }
-                const float* in = as_float(in_v);
-                if (!in) return oom;
-                const matrix_view<const float> xf(in, {rows, k_in});
-                const matrix_view<float> yf(static_cast<float*>(values[out_v]), {rows, n_out});
-                // bias and activation fused into the GEMM's tiles (kernels/matmul.hpp)
-                if (prec_ == precision::int4) {
-                    SPARQ_TRY(kernels::matmul_int4(c, xf, s.w4.cview(), s.q4, yf));
-                    for (index_t r = 0; r < rows; ++r)
-                        for (index_t n = 0; n < n_out; ++n) yf(r, n) = kernels::activate(yf(r, n) + (s.bias.empty() ? 0.0f : s.bias[std::size_t(n)]), s.act);
-                } else if (prec_ == precision::f16) SPARQ_TRY(kernels::matmul(c, xf, s.w16, s.bias, s.act, yf));
-                else if (prec_ == precision::bf16) SPARQ_TRY(kernels::matmul(c, xf, s.wbf, s.bias, s.act, yf));
-                else SPARQ_TRY(kernels::matmul(c, xf, s.w32, s.bias, s.act, yf));
-                if (c.energy && !s.bias.empty()) c.energy->add_adds(dtype::f32, std::uint64_t(batch * out_n));
-                break;
-            }
-            case op::conv2d: {
-                const extents_t<4> xe{batch, xs[0], xs[1], xs[2]}, ye{batch, ys[0], ys[1], ys[2]};
-                const index_t plane = ys[1] * ys[2];
-                if (cl) {  // channels-last: the output stage fused (kernels/conv2d_nhwc.hpp)
-                    if (s.int8) {
-                        const std::int8_t* in = as_s8(in_v);
-                        if (!in) return oom;
-                        const auto zp = std::int8_t(q_[in_v].zero_point[0]);
-                        if (out_s8) SPARQ_TRY(kernels::conv2d_nhwc_s8(c, in, xe, s.c8, s.conv, zp, s.stage, static_cast<std::int8_t*>(values[out_v]), ye));
-                        else SPARQ_TRY(kernels::conv2d_nhwc_s8(c, in, xe, s.c8, s.conv, zp, s.stage, static_cast<float*>(values[out_v]), ye));
-                        if (c.energy) c.energy->add_adds(dtype::s32, std::uint64_t(batch * out_n));
-                    } else {
-                        const float* in = as_float(in_v);
-                        if (!in) return oom;
-                        auto* out = static_cast<float*>(values[out_v]);
-                        if (!s.wino.positions.empty()) SPARQ_TRY(kernels::conv2d_nhwc_winograd(c, in, xe, s.wino, s.conv, s.bias, s.act, out, ye));
-                        else SPARQ_TRY(kernels::conv2d_nhwc(c, in, xe, s.c32, s.conv, s.bias, s.act, out, ye));
-                        if (c.energy && !s.bias.empty()) c.energy->add_adds(dtype::f32, std::uint64_t(batch * out_n));
-                    }
-                    break;
-                }
-                if (s.int8) {
-                    const std::int8_t* in = as_s8(in_v);
-                    auto* acc = static_cast<std::int32_t*>(alloc(std::size_t(batch * out_n) * 4));
-                    if (!in || !acc) return oom;
-                    SPARQ_TRY(kernels::conv2d_s8(c, tensor_view<const std::int8_t, 4>(in, xe), s.c8, s.conv, tensor_view<std::int32_t, 4>(acc, ye),
-                                                 std::int8_t(q_[in_v].zero_point[0])));
-                    if (c.energy) c.energy->add_adds(dtype::s32, std::uint64_t(batch * out_n));
-                    // per output channel, plane by plane (kernels/requant_planes.hpp)
-                    for (index_t n = 0; n < batch; ++n) {
-                        if (out_s8)
-                            SPARQ_TRY(kernels::requant_planes(c, s.stage, acc + n * out_n, ys[0], plane,
-                                                              static_cast<std::int8_t*>(values[out_v]) + n * out_n));
-                        else
-                            SPARQ_TRY(kernels::requant_planes(c, s.stage, acc + n * out_n, ys[0], plane,
-                                                              static_cast<float*>(values[out_v]) + n * out_n));
-                    }
-                    break;
-                }
-                const float* in = as_float(in_v);
-                if (!in) return oom;
-                auto* out = static_cast<float*>(values[out_v]);
-                SPARQ_TRY(kernels::conv2d(c, tensor_view<const float, 4>(in, xe), s.c32, s.conv, tensor_view<float, 4>(out, ye)));
-                detail::conv_bias_activation(out, batch, ys[0], plane, s.bias, s.act);
-                if (c.energy && !s.bias.empty()) c.energy->add_adds(dtype::f32, std::uint64_t(batch * out_n));
-                break;
-            }
-            case op::relu: case op::relu6: case op::sigmoid: case op::tanh: case op::gelu: case op::silu: case op::hard_sigmoid:
-            case op::hard_swish: case op::leaky_relu: case op::clip: case op::exp: case op::sqrt: case op::neg: case op::erf:
-                if (s.int8) {  // relu, relu6: a clamp of the input's codes; the others through their table
-                    const std::int8_t* in = as_s8(in_v);
-                    if (!in) return oom;
-                    auto* out = static_cast<std::int8_t*>(values[out_v]);
-                    if (ops::has_lut(s.kind)) ops::apply_lut_s8(c, s.lut, in, out, batch * in_n);
-                    else ops::activation_s8(c, s.kind, in, out, batch * in_n, q_[out_v].zero_point[0], q_[out_v].scale[0]);
-                } else {
-                    const float* in = as_float(in_v);
-                    if (!in) return oom;
-                    ops::unary(c, s.kind, s.params, in, static_cast<float*>(values[out_v]), batch * in_n);
-                }
-                break;
-            case op::max_pool: case op::avg_pool:
-                if (s.int8) {
-                    const std::int8_t* in = as_s8(in_v);
-                    if (!in) return oom;
-                    if (cl) ops::pool_nhwc(c, s.kind, s.pool, in, xs, static_cast<std::int8_t*>(values[out_v]), ys, batch);
-                    else ops::pool(c, s.kind, s.pool, in, xs, static_cast<std::int8_t*>(values[out_v]), ys, batch);
-                } else {
-                    const float* in = as_float(in_v);
-                    if (!in) return oom;
-                    if (cl) ops::pool_nhwc(c, s.kind, s.pool, in, xs, static_cast<float*>(values[out_v]), ys, batch);
-                    else ops::pool(c, s.kind, s.pool, in, xs, static_cast<float*>(values[out_v]), ys, batch);
-                }
-                break;
-            case op::global_avg_pool: {
-                if (s8_[in_v]) {  // the mean of each channel's codes (ops/squeeze_excite_s8.hpp)
-                    const std::int8_t* in = in_layout(in_v, static_cast<const std::int8_t*>(values[in_v]));
-                    if (!in) return oom;
-                    ops::global_avg_pool_s8(c, in, q_[in_v].scale[0], q_[in_v].zero_point[0], batch, xs[0], xs[1] * xs[2], cl,
-                                            static_cast<float*>(values[out_v]));
-                    break;
-                }
-                const float* in = as_float(in_v);
-                if (!in) return oom;
-                if (cl) ops::global_avg_pool_nhwc(c, in, xs, static_cast<float*>(values[out_v]), batch);
-                else ops::global_avg_pool(c, in, xs, static_cast<float*>(values[out_v]), batch);
-                break;
-            }
-            case op::flatten: case op::reshape:
-                // the same bytes in the same order; only the shape changes
-                if (s.int8) {
-                    const std::int8_t* in = as_s8(in_v);
-                    if (!in) return oom;
-                    std::copy_n(in, batch * in_n, static_cast<std::int8_t*>(values[out_v]));
-                } else {
-                    const float* in = as_float(in_v);
-                    if (!in) return oom;
-                    std::copy_n(in, batch * in_n, static_cast<float*>(values[out_v]));
-                }
-                break;
-            case op::add: case op::sub: case op::mul: case op::div: case op::pow: {
-                if (out_s8 && s.kind == op::mul) {  // a feature map's codes times a per-channel gate (detail::scales_codes)
-                    const int map = detail::scales_codes(s.kind, s.inputs, shapes_.data());
-                    const std::size_t xv = std::size_t(s.inputs[std::size_t(map)]), gv = std::size_t(s.inputs[std::size_t(1 - map)]);
-                    const std::int8_t* xq = as_s8(xv);
-                    const float* gate = as_float(gv);
-                    if (!xq || !gate) return oom;
-                    ops::channel_scale_s8(c, xq, q_[xv].scale[0], q_[xv].zero_point[0], gate, batch, ys[0], ys[1] * ys[2], cl,
-                                          static_cast<std::int8_t*>(values[out_v]), q_[out_v].scale[0], q_[out_v].zero_point[0]);
-                    break;
-                }
-                if (out_s8) {  // two values of one shape, added on codes (detail::adds_codes)
-                    const std::size_t v1 = std::size_t(s.inputs[1]);
-                    const std::int8_t* a0 = as_s8(in_v);
-                    const std::int8_t* a1 = as_s8(v1);
-                    if (!a0 || !a1) return oom;
-                    ops::add_s8(c, a0, q_[in_v].scale[0], q_[in_v].zero_point[0], a1, q_[v1].scale[0], q_[v1].zero_point[0],
-                                static_cast<std::int8_t*>(values[out_v]), q_[out_v].scale[0], q_[out_v].zero_point[0], batch * out_n);
-                    break;
-                }
-                const float* a0 = as_float(in_v);
-                if (!a0) return oom;
-                ops::operand x0{a0, xs, true}, x1{s.constant.data(), s.params.shape, false};
-                if (s.inputs.size() == 2) {
-                    const std::size_t v1 = std::size_t(s.inputs[1]);
-                    x1 = {as_float(v1), shapes_[v1], true};
-                    if (!x1.data) return oom;
-                } else if (s.params.constant_first) {
-                    std::swap(x0, x1);
-                }
-                if (cl) {  // [C, H, W] seen as the [H, W, C] the bytes hold (nn/channels_last.hpp)
-                    const auto hwc = [](const sample_shape& t) { return sample_shape{t[1], t[2], t[0]}; };
-                    x0.shape = hwc(x0.shape), x1.shape = hwc(x1.shape);
-                    ops::binary(c, s.kind, x0, x1, static_cast<float*>(values[out_v]), hwc(ys), batch);
-                    break;
-                }
-                ops::binary(c, s.kind, x0, x1, static_cast<float*>(values[out_v]), ys, batch);
-                break;
-            }
-            case op::batch_norm: {
-                const float* in = as_float(in_v);
-                if (!in) return oom;
-                if (cl) ops::batch_norm_nhwc(c, in, s.constant.data(), static_cast<float*>(values[out_v]), batch, xs[0], xs[1] * xs[2]);
-                else ops::batch_norm(c, in, s.constant.data(), static_cast<float*>(values[out_v]), batch, xs[0], xs[1] * xs[2]);
-                break;
-            }
-            case op::concat: {
-                std::vector<const float*> parts;
-                std::vector<sample_shape> shapes;
-                for (int in : s.inputs) {
-                    parts.push_back(as_float(std::size_t(in)));
-                    if (!parts.back()) return oom;
-                    shapes.push_back(shapes_[std::size_t(in)]);
-                }
-                if (cl) ops::concat_channels_nhwc(c, parts.data(), shapes.data(), parts.size(), static_cast<float*>(values[out_v]), ys, batch);
-                else ops::concat_axis(c, parts.data(), shapes.data(), parts.size(), int(s.params.axis), static_cast<float*>(values[out_v]), ys, batch);
-                break;
-            }
-            case op::softmax: {
-                const float* in = as_float(in_v);
-                if (!in) return oom;
-                ops::softmax_axis(c, in, static_cast<float*>(values[out_v]), xs, int(s.params.axis), batch);
-                break;
-            }
-            case op::pad: {
-                const float* in = as_float(in_v);
-                if (!in) return oom;
-                ops::pad(c, in, xs, s.params.pads.data(), s.params.alpha, static_cast<float*>(values[out_v]), ys, batch);
-                break;
-            }
-            case op::transpose: {
-                const float* in = as_float(in_v);
-                if (!in) return oom;
-                ops::transpose(c, in, s.params.dims.data(), s.params.perm.data(), static_cast<float*>(values[out_v]), batch);
-                break;
-            }
-            case op::reduce_mean: {
-                const float* in = as_float(in_v);
-                if (!in) return oom;
-                ops::reduce_mean(c, in, xs, s.params.axes, static_cast<float*>(values[out_v]), batch);
-                break;
-            }
-        }
+        const runners::run_state io{c, a, batch, s, values, shapes_.data(), s8_.data(), cl_.data(), q_.data(),
+                                    in_v, out_v, xs, ys, in_n, out_n, out_s8, cl};
+        SPARQ_TRY(runners::run_step(io));  // the op's runner (nn/runners/)
     }
     return status::success();
 }
