@@ -11,6 +11,7 @@
 #include <array>
 #include <cstdint>
 
+#include "sparq/core/config.hpp"
 #include "sparq/core/context.hpp"
 #include "sparq/energy/counter.hpp"
 #include "sparq/kernels/scalar/quantize.hpp"
@@ -20,6 +21,8 @@
 #if defined(__AVX512VBMI__) && defined(__AVX512BW__)
 #include <immintrin.h>
 #endif
+
+SPARQ_INTRINSICS_BEGIN  // GCC 12's AVX-512 false positives (config.hpp)
 
 namespace sparq::nn::ops {
 
@@ -83,3 +86,5 @@ inline void apply_lut_s8(const context& ctx, const lut_s8& t, const std::int8_t*
 }
 
 }  // namespace sparq::nn::ops
+
+SPARQ_INTRINSICS_END
