@@ -1,6 +1,7 @@
 // dwconv2d_nhwc (the channels-last depthwise convolution with its output stage fused) against the
-// NCHW path on the same data transposed, bit for bit: float as kernels::dwconv2d then
-// apply_bias_activation (NaN / Inf / subnormal inputs and weights, every activation), int8 as
+// NCHW path on the same data transposed: float as kernels::dwconv2d then apply_bias_activation
+// (bit for bit on the scalar backend, within 1e-5 of |x| * |w| where the vector kernels fuse
+// multiply-adds; NaN / Inf / subnormal inputs and weights, every activation), int8 bit for bit as
 // scalar::conv2d then apply_requant / apply_dequant (codes -128 and 127, zero points -128, 0, 5),
 // on random shapes (channel counts around vector widths, 1-wide maps, padding wider than the
 // kernel, strides, dilation, batches); the energy counts conv2d gives; scratch and bad shapes;
@@ -95,14 +96,30 @@ int mismatches(const std::vector<float>& a, const std::vector<float>& b) {
     return bad;
 }
 
+// The vector kernels fuse multiply-adds (the GEMMs' rule for float): within 1e-5 of the bound
+// (the convolution of |x| and |w|, + |bias|) where that is finite; where it is not (an infinite
+// or NaN input, weight or bias), as mismatches() (the tests keep products below FLT_MAX: a fused
+// multiply-add does not round an overflowing product to infinity before adding it).
+int far_from(const std::vector<float>& a, const std::vector<float>& b, const std::vector<float>& bound) {
+    int bad = 0;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        if (std::isfinite(bound[i]))
+            bad += !(std::fabs(a[i] - b[i]) <= 1e-5f * bound[i]);
+        else
+            bad += std::isnan(b[i]) ? !std::isnan(a[i]) : std::memcmp(&a[i], &b[i], sizeof(float)) != 0;
+    }
+    return bad;
+}
+
 const kernels::activation activations[] = {kernels::activation::none, kernels::activation::relu,
                                            kernels::activation::relu6};
 
 }  // namespace
 
-TEST_CASE("dwconv2d_nhwc: float bit for bit the NCHW kernel + bias + activation, specials included") {
+TEST_CASE("dwconv2d_nhwc: float as the NCHW kernel + bias + activation (fused multiply-adds within 1e-5, the scalar backend bit for bit), specials included") {
     std::mt19937 rng(4242);
-    context ctx;  // no arena: the float kernel needs none
+    context ctx, exact;  // no arena: the float kernel needs none
+    exact.with_backend(backend::scalar, false);  // the reference's own arithmetic, bit for bit
     int nan_outputs = 0;
     for (int trial = 0; trial < 240; ++trial) {
         const case_shape s = random_case(rng);
@@ -112,8 +129,10 @@ TEST_CASE("dwconv2d_nhwc: float bit for bit the NCHW kernel + bias + activation,
         std::vector<float> x(std::size_t(count(s.x))), w(std::size_t(count(s.w))), ref(std::size_t(count(s.y)));
         std::uniform_real_distribution<float> u(-2, 2);
         for (auto& v : x) v = rng() % 61 == 0 ? special(rng) : u(rng);
-        for (auto& v : w)
-            v = trial % 4 == 3 && rng() % 23 == 0 ? special(rng) : u(rng);  // 0 * Inf in the padding is NaN
+        for (auto& v : w) {  // 0 * Inf in the padding is NaN; no +-3e30 weights (x can be 3e30)
+            v = trial % 4 == 3 && rng() % 23 == 0 ? special(rng) : u(rng);
+            if (std::fabs(v) == 3e30f) v = std::numeric_limits<float>::infinity();
+        }
         std::vector<float> bias;
         if (trial % 3) {
             for (index_t c = 0; c < s.x[1]; ++c) bias.push_back(c % 5 == 0 ? -0.0f : u(rng));
@@ -128,13 +147,27 @@ TEST_CASE("dwconv2d_nhwc: float bit for bit the NCHW kernel + bias + activation,
             REQUIRE(kernels::apply_bias_activation(
                         matrix_view<float>(ref.data() + n * c_n * plane, {plane, c_n}, {1, plane}), bias, act)
                         .ok());
-        std::vector<float> taps(w.size()), y(ref.size(), -7.0f);
+        // each output's error bound: the same convolution of |x| and |w|, plus |bias|
+        std::vector<float> ax(x), aw(w), mag(ref.size());
+        for (auto& v : ax) v = std::fabs(v);
+        for (auto& v : aw) v = std::fabs(v);
+        kernels::dwconv2d(tensor_view<const float, 4>(ax.data(), s.x), tensor_view<const float, 4>(aw.data(), s.w), s.p,
+                          tensor_view<float, 4>(mag.data(), s.y));
+        for (index_t n = 0; n < s.y[0]; ++n)
+            for (index_t c = 0; c < c_n; ++c)
+                for (index_t i = 0; i < plane; ++i)
+                    mag[std::size_t((n * c_n + c) * plane + i)] += bias.empty() ? 0.0f : std::fabs(bias[std::size_t(c)]);
+        std::vector<float> taps(w.size());
         kernels::pack_dw_taps(tensor_view<const float, 4>(w.data(), s.w), taps.data());
         const auto xn = to_nhwc(x, s.x);
-        REQUIRE(kernels::dwconv2d_nhwc(ctx, xn.data(), s.x, taps.data(), s.w[2], s.w[3], s.p, bias, act, y.data(), s.y)
-                    .ok());
-        const auto want = to_nhwc(ref, s.y);
-        CHECK(mismatches(y, want) == 0);
+        const auto want = to_nhwc(ref, s.y), bound = to_nhwc(mag, s.y);
+        for (const context* c : {&ctx, &exact}) {
+            std::vector<float> y(ref.size(), -7.0f);
+            REQUIRE(kernels::dwconv2d_nhwc(*c, xn.data(), s.x, taps.data(), s.w[2], s.w[3], s.p, bias, act, y.data(), s.y)
+                        .ok());
+            const bool reference = c == &exact;
+            CHECK((reference ? mismatches(y, want) : far_from(y, want, bound)) == 0);
+        }
         for (float v : want) nan_outputs += std::isnan(v);
     }
     CHECK(nan_outputs > 0);  // the specials reached the outputs

@@ -28,6 +28,9 @@
 #include "sparq/kernels/dwconv2d.hpp"  // inside_columns
 #include "sparq/kernels/matmul.hpp"    // SPARQ_MATMUL_XSIMD, the xsimd epilogues, use_simd
 #include "sparq/kernels/output_stage.hpp"
+#if defined(SPARQ_MATMUL_XSIMD)
+#include "sparq/kernels/xsimd/dwconv_f32_row.hpp"
+#endif
 
 SPARQ_INTRINSICS_BEGIN  // GCC 12's AVX-512 false positives (config.hpp)
 
@@ -224,6 +227,21 @@ SPARQ_ALWAYS_INLINE void dw_nhwc_row(const dw_nhwc_geometry& g, const X* img, co
     }
 }
 
+// Output row oh of one image, channels [c0, C) alone, one pixel at a time in plain loops: the
+// channels past the last whole batch of a row the vector row kernels took.
+template <class X, class Y>
+void dw_nhwc_row_channels(const dw_nhwc_geometry& g, const X* img, const X* taps, index_t oh, index_t c0, X pad,
+                          Y* out) noexcept {
+    dw_pixel_taps t{oh * g.p.stride_h - g.p.pad_top, 0, 0, 0, 0, g.kw_n};
+    inside_columns(t.ih0, g.p.dilation_h, g.h, g.kh_n, t.kh_lo, t.kh_hi);
+    for (index_t ow = 0; ow < g.ow_n; ++ow, out += g.c) {
+        t.iw0 = ow * g.p.stride_w - g.p.pad_left;
+        t.kw_lo = 0, t.kw_hi = g.kw_n;
+        inside_columns(t.iw0, g.p.dilation_w, g.w, g.kw_n, t.kw_lo, t.kw_hi);
+        for (index_t c = c0; c < g.c; c += 16) dw_pixel_tail(g, img, taps, t, c, std::min<index_t>(16, g.c - c), pad, out);
+    }
+}
+
 // Checks the shapes, then runs row(task, n, oh, ow_lo, ow_hi) over every output row of every
 // image, the rows split over threads as `split` says (task: which of split.tasks runs the row).
 template <class F>
@@ -276,11 +294,34 @@ inline status dwconv2d_nhwc(const context& ctx, const float* x, const extents_t<
     // the stage in registers (without bias or activation, y + 0.0f would be y: a sum from +0 is never -0)
     g.float_stage = !bias.empty() || act != activation::none;
     g.bias = bias.empty() ? nullptr : bias.data(), g.act = act;
+    const range_split split = detail::dw_nhwc_split(parallel_range_threads(ctx), y_ext, kh * kw, detail::dw_nhwc_max_tasks);
+#if defined(SPARQ_MATMUL_XSIMD)
+    // 3x3 and 5x5 (mobilenet's, efficientnet's): the weights in registers, fused multiply-adds;
+    // the scalar backend keeps the reference's bits
+    if (((kh == 3 && kw == 3) || (kh == 5 && kw == 5)) && detail::use_simd(ctx) && ctx.preferred != backend::scalar) {
+        using A = ::xsimd::default_arch;
+        constexpr index_t L = index_t(::xsimd::batch<float, A>::size);
+        const index_t whole = c_n / L * L;
+        xsimd::dw_f32_row_args a{x, x_ext[2], x_ext[3], c_n, y_ext[3], p, g.bias, act, g.float_stage};
+        const auto row = [&](index_t, index_t n, index_t oh, index_t ow_lo, index_t ow_hi) {
+            float* out = y + (n * g.oh_n + oh) * g.ow_n * c_n;
+            xsimd::dw_f32_row_args img = a;
+            img.img = x + n * g.h * g.w * c_n;
+            if (kh == 3)
+                xsimd::dw_f32_row<A, 3, 3>(img, taps, oh, ow_lo, ow_hi, whole, out);
+            else
+                xsimd::dw_f32_row<A, 5, 5>(img, taps, oh, ow_lo, ow_hi, whole, out);
+            if (whole < c_n) detail::dw_nhwc_row_channels(g, img.img, taps, oh, whole, 0.0f, out);
+        };
+        SPARQ_TRY(detail::dw_nhwc_rows(ctx, split, x_ext, kh, kw, p, y_ext, "dwconv2d_nhwc", g, row));
+        detail::count_dw_nhwc(ctx, dtype::f32, dtype::f32, x_ext, y_ext, kh * kw);
+        return status::success();
+    }
+#endif
     const auto row = [&](index_t, index_t n, index_t oh, index_t ow_lo, index_t ow_hi) {
         const float* img = x + n * g.h * g.w * c_n;
         detail::dw_nhwc_row(g, img, taps, oh, ow_lo, ow_hi, 0.0f, y + (n * g.oh_n + oh) * g.ow_n * c_n);
     };
-    const range_split split = detail::dw_nhwc_split(parallel_range_threads(ctx), y_ext, kh * kw, detail::dw_nhwc_max_tasks);
     SPARQ_TRY(detail::dw_nhwc_rows(ctx, split, x_ext, kh, kw, p, y_ext, "dwconv2d_nhwc", g, row));
     detail::count_dw_nhwc(ctx, dtype::f32, dtype::f32, x_ext, y_ext, kh * kw);
     return status::success();
