@@ -7,6 +7,7 @@
 // large enough that every op between the convolutions splits, on 1 and 3 threads.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -384,7 +385,7 @@ TEST_CASE("the layout plan: convolutions and what follows them run channels-last
     CHECK_FALSE(nn::layout_free({2, 1, 2}));
 }
 
-TEST_CASE("a CNN large enough that every op splits: 3 threads give the bits and the per-layer energy of one, fp32 and int8") {
+TEST_CASE("a CNN large enough that every op splits: 3 threads give the bits and the per-layer energy of one, fp32 and int8; a sample alone its bits in the batch") {
     // (the random CNNs above are too small for the ops between convolutions to split:
     // core/parallel.hpp keeps them on one thread below two grains of work)
     builder b({8, 72, 72});
@@ -440,5 +441,22 @@ TEST_CASE("a CNN large enough that every op splits: 3 threads give the bits and 
             CAPTURE(one.layers[i].name);
             CHECK(std::memcmp(&one.layers[i].counts, &three.layers[i].counts, sizeof one.layers[i].counts) == 0);
         }
+        // each sample alone gives the bits it has in the batch (what lets run() take a batch in passes)
+        for (index_t k = 0; k < x.extent(0); ++k) {
+            auto row = tensor<float, 2>::make({1, x.extent(1)});
+            REQUIRE(row.ok());
+            std::copy(x.data() + k * x.extent(1), x.data() + (k + 1) * x.extent(1), row->data());
+            const run_result alone = run(*c, *row, 1);
+            for (std::size_t o = 0; o < one.outputs.size(); ++o) {
+                const std::size_t n = alone.outputs[o].size();
+                CHECK(std::memcmp(alone.outputs[o].data(), one.outputs[o].data() + std::size_t(k) * n, n * sizeof(float)) == 0);
+            }
+        }
     }
+    // fp32: a sample's values (72 x 72 maps of 32 channels, ~6 MB) outweigh the weights and a
+    // cache, so run() takes the batch a sample at a time, in one sample's scratch; int8's codes
+    // (a quarter of the bytes) go as a batch
+    CHECK(fp->samples_per_pass(4) == 1);
+    CHECK(fp->scratch_bytes(4) == fp->scratch_bytes(1));
+    CHECK(q->samples_per_pass(4) == 4);
 }

@@ -106,7 +106,15 @@ public:
     std::uint64_t work_per_sample() const noexcept { return work_; }
     // Arena bytes run() needs for a batch, on `threads` threads (context::threads): each thread
     // of a convolution takes its own im2col buffer. A smaller arena runs those on fewer threads.
-    std::size_t scratch_bytes(index_t batch, int threads = 1) const noexcept;
+    std::size_t scratch_bytes(index_t batch, int threads = 1) const noexcept {
+        return pass_scratch_bytes(samples_per_pass(batch), threads);
+    }
+    // How many samples of a batch go through the graph together (run() takes the batch in passes
+    // of this many): the whole batch, or one sample at a time where a sample's values outweigh
+    // the weights and the cache: each sample's values then stay in cache from one layer to the
+    // next (mobilenet v2, efficientnet b0), where a batch's would stream from memory, and only
+    // the weights are read again, once a pass (resnet18's weights are worth the whole batch).
+    index_t samples_per_pass(index_t batch) const noexcept;
     std::vector<energy::layer_counts> make_counters() const {
         std::vector<energy::layer_counts> c(steps_.size());
         for (std::size_t i = 0; i < steps_.size(); ++i) c[i].name = steps_[i].name;
@@ -124,6 +132,10 @@ private:
     status run_steps(const context& ctx, const matrix_view<const float>& x, std::vector<void*>& values,
                      std::vector<energy::layer_counts>* per_layer, bool keep_all = false) const;
     std::size_t keep_all_bytes(index_t batch) const noexcept;
+    // scratch_bytes for `batch` samples in one pass
+    std::size_t pass_scratch_bytes(index_t batch, int threads) const noexcept;
+    status run_pass(const context& ctx, const matrix_view<const float>& x, const std::vector<matrix_view<float>>& ys,
+                    std::vector<energy::layer_counts>* per_layer) const;
 
     precision prec_ = precision::f32;
     bool sparse_int8_ = false;
@@ -442,7 +454,17 @@ inline compiled_parts compiled_model::parts() const {
     return p;
 }
 
-inline std::size_t compiled_model::scratch_bytes(index_t batch, int threads) const noexcept {
+inline index_t compiled_model::samples_per_pass(index_t batch) const noexcept {
+    // a sample's values (each written once, read by the next layers) against the weights and a
+    // cache (4 MiB, a fixed figure: the choice, and the energy counted for it, is the same on
+    // every machine)
+    std::uint64_t values = 0;
+    for (std::size_t v = 0; v < shapes_.size(); ++v) values += std::uint64_t(size_of(v)) * (s8_[v] ? 1 : 4);
+    constexpr std::uint64_t cache = std::uint64_t(4) << 20;
+    return batch > 1 && values > cache && values > std::uint64_t(stored_bytes_) ? 1 : batch;
+}
+
+inline std::size_t compiled_model::pass_scratch_bytes(index_t batch, int threads) const noexcept {
     if (shapes_.empty()) return 0;
     const auto bytes32 = [&](std::size_t v) { return std::uint64_t(batch) * std::uint64_t(size_of(v)) * 4 + 64; };
     // a node's temporaries: each input converted twice at most (dequantized, then to the other
@@ -472,7 +494,7 @@ inline std::size_t compiled_model::scratch_bytes(index_t batch, int threads) con
 inline std::size_t compiled_model::keep_all_bytes(index_t batch) const noexcept {
     return std::size_t(run_bytes(shapes_.data(), steps_.size(), [&](std::size_t i) -> const std::vector<int>& { return steps_[i].inputs; },
                                  std::uint64_t(conv_scratch_), std::uint64_t(batch)) +
-                       scratch_bytes(batch));
+                       pass_scratch_bytes(batch, 1));
 }
 
 inline status compiled_model::run(const context& ctx, const matrix_view<const float>& x, const matrix_view<float>& y,
@@ -507,7 +529,23 @@ inline status compiled_model::run(const context& ctx, const matrix_view<const fl
     if (per_layer && per_layer->size() != steps_.size())
         return status(errc::invalid_argument, "model: %zu per-layer counters for %zu nodes", per_layer->size(), steps_.size());
     if (checks_finite()) SPARQ_TRY(sparq::check_finite(x, "model run: input", "an int8 model needs finite inputs"));
-    SPARQ_TRY(ctx.require_scratch(scratch_bytes(batch), "model run"));
+    const index_t pass = samples_per_pass(batch);
+    if (pass >= batch) return run_pass(ctx, x, ys, per_layer);
+    std::vector<matrix_view<float>> part(ys.size());
+    for (index_t b0 = 0; b0 < batch; b0 += pass) {
+        const index_t n = std::min(pass, batch - b0);
+        for (std::size_t i = 0; i < ys.size(); ++i)
+            part[i] = matrix_view<float>(ys[i].data() + b0 * ys[i].extent(1), {n, ys[i].extent(1)});
+        SPARQ_TRY(run_pass(ctx, matrix_view<const float>(x.data() + b0 * x.extent(1), {n, x.extent(1)}), part, per_layer));
+    }
+    return status::success();
+}
+
+// One pass: every node on `batch` samples, then the outputs (checked by run()).
+inline status compiled_model::run_pass(const context& ctx, const matrix_view<const float>& x, const std::vector<matrix_view<float>>& ys,
+                                       std::vector<energy::layer_counts>* per_layer) const {
+    const index_t batch = x.extent(0);
+    SPARQ_TRY(ctx.require_scratch(pass_scratch_bytes(batch, 1), "model run"));
     arena::scope keep(*ctx.scratch);
     std::vector<void*> values(shapes_.size(), nullptr);
     SPARQ_TRY(run_steps(ctx, x, values, per_layer));
