@@ -224,6 +224,30 @@ TEST_CASE("linear_s8 fused into the int8 GEMMs: the bits of the two-pass referen
     check_linear<std::int8_t, std::int8_t>(big, 40, rng, 2);
 }
 
+#if defined(SPARQ_HAS_AMX_GEMM)
+TEST_CASE("linear_s8 on AMX tiles: the bits of the two-pass reference around the 32-row blocks and 64-k steps") {
+    std::mt19937 rng(75);
+    MESSAGE("AMX usable here: " << (kernels::xsimd::amx_usable() ? "yes" : "no (the VNNI kernel ran twice)"));
+    for (bool amx : {true, false}) {
+        kernels::xsimd::set_amx(amx);
+        for (const mnk& s : {mnk{32, 32, 64}, mnk{33, 31, 65}, mnk{64, 33, 127}, mnk{31, 64, 128}, mnk{97, 70, 200},
+                             mnk{40, 96, 576}, mnk{64, 16, 63}, mnk{50, 64, 1000}}) {
+            CAPTURE(amx);
+            CAPTURE(s.m);
+            CAPTURE(s.n);
+            CAPTURE(s.k);
+            const auto l = make_layer(s.n, s.k, rng);
+            check_linear<std::int8_t, std::int8_t>(l, s.m, rng, 1);
+            check_linear<std::uint8_t, std::uint8_t>(l, s.m, rng, 1);
+            check_linear<std::int8_t, float>(l, s.m, rng, 1);
+        }
+        const auto big = make_layer(300, 500, rng);  // panels split over threads, each its own tiles
+        check_linear<std::int8_t, std::int8_t>(big, 70, rng, 2);
+    }
+    kernels::xsimd::set_amx(true);
+}
+#endif
+
 TEST_CASE("linear_s8: strided views, the arena only on the two-pass path, stages that do not fit") {
     std::mt19937 rng(74);
     const index_t m = 9, n = 21, k = 45;

@@ -26,6 +26,7 @@
 #include "sparq/kernels/xsimd/gemm_f32.hpp"
 #include "sparq/kernels/xsimd/epilogue.hpp"
 #include "sparq/kernels/xsimd/gemm_s8.hpp"
+#include "sparq/kernels/xsimd/gemm_s8_amx.hpp"
 #define SPARQ_MATMUL_XSIMD 1
 #endif
 
@@ -289,7 +290,12 @@ status linear_s8(const context& ctx, const matrix_view<const X>& x, const packed
         }
 #if defined(SPARQ_HAS_VNNI_GEMM)
         else if (w.k_group == 4 && w.nr == xsimd::gemm_s8_nr) {
-            detail::for_panels(ctx, w.panels(), macs, [&](index_t b, index_t e) { xsimd::gemm_s8_fused<X>(x, w, epi, b, e); });
+#if defined(SPARQ_HAS_AMX_GEMM)
+            if (xsimd::amx_usable())
+                detail::for_panels(ctx, w.panels(), macs, [&](index_t b, index_t e) { xsimd::gemm_s8_fused_amx<X>(x, w, epi, b, e); });
+            else
+#endif
+                detail::for_panels(ctx, w.panels(), macs, [&](index_t b, index_t e) { xsimd::gemm_s8_fused<X>(x, w, epi, b, e); });
             done = true;
         }
 #endif
