@@ -173,6 +173,31 @@ TEST_CASE("pool_nhwc: int8 max pooling, codes at -128 and 127, windows wholly ou
     check_pool(nn::op::max_pool, k, std::vector<std::int8_t>(std::size_t(volume(k.in)), std::int8_t(-128)));
 }
 
+TEST_CASE("pool_nhwc: int8 windows 2 wide at stride 2 (whole rows by byte permutations) on 1 to 32 channels") {
+    // the row-pair path's shapes: rows of one and of several vectors, odd widths (a last column
+    // no window reads), windows cut by the padding above and below or wholly in it
+    int trial = 0;
+    for (index_t c : {1, 2, 4, 8, 16, 32})
+        for (index_t iw : {2, 3, 8, 9, 33, 70})
+            for (index_t kh : {1, 2, 3}) {
+                pool_case k;
+                k.batch = 1 + trial % 3;
+                k.p.kh = kh, k.p.kw = 2, k.p.stride_h = 1 + trial % 2, k.p.stride_w = 2;
+                k.p.pad_top = trial % 4 == 1 ? kh : trial % 2, k.p.pad_bottom = trial % 3 == 0 ? kh : 0;
+                const index_t ih = 1 + trial % 5;
+                k.in = {c, ih, iw};
+                k.out = {c, (ih + k.p.pad_top + k.p.pad_bottom >= kh ? (ih + k.p.pad_top + k.p.pad_bottom - kh) / k.p.stride_h + 1 : 1),
+                         iw / 2};
+                std::vector<std::int8_t> x(std::size_t(k.batch * volume(k.in)));
+                for (std::int8_t& e : x) {
+                    const index_t r = between(0, 9);
+                    e = std::int8_t(r == 0 ? -128 : r == 1 ? 127 : between(-128, 127));
+                }
+                check_pool(nn::op::max_pool, k, x);
+                ++trial;
+            }
+}
+
 TEST_CASE("pool_nhwc: NaN wins and stays in max pooling; the later NaN of a window replaces the earlier") {
     // one 2x2 window over 3 channels: channel 0 NaN then larger values, channel 1 two NaNs of
     // different payloads, channel 2 -Inf only (ops::pool gives lowest() there, not -Inf as

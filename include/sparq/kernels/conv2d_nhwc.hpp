@@ -8,7 +8,10 @@
 //     the chunk. Chunks are sized so the im2col buffer stays near L2 unless the weights are larger
 //     (each chunk streams all the weights once more: for resnet's last 3x3 layers, 9 MB of
 //     weights, the whole batch is one chunk);
-//   - a depthwise convolution runs direct (dwconv2d_nhwc.hpp), across channels.
+//   - a depthwise convolution runs direct (dwconv2d_nhwc.hpp), across channels;
+//   - int8 to int8 codes on an image of 128 bytes at most (the digits CNN's 8x8x1 and 4x4x8)
+//     runs whole-image byte gathers and vpdpbusd (conv2d_nhwc_s8_gather.hpp), where AVX-512
+//     VBMI and VNNI are there: per-tap copies of 1 to 8 bytes were most of that model's time.
 //
 // The output stage is fused into the GEMM's tiles: bias and activation for float, requantization
 // (or dequantization) for int8, so the result is written once, already channels-last. Grouped
@@ -28,6 +31,7 @@
 #include "sparq/core/context.hpp"
 #include "sparq/core/thread_pool.hpp"
 #include "sparq/kernels/conv2d.hpp"
+#include "sparq/kernels/conv2d_nhwc_s8_gather.hpp"
 #include "sparq/kernels/copy_short.hpp"
 #include "sparq/kernels/dwconv2d_nhwc.hpp"
 #include "sparq/kernels/matmul.hpp"
@@ -257,9 +261,21 @@ status conv2d_nhwc_s8(const context& ctx, const std::int8_t* x, const extents_t<
     if (is_depthwise(w.extents, p.groups))
         return dwconv2d_nhwc_s8<Out>(ctx, x, xe, w.taps.data(), w.extents[2], w.extents[3], p, zero_point, st, y, ye);
     const index_t o = ye[1], og = o / p.groups;
+    bool done = false;
+#if defined(SPARQ_HAS_CONV_GATHER_S8)
+    // an image of 128 bytes at most: whole-image gathers instead of im2col (conv2d_nhwc_s8_gather.hpp)
+    if constexpr (std::is_same_v<Out, std::int8_t>) {
+        if (detail::use_simd(ctx) && ctx.preferred != backend::scalar && conv2d_nhwc_s8_gather_applies(w, p, xe, ye)) {
+            SPARQ_TRY(detail::pick_backend(ctx, "conv2d_nhwc_s8", true));
+            conv2d_nhwc_s8_gather(ctx, x, xe, w, p, zero_point, st, y, ye);
+            done = true;
+        }
+    }
+#endif
     // one group: requantization fused into the GEMM (linear_s8); grouped: each group's int32 sums
     // into its columns of the task's [rows, O] buffer, then the stage over whole rows
-    SPARQ_TRY(detail::conv2d_nhwc_rows(
+    if (!done)
+        SPARQ_TRY(detail::conv2d_nhwc_rows(
         ctx, x, xe, w, p, ye, zero_point,
         [&](const context& one, index_t g, const matrix_view<const std::int8_t>& cols, index_t m0, index_t rows, std::int32_t* sums) {
             if (p.groups == 1) return linear_s8(one, cols, w.per_group[0], st, matrix_view<Out>(y + m0 * o, {rows, o}));

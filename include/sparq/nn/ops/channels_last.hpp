@@ -27,6 +27,7 @@
 #include "sparq/core/parallel.hpp"
 #include "sparq/energy/counter.hpp"
 #include "sparq/nn/op.hpp"
+#include "sparq/nn/ops/max_window_nhwc.hpp"
 
 namespace sparq::nn::ops {
 
@@ -128,6 +129,12 @@ void pool_nhwc(const context& ctx, op kind, const pool_params& p, const T* x, co
     const double window = double(p.kh * p.kw);
     // threads split the output rows (image, oh); a row's work: its taps over all channels
     const std::uint64_t row_work = detail::pool_row_taps(p, in, out) * std::uint64_t(channels);
+#if defined(SPARQ_HAS_MAX_POOL_ROW_PAIRS)
+    // int8, 2 wide at stride 2 (the digits CNN's pools): whole output rows a few vectors each
+    const bool row_pairs = std::is_same_v<T, std::int8_t> && kind == op::max_pool &&
+                           detail::max_pool_row_pairs_apply(channels, p.kw, p.stride_w, p.pad_left, iw, out[2]);
+    const detail::row_pair_index pair_index = detail::make_row_pair_index(row_pairs ? channels : 1);
+#endif
     parallel_range(ctx, batch * out[1], row_work, [&](index_t begin, index_t end) {
         for (index_t r = begin; r < end; ++r) {
             const index_t b = r / out[1], oh = r % out[1];
@@ -137,6 +144,15 @@ void pool_nhwc(const context& ctx, op kind, const pool_params& p, const T* x, co
             // (h0 + min(kh, ih - h0), not min(h0 + kh, ih): a huge kh must not overflow)
             const index_t h0 = oh * p.stride_h - p.pad_top;
             const index_t h_lo = std::max<index_t>(h0, 0), h_hi = std::max(h_lo, h0 + std::min(p.kh, ih - h0));
+#if defined(SPARQ_HAS_MAX_POOL_ROW_PAIRS)
+            if constexpr (std::is_same_v<T, std::int8_t>) {
+                if (row_pairs) {
+                    detail::max_pool_row_pairs(xb + (h_hi > h_lo ? h_lo * row_stride : 0), h_hi - h_lo, row_stride, channels,
+                                               out[2], pair_index, yb + oh * out[2] * channels);
+                    continue;
+                }
+            }
+#endif
             for (index_t ow = 0; ow < out[2]; ++ow) {
                 const index_t w0 = ow * p.stride_w - p.pad_left;
                 const index_t w_lo = std::max<index_t>(w0, 0), w_hi = std::max(w_lo, w0 + std::min(p.kw, iw - w0));
@@ -145,6 +161,11 @@ void pool_nhwc(const context& ctx, op kind, const pool_params& p, const T* x, co
                 const T* x0 = xb + (valid ? h_lo * row_stride + w_lo * channels : 0);
                 T* yp = yb + (oh * out[2] + ow) * channels;
                 if (kind == op::max_pool) {
+#if defined(SPARQ_HAS_MAX_WINDOW_NHWC)
+                    // whole vectors of channels per tap (ops/max_window_nhwc.hpp): the same bits
+                    detail::max_window_vector(x0, rows, cols, row_stride, channels, yp);
+                    continue;
+#endif
                     detail::for_channel_blocks(channels, [&](index_t c0, auto n) {
                         detail::max_window(x0 + c0, rows, cols, row_stride, channels, yp + c0, n);
                     });
