@@ -77,8 +77,9 @@ void dwconv(benchmark::State& state, dw_stage s) {
 }
 
 // A per-tensor int8 stage (what a compiled model prepares) for s.c depthwise channels of k x k taps.
-sparq::kernels::requant_stage stage_of(dw_stage s, const std::vector<std::int8_t>& w,
-                                       sparq::quant::requant_rounding r = sparq::quant::requant_rounding::double_rounding) {
+sparq::kernels::requant_stage stage_of(
+    dw_stage s, const std::vector<std::int8_t>& w,
+    sparq::quant::requant_rounding r = sparq::quant::requant_rounding::double_rounding) {
     std::vector<std::int32_t> col_sums(std::size_t(s.c), 0);
     for (std::size_t i = 0; i < w.size(); ++i) col_sums[i / std::size_t(s.k * s.k)] += w[i];
     const auto q = sparq::quant::make_per_tensor(sparq::dtype::s8, 0.05f, 3);
@@ -131,7 +132,9 @@ void dwconv_nhwc(benchmark::State& state, dw_stage s, bool bias_relu6) {
     const auto act = bias_relu6 ? sparq::kernels::activation::relu6 : sparq::kernels::activation::none;
     sparq::kernels::requant_stage st;
     if constexpr (std::is_same_v<T, std::int8_t>)
-        st = stage_of(s, w, bias_relu6 ? sparq::quant::requant_rounding::float_scale : sparq::quant::requant_rounding::double_rounding);
+        st = stage_of(s, w,
+                      bias_relu6 ? sparq::quant::requant_rounding::float_scale
+                                 : sparq::quant::requant_rounding::double_rounding);
     for (auto _ : state) {
         sparq::status done;
         if constexpr (std::is_same_v<T, float>)

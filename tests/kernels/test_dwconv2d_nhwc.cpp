@@ -240,7 +240,8 @@ void check_s8_case(const case_shape& s, std::int8_t zx, quant::requant_rounding 
     REQUIRE(stage.ok());
     if (huge_offsets)
         for (std::size_t c = 0; c < stage->offset.size(); c += 2)
-            stage->offset[c] = c % 4 ? INT32_MAX - std::int32_t(rng() % 50000) : INT32_MIN + std::int32_t(rng() % 50000);
+            stage->offset[c] =
+                c % 4 ? INT32_MAX - std::int32_t(rng() % 50000) : INT32_MIN + std::int32_t(rng() % 50000);
     std::vector<std::int32_t> sums(std::size_t(count(s.y)));
     kernels::scalar::conv2d(tensor_view<const std::int8_t, 4>(x.data(), s.x),
                             tensor_view<const std::int8_t, 4>(w.data(), s.w), s.p,
@@ -303,7 +304,8 @@ TEST_CASE("dwconv2d_nhwc_s8: 3x3 / 5x5 kernels on every channel tail and roundin
                     if (rep == 2 && rng() % 2) s.p.stride_w = 3;  // a stride the kernel runs pixel by pixel
                     s.p.dilation_h = rng() % 5 == 0 ? 2 : 1, s.p.dilation_w = rng() % 5 == 0 ? 2 : 1;
                     s.p.pad_top = index_t(rng() % 4), s.p.pad_bottom = index_t(rng() % 4);
-                    s.p.pad_left = rep == 0 ? k / 2 : index_t(rng() % 4), s.p.pad_right = rep == 0 ? k / 2 : index_t(rng() % 4);
+                    s.p.pad_left = rep == 0 ? k / 2 : index_t(rng() % 4);
+                    s.p.pad_right = rep == 0 ? k / 2 : index_t(rng() % 4);
                     s.p.groups = c;
                     const index_t widths[] = {37, 19, 12, 6, 2};
                     s.x = {index_t(1 + rng() % 2), c, index_t(3 + rng() % 9), widths[(trial + rep) % 5]};

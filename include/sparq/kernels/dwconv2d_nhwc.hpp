@@ -259,10 +259,13 @@ status dw_nhwc_rows(const context& ctx, const range_split& split, const extents_
 
 #if defined(SPARQ_DW_S8_AVX512VNNI)
 // Output row oh of one image as the AVX512-VNNI row kernel takes it.
-inline xsimd::avx512vnni::dw_row_s8 dw_vnni_row(const dw_nhwc_geometry& g, const std::int8_t* img, const std::int8_t* taps,
-                                                index_t oh, index_t ow_lo, index_t ow_hi, std::int8_t pad) noexcept {
-    xsimd::avx512vnni::dw_row_s8 r{img, taps, g.w, g.c, g.ow_n, g.kh_n, g.kw_n, g.p.stride_w, g.p.dilation_h,
-                                   g.p.dilation_w, g.p.pad_left, oh * g.p.stride_h - g.p.pad_top, 0, 0, ow_lo, ow_hi, pad};
+inline xsimd::avx512vnni::dw_row_s8 dw_vnni_row(const dw_nhwc_geometry& g, const std::int8_t* img,
+                                                const std::int8_t* taps, index_t oh, index_t ow_lo, index_t ow_hi,
+                                                std::int8_t pad) noexcept {
+    xsimd::avx512vnni::dw_row_s8 r{};
+    r.img = img, r.taps = taps, r.w = g.w, r.c = g.c, r.ow_n = g.ow_n, r.kh_n = g.kh_n, r.kw_n = g.kw_n;
+    r.stride_w = g.p.stride_w, r.dilation_h = g.p.dilation_h, r.dilation_w = g.p.dilation_w, r.pad_left = g.p.pad_left;
+    r.ih0 = oh * g.p.stride_h - g.p.pad_top, r.ow_lo = ow_lo, r.ow_hi = ow_hi, r.zero_point = pad;
     inside_columns(r.ih0, g.p.dilation_h, g.h, g.kh_n, r.kh_lo, r.kh_hi);
     return r;
 }

@@ -223,20 +223,23 @@ struct dw_float_scale_sink {
             if constexpr (Saturate) {
                 v = stage(ib(acc));
             } else {  // float_scale_block::operator() without the overflow select (it keeps x)
-                const fb f = ::xsimd::min(::xsimd::max(::xsimd::batch_cast<float>(ib(acc) + stage.offset) * stage.multiplier, stage.lo), stage.hi);
+                const fb scaled = ::xsimd::batch_cast<float>(ib(acc) + stage.offset) * stage.multiplier;
+                const fb f = ::xsimd::min(::xsimd::max(scaled, stage.lo), stage.hi);
                 v = ::xsimd::nearbyint_as_int(f) + stage.zero_point;
             }
             if (m == 0xFFFF)
                 ::sparq::kernels::xsimd::detail::store_narrow<Q>(ib(v), p + ow * c, A{});
             else
-                ::sparq::kernels::xsimd::detail::store_narrow_partial<Q>(ib(v), p + ow * c, std::size_t(__builtin_popcount(m)), A{});
+                ::sparq::kernels::xsimd::detail::store_narrow_partial<Q>(ib(v), p + ow * c,
+                                                                         std::size_t(__builtin_popcount(m)), A{});
         }
     };
     // (the unused lanes' parameters are zeros, as requant_tile's last batch)
     SPARQ_ALWAYS_INLINE block for_block(index_t c0, __mmask16 m) const noexcept {
         const auto n = std::size_t(c0);
         return {::sparq::kernels::xsimd::detail::float_scale_block<A>(
-                    ib(_mm512_maskz_loadu_epi32(m, st.offset.data() + n)), ib(_mm512_maskz_loadu_epi32(m, st.fixed.data() + n)),
+                    ib(_mm512_maskz_loadu_epi32(m, st.offset.data() + n)),
+                    ib(_mm512_maskz_loadu_epi32(m, st.fixed.data() + n)),
                     ib(_mm512_maskz_loadu_epi32(m, st.shift.data() + n)), st.zero_point, st.qmin, st.qmax),
                 out + c0, c, m};
     }
