@@ -6,6 +6,7 @@
 //   sparq          NCHW dwconv2d: float out / int32 sums out
 //   sparq_stage    s8: NCHW dwconv2d, then requant_planes to int8 codes (a compiled model's path)
 //   nhwc           dwconv2d_nhwc: float, no bias / s8 with the requantization to int8 fused
+//   nhwc_float_scale  s8 with the float_scale requantization (the compiled models' default)
 //   nhwc_bias_relu6  float with bias + relu6 fused
 //   onednn, onednn_nhwc   oneDNN (s8: int32 out)
 // Shape names: NxCxHxW/kK/sS.
@@ -76,14 +77,16 @@ void dwconv(benchmark::State& state, dw_stage s) {
 }
 
 // A per-tensor int8 stage (what a compiled model prepares) for s.c depthwise channels of k x k taps.
-sparq::kernels::requant_stage stage_of(dw_stage s, const std::vector<std::int8_t>& w) {
+sparq::kernels::requant_stage stage_of(
+    dw_stage s, const std::vector<std::int8_t>& w,
+    sparq::quant::requant_rounding r = sparq::quant::requant_rounding::double_rounding) {
     std::vector<std::int32_t> col_sums(std::size_t(s.c), 0);
     for (std::size_t i = 0; i < w.size(); ++i) col_sums[i / std::size_t(s.k * s.k)] += w[i];
     const auto q = sparq::quant::make_per_tensor(sparq::dtype::s8, 0.05f, 3);
     const auto wq = sparq::quant::make_per_tensor(sparq::dtype::s8, 0.002f, 0);
     std::vector<float> bias(std::size_t(s.c), 0.25f);
     return *sparq::kernels::make_requant_stage(q, wq, sparq::tensor_view<const std::int32_t, 1>(col_sums.data(), {s.c}),
-                                               q, bias, sparq::kernels::activation::relu6);
+                                               q, bias, sparq::kernels::activation::relu6, r);
 }
 
 // NCHW dwconv2d into int32 planes, then requant_planes to codes: the compiled model's int8 path.
@@ -110,6 +113,7 @@ void dwconv_s8_stage(benchmark::State& state, dw_stage s) {
 }
 
 // dwconv2d_nhwc / dwconv2d_nhwc_s8 (codes out, the stage fused) on channels-last data.
+// bias_relu6: float with bias + relu6 / s8 with the float_scale requantization.
 template <class T>
 void dwconv_nhwc(benchmark::State& state, dw_stage s, bool bias_relu6) {
     const sparq::extents_t<4> xe{1, s.c, s.hw, s.hw}, ye{1, s.c, out_hw(s), out_hw(s)};
@@ -127,7 +131,10 @@ void dwconv_nhwc(benchmark::State& state, dw_stage s, bool bias_relu6) {
     const std::vector<float> bias(bias_relu6 ? std::size_t(s.c) : 0, 0.25f);
     const auto act = bias_relu6 ? sparq::kernels::activation::relu6 : sparq::kernels::activation::none;
     sparq::kernels::requant_stage st;
-    if constexpr (std::is_same_v<T, std::int8_t>) st = stage_of(s, w);
+    if constexpr (std::is_same_v<T, std::int8_t>)
+        st = stage_of(s, w,
+                      bias_relu6 ? sparq::quant::requant_rounding::float_scale
+                                 : sparq::quant::requant_rounding::double_rounding);
     for (auto _ : state) {
         sparq::status done;
         if constexpr (std::is_same_v<T, float>)
@@ -196,6 +203,7 @@ const bool registered = [] {
         RegisterBenchmark(("dwconv2d_s8/sparq/" + shape).c_str(), dwconv<std::int8_t, std::int32_t, false>, s);
         RegisterBenchmark(("dwconv2d_s8/sparq_stage/" + shape).c_str(), dwconv_s8_stage, s);
         RegisterBenchmark(("dwconv2d_s8/nhwc/" + shape).c_str(), dwconv_nhwc<std::int8_t>, s, false);
+        RegisterBenchmark(("dwconv2d_s8/nhwc_float_scale/" + shape).c_str(), dwconv_nhwc<std::int8_t>, s, true);
         RegisterBenchmark(("dwconv2d_s8/scalar/" + shape).c_str(), dwconv<std::int8_t, std::int32_t, true>, s);
     }
     return true;

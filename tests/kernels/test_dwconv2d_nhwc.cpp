@@ -42,7 +42,7 @@ case_shape random_case(std::mt19937& rng) {
     auto pick = [&](std::initializer_list<index_t> v) { return v.begin()[rng() % v.size()]; };
     for (;;) {
         case_shape s;
-        const index_t c = pick({1, 3, 17, 64, 67, 96});
+        const index_t c = pick({1, 3, 15, 16, 17, 31, 33, 64, 67, 96, 144});
         const index_t k = pick({3, 5, 1, 0});  // 0: 3x5
         const index_t kh = k == 0 ? 3 : k, kw = k == 0 ? 5 : k;
         s.p.stride_h = pick({1, 2}), s.p.stride_w = rng() % 3 == 0 ? pick({1, 2}) : s.p.stride_h;
@@ -241,6 +241,127 @@ TEST_CASE("dwconv2d_nhwc_s8: bit for bit scalar::conv2d + the requant stage, to 
         }
         CHECK(a.used() == 0);
     }
+}
+
+namespace {
+
+// One int8 case against scalar::conv2d + apply_requant / apply_dequant, codes and floats, on the
+// simd and scalar contexts: x and w codes from `code` (x gets the even draws), zero point zx.
+// huge_offsets: some channels' offsets within a sum of INT32_MAX / INT32_MIN (a stage built by
+// hand: make_requant_stage keeps them far enough), so sum + offset saturates.
+template <class Code>
+void check_s8_case(const case_shape& s, std::int8_t zx, quant::requant_rounding rounding, kernels::activation act,
+                   bool with_bias, bool huge_offsets, std::mt19937& rng, Code&& code, const context& simd,
+                   const context& scalar) {
+    const index_t c_n = s.x[1], taps_n = s.w[2] * s.w[3], plane = s.y[2] * s.y[3];
+    std::vector<std::int8_t> x(std::size_t(count(s.x))), w(std::size_t(count(s.w)));
+    for (auto& v : x) v = code(true);
+    for (auto& v : w) v = code(false);
+    std::vector<std::int32_t> col_sums(std::size_t(c_n), 0);
+    for (index_t c = 0; c < c_n; ++c)
+        for (index_t t = 0; t < taps_n; ++t) col_sums[std::size_t(c)] += w[std::size_t(c * taps_n + t)];
+    const quant::qparams xq = quant::make_per_tensor(dtype::s8, 0.02f, zx),
+                         yq = quant::make_per_tensor(dtype::s8, 0.05f + 0.3f * float(rng() % 4), int(rng() % 21) - 10);
+    quant::qparams wq = quant::make_per_tensor(dtype::s8, 1.0f, 0);
+    wq.gran = quant::granularity::per_channel, wq.axis = 0, wq.scale.clear(), wq.zero_point.assign(std::size_t(c_n), 0);
+    for (index_t c = 0; c < c_n; ++c) wq.scale.push_back(0.001f + 0.004f * float(rng() % 100) / 100.0f);
+    std::vector<float> bias;
+    if (with_bias)
+        for (index_t c = 0; c < c_n; ++c) bias.push_back(float(int(rng() % 200) - 100) * 0.05f);
+    auto stage = kernels::make_requant_stage(xq, wq, tensor_view<const std::int32_t, 1>(col_sums.data(), {c_n}), yq,
+                                             bias, act, rounding);
+    REQUIRE(stage.ok());
+    if (huge_offsets)
+        for (std::size_t c = 0; c < stage->offset.size(); c += 2)
+            stage->offset[c] =
+                c % 4 ? INT32_MAX - std::int32_t(rng() % 50000) : INT32_MIN + std::int32_t(rng() % 50000);
+    std::vector<std::int32_t> sums(std::size_t(count(s.y)));
+    kernels::scalar::conv2d(tensor_view<const std::int8_t, 4>(x.data(), s.x),
+                            tensor_view<const std::int8_t, 4>(w.data(), s.w), s.p,
+                            tensor_view<std::int32_t, 4>(sums.data(), s.y), zx);
+    std::vector<std::int8_t> rq(sums.size());
+    std::vector<float> rf(sums.size());
+    for (index_t n = 0; n < s.y[0]; ++n) {
+        const matrix_view<const std::int32_t> acc(sums.data() + n * c_n * plane, {plane, c_n}, {1, plane});
+        REQUIRE(kernels::apply_requant(*stage, acc,
+                                       matrix_view<std::int8_t>(rq.data() + n * c_n * plane, {plane, c_n}, {1, plane}))
+                    .ok());
+        REQUIRE(kernels::apply_dequant(*stage, acc,
+                                       matrix_view<float>(rf.data() + n * c_n * plane, {plane, c_n}, {1, plane}))
+                    .ok());
+    }
+    const auto want_q = to_nhwc(rq, s.y);
+    const auto want_f = to_nhwc(rf, s.y);
+    std::vector<std::int8_t> taps(w.size());
+    kernels::pack_dw_taps(tensor_view<const std::int8_t, 4>(w.data(), s.w), taps.data());
+    const auto xn = to_nhwc(x, s.x);
+    for (const context* ctx : {&simd, &scalar}) {
+        std::vector<std::int8_t> yq8(sums.size(), 99);
+        std::vector<float> yf(sums.size(), -7.0f);
+        REQUIRE(kernels::dwconv2d_nhwc_s8(*ctx, xn.data(), s.x, taps.data(), s.w[2], s.w[3], s.p, zx, *stage,
+                                          yq8.data(), s.y)
+                    .ok());
+        REQUIRE(kernels::dwconv2d_nhwc_s8(*ctx, xn.data(), s.x, taps.data(), s.w[2], s.w[3], s.p, zx, *stage, yf.data(),
+                                          s.y)
+                    .ok());
+        CHECK(yq8 == want_q);
+        CHECK(std::memcmp(yf.data(), want_f.data(), yf.size() * sizeof(float)) == 0);
+    }
+}
+
+}  // namespace
+
+// The shapes the AVX512-VNNI row kernel specialises (3x3 and 5x5, strides 1 and 2 along W, its
+// groups of 8 / 4 pixels and their remainders on rows up to 37 wide) and those it does not
+// (dilation, other strides), on every channel count around its 16-lane blocks, every rounding,
+// with codes at both ends (-128 * -128 sums, the vpdpwssd high halves of negative inputs).
+TEST_CASE("dwconv2d_nhwc_s8: 3x3 / 5x5 kernels on every channel tail and rounding, bit for bit the reference") {
+    std::mt19937 rng(2026);
+    static std::byte buffer[1 << 17];
+    arena a(buffer, sizeof buffer);
+    context simd, scalar;
+    simd.with_scratch(a);
+    scalar.with_scratch(a).with_backend(backend::scalar, false);
+    const index_t channels[] = {1, 3, 15, 16, 17, 31, 33, 64, 67, 96, 144};
+    const quant::requant_rounding roundings[] = {quant::requant_rounding::float_scale,
+                                                 quant::requant_rounding::double_rounding,
+                                                 quant::requant_rounding::single_rounding};
+    const std::int8_t zero_points[] = {-128, 0, 5};
+    int trial = 0;
+    for (const index_t c : channels)
+        for (const index_t k : {3, 5})
+            for (const index_t stride : {1, 2})
+                for (int rep = 0; rep < 3; ++rep, ++trial) {
+                    case_shape s;
+                    s.p.stride_h = rng() % 4 == 0 ? 3 - stride : stride, s.p.stride_w = stride;
+                    if (rep == 2 && rng() % 2) s.p.stride_w = 3;  // a stride the kernel runs pixel by pixel
+                    s.p.dilation_h = rng() % 5 == 0 ? 2 : 1, s.p.dilation_w = rng() % 5 == 0 ? 2 : 1;
+                    s.p.pad_top = index_t(rng() % 4), s.p.pad_bottom = index_t(rng() % 4);
+                    s.p.pad_left = rep == 0 ? k / 2 : index_t(rng() % 4);
+                    s.p.pad_right = rep == 0 ? k / 2 : index_t(rng() % 4);
+                    s.p.groups = c;
+                    const index_t widths[] = {37, 19, 12, 6, 2};
+                    s.x = {index_t(1 + rng() % 2), c, index_t(3 + rng() % 9), widths[(trial + rep) % 5]};
+                    s.w = {c, 1, k, k};
+                    auto y = kernels::conv2d_output(s.x, s.w, s.p);
+                    if (!y) continue;
+                    s.y = *y;
+                    CAPTURE(trial);
+                    const std::string shape = describe(s);
+                    CAPTURE(shape);
+                    const std::int8_t zx = zero_points[trial % 3];
+                    CAPTURE(int(zx));
+                    const int extreme = trial % 7;  // 0: all -128, 1: x 127 w -128, else random with the ends
+                    const auto code = [&](bool is_x) {
+                        if (extreme == 0) return std::int8_t(-128);
+                        if (extreme == 1) return std::int8_t(is_x ? 127 : -128);
+                        return std::int8_t(rng() % 5 == 0 ? (rng() % 2 ? 127 : -128) : int(rng() % 256) - 128);
+                    };
+                    check_s8_case(s, zx, roundings[(trial / 3) % 3], activations[trial % 3], trial % 2 == 1,
+                                  trial % 5 == 4, rng, code, simd, scalar);
+                    CHECK(a.used() == 0);
+                }
+    CHECK(trial == 11 * 2 * 2 * 3);
 }
 
 TEST_CASE("dwconv2d_nhwc: 25 taps of -128 x -128 with the zero point -128 in the padding sum exactly") {

@@ -32,6 +32,13 @@
 #include "sparq/kernels/xsimd/dwconv_f32_row.hpp"
 #endif
 
+// int8 on AVX512-VNNI: its own row kernel (vpdpwssd, the weights in registers, float_scale fused)
+#if defined(SPARQ_MATMUL_XSIMD) && defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && \
+    defined(__AVX512VNNI__)
+#define SPARQ_DW_S8_AVX512VNNI 1
+#include "sparq/kernels/xsimd/dwconv_s8_avx512vnni.hpp"
+#endif
+
 SPARQ_INTRINSICS_BEGIN  // GCC 12's AVX-512 false positives (config.hpp)
 
 namespace sparq::kernels {
@@ -268,6 +275,20 @@ status dw_nhwc_rows(const context& ctx, const range_split& split, const extents_
     return status::success();
 }
 
+#if defined(SPARQ_DW_S8_AVX512VNNI)
+// Output row oh of one image as the AVX512-VNNI row kernel takes it.
+inline xsimd::avx512vnni::dw_row_s8 dw_vnni_row(const dw_nhwc_geometry& g, const std::int8_t* img,
+                                                const std::int8_t* taps, index_t oh, index_t ow_lo, index_t ow_hi,
+                                                std::int8_t pad) noexcept {
+    xsimd::avx512vnni::dw_row_s8 r{};
+    r.img = img, r.taps = taps, r.w = g.w, r.c = g.c, r.ow_n = g.ow_n, r.kh_n = g.kh_n, r.kw_n = g.kw_n;
+    r.stride_w = g.p.stride_w, r.dilation_h = g.p.dilation_h, r.dilation_w = g.p.dilation_w, r.pad_left = g.p.pad_left;
+    r.ih0 = oh * g.p.stride_h - g.p.pad_top, r.ow_lo = ow_lo, r.ow_hi = ow_hi, r.zero_point = pad;
+    inside_columns(r.ih0, g.p.dilation_h, g.h, g.kh_n, r.kh_lo, r.kh_hi);
+    return r;
+}
+#endif
+
 // What conv2d_impl counts for the same depthwise layer: C output channels of KH * KW taps,
 // int8 as conv2d_s8 (its int32 sums are the convolution's output).
 inline void count_dw_nhwc(const context& ctx, dtype t, dtype y, const extents_t<4>& x_ext, const extents_t<4>& y_ext,
@@ -356,13 +377,35 @@ status dwconv2d_nhwc_s8(const context& ctx, const std::int8_t* x, const extents_
     const bool simd = detail::use_simd(ctx) && ctx.preferred != backend::scalar;
 #endif
     detail::dw_nhwc_geometry g{};
+#if defined(SPARQ_DW_S8_AVX512VNNI)
+    // AVX512-VNNI: the sums from its row kernel; float_scale to codes fused into it, the other
+    // stages on its row of sums as below
+    namespace vnni = xsimd::avx512vnni;
+    using fused_sink = vnni::dw_float_scale_sink<std::int8_t, true>;
+    using unsaturated_sink = vnni::dw_float_scale_sink<std::int8_t, false>;
+    const auto sums_row = vnni::pick_dw_row<vnni::dw_sums_sink>(kh, kw, p.stride_w, p.dilation_w);
+    const bool fuse = std::is_same_v<Out, std::int8_t> && st.rounding == quant::requant_rounding::float_scale;
+    const bool fits = fuse && vnni::dw_offsets_fit(st, kh * kw);
+    const auto fused_row = fuse && !fits ? vnni::pick_dw_row<fused_sink>(kh, kw, p.stride_w, p.dilation_w) : nullptr;
+    const auto unsaturated_row = fits ? vnni::pick_dw_row<unsaturated_sink>(kh, kw, p.stride_w, p.dilation_w) : nullptr;
+#endif
     status stage[detail::dw_nhwc_max_tasks];  // a task's first failure (the stage refusing its shapes)
     const auto row = [&](index_t task, index_t n, index_t oh, index_t ow_lo, index_t ow_hi) {
         if (!stage[task].ok()) return;
         const std::int8_t* img = x + n * g.h * g.w * c_n;
         Out* out = y + (n * g.oh_n + oh) * g.ow_n * c_n;
         auto* sums = reinterpret_cast<std::int32_t*>(rows + std::size_t(task) * row_bytes);
-        detail::dw_nhwc_row(g, img, taps, oh, ow_lo, ow_hi, zero_point, sums);
+#if defined(SPARQ_DW_S8_AVX512VNNI)
+        if (simd) {
+            const vnni::dw_row_s8 r = detail::dw_vnni_row(g, img, taps, oh, ow_lo, ow_hi, zero_point);
+            if constexpr (std::is_same_v<Out, std::int8_t>) {
+                if (unsaturated_row) return unsaturated_row(r, unsaturated_sink{st, out, c_n});
+                if (fused_row) return fused_row(r, fused_sink{st, out, c_n});
+            }
+            sums_row(r, vnni::dw_sums_sink{sums, c_n});
+        } else
+#endif
+            detail::dw_nhwc_row(g, img, taps, oh, ow_lo, ow_hi, zero_point, sums);
         // the stage on the row of sums, still in L1: [OW, C], a column per channel
 #if defined(SPARQ_MATMUL_XSIMD)
         if (simd) {
