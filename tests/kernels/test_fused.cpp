@@ -228,7 +228,8 @@ TEST_CASE("linear_s8 fused into the int8 GEMMs: the bits of the two-pass referen
 #if defined(SPARQ_HAS_AMX_GEMM)
 TEST_CASE("linear_s8 on AMX tiles: the bits of the two-pass reference around the 32-row blocks and 64-k steps") {
     std::mt19937 rng(75);
-    MESSAGE(std::string("AMX usable here: ") + (kernels::xsimd::amx_usable() ? "yes" : "no (the VNNI kernel ran twice)"));
+    const std::string amx_note = std::string("AMX usable here: ") + (kernels::xsimd::amx_usable() ? "yes" : "no (the VNNI kernel ran twice)");
+    MESSAGE(amx_note);
     for (bool amx : {true, false}) {
         kernels::xsimd::set_amx(amx);
         for (const mnk& s : {mnk{32, 32, 64}, mnk{33, 31, 65}, mnk{64, 33, 127}, mnk{31, 64, 128}, mnk{97, 70, 200},
