@@ -204,10 +204,12 @@ void check_linear(const int8_layer& l, index_t m, std::mt19937& rng, int threads
 
 }  // namespace
 
-TEST_CASE("linear_s8 fused into the int8 GEMMs: the bits of the two-pass reference") {
-    std::mt19937 rng(73);
-    for (const mnk& s : {mnk{1, 1, 1}, mnk{1, 3, 7}, mnk{3, 7, 13}, mnk{7, 13, 31}, mnk{13, 31, 97}, mnk{12, 32, 256},
-                         mnk{31, 97, 257}, mnk{100, 70, 600}, mnk{13, 40, 4500}, mnk{1, 5, 50000}}) {
+namespace {
+
+// check_linear on each shape, every pairing of activations and outputs (the mixed ones up to
+// k = 600), then a layer big enough for its panels to split over two threads, at big_m rows.
+void check_shapes(std::initializer_list<mnk> shapes, index_t big_m, std::mt19937& rng) {
+    for (const mnk& s : shapes) {
         CAPTURE(s.m);
         CAPTURE(s.n);
         CAPTURE(s.k);
@@ -222,7 +224,16 @@ TEST_CASE("linear_s8 fused into the int8 GEMMs: the bits of the two-pass referen
         }
     }
     const auto big = make_layer(300, 500, rng);  // above the threading threshold
-    check_linear<std::int8_t, std::int8_t>(big, 40, rng, 2);
+    check_linear<std::int8_t, std::int8_t>(big, big_m, rng, 2);
+}
+
+}  // namespace
+
+TEST_CASE("linear_s8 fused into the int8 GEMMs: the bits of the two-pass reference") {
+    std::mt19937 rng(73);
+    check_shapes({mnk{1, 1, 1}, mnk{1, 3, 7}, mnk{3, 7, 13}, mnk{7, 13, 31}, mnk{13, 31, 97}, mnk{12, 32, 256},
+                  mnk{31, 97, 257}, mnk{100, 70, 600}, mnk{13, 40, 4500}, mnk{1, 5, 50000}},
+                 40, rng);
 }
 
 #if defined(SPARQ_HAS_AMX_GEMM)
@@ -230,23 +241,18 @@ TEST_CASE("linear_s8 on AMX tiles: the bits of the two-pass reference around the
     std::mt19937 rng(75);
     const std::string amx_note = std::string("AMX usable here: ") + (kernels::xsimd::amx_usable() ? "yes" : "no (the VNNI kernel ran twice)");
     MESSAGE(amx_note);
+    struct restore {  // whatever the checks do, the next tests see the setting they had
+        bool allowed = kernels::xsimd::detail::amx_allowed().load();
+        ~restore() { kernels::xsimd::set_amx(allowed); }
+    } keep;
     for (bool amx : {true, false}) {
+        CAPTURE(amx);
         kernels::xsimd::set_amx(amx);
-        for (const mnk& s : {mnk{32, 32, 64}, mnk{33, 31, 65}, mnk{64, 33, 127}, mnk{31, 64, 128}, mnk{97, 70, 200},
-                             mnk{40, 96, 576}, mnk{64, 16, 63}, mnk{50, 64, 1000}}) {
-            CAPTURE(amx);
-            CAPTURE(s.m);
-            CAPTURE(s.n);
-            CAPTURE(s.k);
-            const auto l = make_layer(s.n, s.k, rng);
-            check_linear<std::int8_t, std::int8_t>(l, s.m, rng, 1);
-            check_linear<std::uint8_t, std::uint8_t>(l, s.m, rng, 1);
-            check_linear<std::int8_t, float>(l, s.m, rng, 1);
-        }
-        const auto big = make_layer(300, 500, rng);  // panels split over threads, each its own tiles
-        check_linear<std::int8_t, std::int8_t>(big, 70, rng, 2);
+        // each thread of the big layer configures its own tiles
+        check_shapes({mnk{32, 32, 64}, mnk{33, 31, 65}, mnk{64, 33, 127}, mnk{31, 64, 128}, mnk{97, 70, 200},
+                      mnk{40, 96, 576}, mnk{64, 16, 63}, mnk{50, 64, 1000}},
+                     70, rng);
     }
-    kernels::xsimd::set_amx(true);
 }
 #endif
 

@@ -459,4 +459,14 @@ TEST_CASE("a CNN large enough that every op splits: 3 threads give the bits and 
     CHECK(fp->samples_per_pass(4) == 1);
     CHECK(fp->scratch_bytes(4) == fp->scratch_bytes(1));
     CHECK(q->samples_per_pass(4) == 4);
+    // and the whole batch in one pass gives the bits of the passes (and the other way for int8)
+    for (nn::compiled_model* c : {&*fp, &*q}) {
+        const run_result by_rule = run(*c, x, 1);
+        c->set_max_pass(c == &*fp ? 4 : 1);
+        CHECK(c->samples_per_pass(4) == (c == &*fp ? 4 : 1));
+        const run_result forced = run(*c, x, 1);
+        c->set_max_pass(0);
+        for (std::size_t o = 0; o < by_rule.outputs.size(); ++o)
+            CHECK(std::memcmp(by_rule.outputs[o].data(), forced.outputs[o].data(), by_rule.outputs[o].size() * sizeof(float)) == 0);
+    }
 }

@@ -39,6 +39,17 @@ inline constexpr std::size_t default_alignment = 64;
 #endif
 #endif
 
+// Sanitizer builds (GCC's __SANITIZE_*__, clang's __has_feature): the kernels whose fully
+// unrolled variants take GCC many minutes per translation unit at -O1 with ASan / TSan
+// instrumentation (the int8 depthwise VNNI rows) are left out there; their portable paths run.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define SPARQ_SANITIZED_BUILD 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define SPARQ_SANITIZED_BUILD 1
+#endif
+#endif
+
 // Full unrolling of a short constant-trip loop (register-blocked micro-kernels).
 #if defined(__clang__)
 #define SPARQ_UNROLL _Pragma("unroll")

@@ -33,8 +33,9 @@
 #endif
 
 // int8 on AVX512-VNNI: its own row kernel (vpdpwssd, the weights in registers, float_scale fused)
+// (not in sanitizer builds: config.hpp's SPARQ_SANITIZED_BUILD)
 #if defined(SPARQ_MATMUL_XSIMD) && defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && \
-    defined(__AVX512VNNI__)
+    defined(__AVX512VNNI__) && !defined(SPARQ_SANITIZED_BUILD)
 #define SPARQ_DW_S8_AVX512VNNI 1
 #include "sparq/kernels/xsimd/dwconv_s8_avx512vnni.hpp"
 #endif

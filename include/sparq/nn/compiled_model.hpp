@@ -115,6 +115,9 @@ public:
     // next (mobilenet v2, efficientnet b0), where a batch's would stream from memory, and only
     // the weights are read again, once a pass (resnet18's weights are worth the whole batch).
     index_t samples_per_pass(index_t batch) const noexcept;
+    // Passes of at most n samples whatever the rule says (more memory for speed, or the other
+    // way); 0, the default, leaves it to the rule. The bits are the same either way.
+    void set_max_pass(index_t n) noexcept { max_pass_ = n > 0 ? n : 0; }
     std::vector<energy::layer_counts> make_counters() const {
         std::vector<energy::layer_counts> c(steps_.size());
         for (std::size_t i = 0; i < steps_.size(); ++i) c[i].name = steps_[i].name;
@@ -140,6 +143,7 @@ private:
     precision prec_ = precision::f32;
     bool sparse_int8_ = false;
     bool check_finite_ = true;           // as compiled_parts::check_finite
+    index_t max_pass_ = 0;               // set_max_pass
     bool channels_last_ = true;          // as compiled_parts::channels_last
     bool winograd_ = true;               // as compiled_parts::winograd
     quant::requant_rounding requant_ = quant::requant_rounding::float_scale;  // as compiled_parts::requant
@@ -461,6 +465,7 @@ inline index_t compiled_model::samples_per_pass(index_t batch) const noexcept {
     std::uint64_t values = 0;
     for (std::size_t v = 0; v < shapes_.size(); ++v) values += std::uint64_t(size_of(v)) * (s8_[v] ? 1 : 4);
     constexpr std::uint64_t cache = std::uint64_t(4) << 20;
+    if (max_pass_ > 0) return std::min(max_pass_, batch);
     return batch > 1 && values > cache && values > std::uint64_t(stored_bytes_) ? 1 : batch;
 }
 

@@ -51,8 +51,9 @@ inline const float* dw_zeros() noexcept {
 }  // namespace detail
 
 // Output row oh, channels [c0, c0 + R * L) (L floats a batch), into out (the row's first pixel,
-// pixel stride a.c). S: the column stride (1 or 2, no dilation), 0: any (every pixel tap by tap). The pixels in [ow_lo, ow_hi) have every column tap inside the image;
-// taps holds the packed weights (taps[(kh * KW + kw) * C + c]).
+// pixel stride a.c). The pixels in [ow_lo, ow_hi) have every column tap inside the image; taps
+// holds the packed weights (taps[(kh * KW + kw) * C + c]). S: the column stride (1 or 2, no
+// dilation) the interior is addressed for, 0: any (every pixel tap by tap).
 // (out of line: one small function per shape, whose sums and weights GCC keeps in registers;
 // inlined into the row loop with its siblings, it spilled them)
 template <class A, int KH, int KW, int S, int R, int P>

@@ -125,10 +125,13 @@ SPARQ_ALWAYS_INLINE void dw_pixels(const dw_row_s8& r, const dw_weights<KH, KW>&
         // (an index, not a pointer: column iw0 may lie left of the image when guarded)
         const index_t row = ((r.ih0 + kh * r.dilation_h) * r.w + iw0) * r.c + c0;
         static_for<(U - 1) * S + KW>([&](auto i) SPARQ_ALWAYS_INLINE_LAMBDA {
-            const std::int8_t* p = r.img + (row + index_t(i) * r.c);
+            // (guarded: the pointer formed only for a column inside the image)
+            const std::int8_t* p = pad;
             if constexpr (Guarded) {
                 const index_t iw = iw0 + index_t(i);
-                p = iw >= 0 && iw < r.w ? r.img + (row + index_t(i) * r.c) : pad;
+                if (iw >= 0 && iw < r.w) p = r.img + (row + index_t(i) * r.c);
+            } else {
+                p = r.img + (row + index_t(i) * r.c);
             }
             const __m512i x = load_x<Masked>(p, m);
             static_for<KW>([&](auto kw) SPARQ_ALWAYS_INLINE_LAMBDA {
