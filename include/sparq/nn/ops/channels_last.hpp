@@ -164,11 +164,11 @@ void pool_nhwc(const context& ctx, op kind, const pool_params& p, const T* x, co
 #if defined(SPARQ_HAS_MAX_WINDOW_NHWC)
                     // whole vectors of channels per tap (ops/max_window_nhwc.hpp): the same bits
                     detail::max_window_vector(x0, rows, cols, row_stride, channels, yp);
-                    continue;
-#endif
+#else
                     detail::for_channel_blocks(channels, [&](index_t c0, auto n) {
                         detail::max_window(x0 + c0, rows, cols, row_stride, channels, yp + c0, n);
                     });
+#endif
                 } else if constexpr (std::is_floating_point_v<T>) {
                     const double divisor = p.count_include_pad ? window : double(valid ? valid : 1);
                     detail::for_channel_blocks(channels, [&](index_t c0, auto n) {
