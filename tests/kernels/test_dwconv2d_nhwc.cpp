@@ -173,6 +173,14 @@ TEST_CASE("dwconv2d_nhwc: float as the NCHW kernel + bias + activation (fused mu
     CHECK(nan_outputs > 0);  // the specials reached the outputs
 }
 
+namespace {
+// (below: one case's reference and comparison, shared with the VNNI row kernel's cases)
+template <class Code>
+void check_s8_case(const case_shape& s, std::int8_t zx, quant::requant_rounding rounding, kernels::activation act,
+                   bool with_bias, bool huge_offsets, std::mt19937& rng, Code&& code, const context& simd,
+                   const context& scalar);
+}  // namespace
+
 TEST_CASE("dwconv2d_nhwc_s8: bit for bit scalar::conv2d + the requant stage, to int8 codes and to float") {
     std::mt19937 rng(99);
     static std::byte buffer[1 << 16];
@@ -186,59 +194,13 @@ TEST_CASE("dwconv2d_nhwc_s8: bit for bit scalar::conv2d + the requant stage, to 
         const std::string shape = describe(s);
         CAPTURE(shape);
         const std::int8_t zx = std::int8_t(trial % 3 == 0 ? -128 : trial % 3 == 1 ? 0 : 5);
-        const index_t c_n = s.x[1], taps_n = s.w[2] * s.w[3], plane = s.y[2] * s.y[3];
-        std::vector<std::int8_t> x(std::size_t(count(s.x))), w(std::size_t(count(s.w)));
-        for (auto& v : x) v = std::int8_t(rng() % 5 == 0 ? (rng() % 2 ? 127 : -128) : int(rng() % 256) - 128);
-        for (auto& v : w) v = std::int8_t(rng() % 5 == 0 ? (rng() % 2 ? 127 : -128) : int(rng() % 256) - 128);
-        std::vector<std::int32_t> col_sums(std::size_t(c_n), 0);
-        for (index_t c = 0; c < c_n; ++c)
-            for (index_t t = 0; t < taps_n; ++t) col_sums[std::size_t(c)] += w[std::size_t(c * taps_n + t)];
-        quant::qparams xq = quant::make_per_tensor(dtype::s8, 0.02f, zx),
-                       yq = quant::make_per_tensor(dtype::s8, 0.05f + 0.1f * float(trial % 4), int(rng() % 21) - 10);
-        quant::qparams wq = quant::make_per_tensor(dtype::s8, 1.0f, 0);
-        wq.gran = quant::granularity::per_channel, wq.axis = 0, wq.scale.clear(),
-        wq.zero_point.assign(std::size_t(c_n), 0);
-        for (index_t c = 0; c < c_n; ++c) wq.scale.push_back(0.001f + 0.004f * float(rng() % 100) / 100.0f);
-        std::vector<float> bias;
-        if (trial % 2)
-            for (index_t c = 0; c < c_n; ++c) bias.push_back(float(int(rng() % 200) - 100) * 0.01f);
-        auto stage = kernels::make_requant_stage(
-            xq, wq, tensor_view<const std::int32_t, 1>(col_sums.data(), {c_n}), yq, bias, activations[trial % 3],
-            trial % 5 == 0 ? quant::requant_rounding::single_rounding : trial % 5 == 1 ? quant::requant_rounding::float_scale : quant::requant_rounding::double_rounding);
-        REQUIRE(stage.ok());
-        // the NCHW reference: int32 sums padded with the zero point, then the stage per image
-        std::vector<std::int32_t> sums(std::size_t(count(s.y)));
-        kernels::scalar::conv2d(tensor_view<const std::int8_t, 4>(x.data(), s.x),
-                                tensor_view<const std::int8_t, 4>(w.data(), s.w), s.p,
-                                tensor_view<std::int32_t, 4>(sums.data(), s.y), zx);
-        std::vector<std::int8_t> rq(sums.size());
-        std::vector<float> rf(sums.size());
-        for (index_t n = 0; n < s.y[0]; ++n) {
-            const matrix_view<const std::int32_t> acc(sums.data() + n * c_n * plane, {plane, c_n}, {1, plane});
-            REQUIRE(kernels::apply_requant(
-                        *stage, acc, matrix_view<std::int8_t>(rq.data() + n * c_n * plane, {plane, c_n}, {1, plane}))
-                        .ok());
-            REQUIRE(kernels::apply_dequant(*stage, acc,
-                                           matrix_view<float>(rf.data() + n * c_n * plane, {plane, c_n}, {1, plane}))
-                        .ok());
-        }
-        const auto want_q = to_nhwc(rq, s.y);
-        const auto want_f = to_nhwc(rf, s.y);
-        std::vector<std::int8_t> taps(w.size());
-        kernels::pack_dw_taps(tensor_view<const std::int8_t, 4>(w.data(), s.w), taps.data());
-        const auto xn = to_nhwc(x, s.x);
-        for (const context* ctx : {&simd, &scalar}) {
-            std::vector<std::int8_t> yq8(sums.size(), 99);
-            std::vector<float> yf(sums.size(), -7.0f);
-            REQUIRE(kernels::dwconv2d_nhwc_s8(*ctx, xn.data(), s.x, taps.data(), s.w[2], s.w[3], s.p, zx, *stage,
-                                              yq8.data(), s.y)
-                        .ok());
-            REQUIRE(kernels::dwconv2d_nhwc_s8(*ctx, xn.data(), s.x, taps.data(), s.w[2], s.w[3], s.p, zx, *stage,
-                                              yf.data(), s.y)
-                        .ok());
-            CHECK(yq8 == want_q);
-            CHECK(std::memcmp(yf.data(), want_f.data(), yf.size() * sizeof(float)) == 0);
-        }
+        const auto code = [&](bool) {
+            return std::int8_t(rng() % 5 == 0 ? (rng() % 2 ? 127 : -128) : int(rng() % 256) - 128);
+        };
+        const quant::requant_rounding rounding = trial % 5 == 0   ? quant::requant_rounding::single_rounding
+                                                 : trial % 5 == 1 ? quant::requant_rounding::float_scale
+                                                                  : quant::requant_rounding::double_rounding;
+        check_s8_case(s, zx, rounding, activations[trial % 3], trial % 2 == 1, false, rng, code, simd, scalar);
         CHECK(a.used() == 0);
     }
 }
