@@ -382,12 +382,13 @@ status dwconv2d_nhwc_s8(const context& ctx, const std::int8_t* x, const extents_
     // AVX512-VNNI: the sums from its row kernel; float_scale to codes fused into it, the other
     // stages on its row of sums as below
     namespace vnni = xsimd::avx512vnni;
-    using fused_sink = vnni::dw_float_scale_sink<std::int8_t, true>;
-    using unsaturated_sink = vnni::dw_float_scale_sink<std::int8_t, false>;
+    // (only where no sum + offset can overflow: a saturating variant of every row kernel would
+    // double their code, which GCC compiles in every translation unit, for offsets no real
+    // layer has; those take the row of sums and the stage below)
+    using unsaturated_sink = vnni::dw_float_scale_sink<std::int8_t>;
     const auto sums_row = vnni::pick_dw_row<vnni::dw_sums_sink>(kh, kw, p.stride_w, p.dilation_w);
-    const bool fuse = std::is_same_v<Out, std::int8_t> && st.rounding == quant::requant_rounding::float_scale;
-    const bool fits = fuse && vnni::dw_offsets_fit(st, kh * kw);
-    const auto fused_row = fuse && !fits ? vnni::pick_dw_row<fused_sink>(kh, kw, p.stride_w, p.dilation_w) : nullptr;
+    const bool fits = std::is_same_v<Out, std::int8_t> && st.rounding == quant::requant_rounding::float_scale &&
+                      vnni::dw_offsets_fit(st, kh * kw);
     const auto unsaturated_row = fits ? vnni::pick_dw_row<unsaturated_sink>(kh, kw, p.stride_w, p.dilation_w) : nullptr;
 #endif
     status stage[detail::dw_nhwc_max_tasks];  // a task's first failure (the stage refusing its shapes)
@@ -401,7 +402,6 @@ status dwconv2d_nhwc_s8(const context& ctx, const std::int8_t* x, const extents_
             const vnni::dw_row_s8 r = detail::dw_vnni_row(g, img, taps, oh, ow_lo, ow_hi, zero_point);
             if constexpr (std::is_same_v<Out, std::int8_t>) {
                 if (unsaturated_row) return unsaturated_row(r, unsaturated_sink{st, out, c_n});
-                if (fused_row) return fused_row(r, fused_sink{st, out, c_n});
             }
             sums_row(r, vnni::dw_sums_sink{sums, c_n});
         } else

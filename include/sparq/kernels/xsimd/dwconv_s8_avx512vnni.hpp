@@ -110,20 +110,21 @@ SPARQ_ALWAYS_INLINE __m512i dw_pixel(const dw_row_s8& r, const dw_weights<KH, KW
 
 // U neighbouring output pixels from ow, every tap inside the image along W, stride S, no
 // dilation along W: each kernel row's (U - 1) S + KW input pixels loaded once, each multiplied
-// by the taps that read it.
-// Full: every kernel row inside the image (most rows; no test per kernel row, whose joins
-// cost GCC register moves of all the sums). Guarded: the group reaches past the image along W;
-// those input pixels are read from pad (16 bytes of the zero point), chosen per input pixel
-// without a branch (the edges of the small maps, where a tap at a time was a third of the time).
-template <int KH, int KW, int S, int U, bool Masked, bool Full, bool Guarded>
-SPARQ_ALWAYS_INLINE void dw_pixels(const dw_row_s8& r, const dw_weights<KH, KW>& wt, __m512i base, index_t ow,
-                                   index_t c0, __mmask16 m, const std::int8_t* pad, __m512i (&acc)[U]) noexcept {
-    static_for<U>([&](auto j) SPARQ_ALWAYS_INLINE_LAMBDA { acc[j] = Full ? _mm512_setzero_si512() : base; });
+// by the taps that read it. ih: the input row each kernel row reads (dw_block: a kernel row
+// outside the image reads a row inside with zero weights, so one code serves every output row;
+// a test per kernel row cost GCC register moves of all the sums at its joins).
+// Guarded: the group reaches past the image along W; those input pixels are read from pad (16
+// bytes of the zero point), chosen per input pixel without a branch (the edges of the small
+// maps, where a tap at a time was a third of the time).
+template <int KH, int KW, int S, int U, bool Guarded>
+SPARQ_ALWAYS_INLINE void dw_pixels(const dw_row_s8& r, const dw_weights<KH, KW>& wt, const index_t (&ih)[KH],
+                                   __m512i base, index_t ow, index_t c0, const std::int8_t* pad,
+                                   __m512i (&acc)[U]) noexcept {
+    static_for<U>([&](auto j) SPARQ_ALWAYS_INLINE_LAMBDA { acc[j] = base; });
     const index_t iw0 = ow * S - r.pad_left;
     static_for<KH>([&](auto kh) SPARQ_ALWAYS_INLINE_LAMBDA {
-        if (!Full && (kh < r.kh_lo || kh >= r.kh_hi)) return;
         // (an index, not a pointer: column iw0 may lie left of the image when guarded)
-        const index_t row = ((r.ih0 + kh * r.dilation_h) * r.w + iw0) * r.c + c0;
+        const index_t row = (ih[kh] * r.w + iw0) * r.c + c0;
         static_for<(U - 1) * S + KW>([&](auto i) SPARQ_ALWAYS_INLINE_LAMBDA {
             // (guarded: the pointer formed only for a column inside the image)
             const std::int8_t* p = pad;
@@ -133,7 +134,7 @@ SPARQ_ALWAYS_INLINE void dw_pixels(const dw_row_s8& r, const dw_weights<KH, KW>&
             } else {
                 p = r.img + (row + index_t(i) * r.c);
             }
-            const __m512i x = load_x<Masked>(p, m);
+            const __m512i x = load_x<false>(p, 0xFFFF);
             static_for<KW>([&](auto kw) SPARQ_ALWAYS_INLINE_LAMBDA {
                 constexpr int d = int(i) - int(kw);
                 if constexpr (d >= 0 && d % S == 0 && d / S < U) acc[d / S] = mac(acc[d / S], x, wt.v[kh * KW + kw]);
@@ -142,24 +143,29 @@ SPARQ_ALWAYS_INLINE void dw_pixels(const dw_row_s8& r, const dw_weights<KH, KW>&
     });
 }
 
-// The row's pixels from ow on in groups of U, then of U / 2, ..., 1: groups inside the image
-// along W unguarded, the others (the row's ends) guarded.
-template <int KH, int KW, int S, int U, bool Masked, bool Full, class Sink>
-SPARQ_ALWAYS_INLINE void dw_groups(const dw_row_s8& r, const dw_weights<KH, KW>& wt, __m512i base, index_t& ow,
-                                   index_t c0, __mmask16 m, const std::int8_t* pad, Sink& sink) noexcept {
+// The row's pixels from ow on in groups of U, then of U / 2, ..., 1. Top (the first, largest
+// groups): those inside the image along W unguarded. The rest guarded: the halves come only at
+// the row's end, and an unguarded variant of each would double the code GCC compiles.
+template <int KH, int KW, int S, int U, bool Top, class Sink>
+SPARQ_ALWAYS_INLINE void dw_groups(const dw_row_s8& r, const dw_weights<KH, KW>& wt, const index_t (&ih)[KH],
+                                   __m512i base, index_t& ow, index_t c0, const std::int8_t* pad, Sink& sink) noexcept {
     for (; ow + U <= r.ow_n; ow += U) {
         __m512i acc[U];
-        if (ow >= r.ow_lo && ow + U <= r.ow_hi)
-            dw_pixels<KH, KW, S, U, Masked, Full, false>(r, wt, base, ow, c0, m, pad, acc);
-        else
-            dw_pixels<KH, KW, S, U, Masked, Full, true>(r, wt, base, ow, c0, m, pad, acc);
+        bool inside = false;
+        if constexpr (Top) {
+            inside = ow >= r.ow_lo && ow + U <= r.ow_hi;
+            if (inside) dw_pixels<KH, KW, S, U, false>(r, wt, ih, base, ow, c0, pad, acc);
+        }
+        if (!inside) dw_pixels<KH, KW, S, U, true>(r, wt, ih, base, ow, c0, pad, acc);
         static_for<U>([&](auto j) SPARQ_ALWAYS_INLINE_LAMBDA { sink(acc[j], ow + j); });
     }
-    if constexpr (U > 1) dw_groups<KH, KW, S, U / 2, Masked, Full>(r, wt, base, ow, c0, m, pad, sink);
+    if constexpr (U > 1) dw_groups<KH, KW, S, U / 2, false>(r, wt, ih, base, ow, c0, pad, sink);
 }
 
-// Channels [c0, c0 + 16) (those in m) of the whole row into sink(acc, ow).
-template <int KH, int KW, int S, int U, bool Masked, bool Full, class Sink>
+// Channels [c0, c0 + 16) (those in m) of the whole row into sink(acc, ow). Sliding groups (S > 0)
+// for whole blocks of 16 with a kernel row inside the image; a pixel at a time otherwise (the
+// masked last block: sliding variants of it would double the code GCC compiles).
+template <int KH, int KW, int S, int U, bool Masked, class Sink>
 SPARQ_ALWAYS_INLINE void dw_block(const dw_row_s8& r, index_t c0, __mmask16 m, Sink& sink) noexcept {
     const __m512i zp = _mm512_set1_epi32(r.zero_point);
     dw_weights<KH, KW> wt;
@@ -178,13 +184,26 @@ SPARQ_ALWAYS_INLINE void dw_block(const dw_row_s8& r, index_t c0, __mmask16 m, S
         });
     }
     index_t ow = 0;
-    if constexpr (S > 0) {
-        alignas(16) std::int8_t pad[16];
-        for (std::int8_t& v : pad) v = r.zero_point;
-        dw_groups<KH, KW, S, U, Masked, Full>(r, wt, base, ow, c0, m, pad, sink);
-    } else {
-        for (; ow < r.ow_n; ++ow) sink(dw_pixel<KH, KW, Masked>(r, wt, base, zp, ow, c0, m), ow);
+    if constexpr (S > 0 && !Masked) {
+        if (r.kh_lo < r.kh_hi) {
+            // the kernel rows outside the image (their zero-point products are in base) read
+            // the first row inside with zero weights
+            index_t ih[KH];
+            static_for<KH>([&](auto kh) SPARQ_ALWAYS_INLINE_LAMBDA {
+                const bool inside = kh >= r.kh_lo && kh < r.kh_hi;
+                ih[kh] = r.ih0 + (inside ? index_t(kh) : r.kh_lo) * r.dilation_h;
+                if (!inside)
+                    static_for<KW>([&](auto kw) SPARQ_ALWAYS_INLINE_LAMBDA {
+                        wt.v[kh * KW + kw] = _mm512_setzero_si512();
+                    });
+            });
+            alignas(16) std::int8_t pad[16];
+            for (std::int8_t& v : pad) v = r.zero_point;
+            dw_groups<KH, KW, S, U, true>(r, wt, ih, base, ow, c0, pad, sink);
+            return;
+        }
     }
+    for (; ow < r.ow_n; ++ow) sink(dw_pixel<KH, KW, Masked>(r, wt, base, zp, ow, c0, m), ow);
 }
 
 }  // namespace detail
@@ -205,10 +224,10 @@ struct dw_sums_sink {
 };
 
 // float_scale requantization in registers (xsimd::detail::float_scale_block: the bits of
-// requant_tile's), codes stored straight into the output row [OW, C]. Saturate false: the caller
-// found that no sum + offset can overflow int32 (dw_offsets_fit), so the block's saturation
-// would return its input: skipped, the same bits (a sixth of the row's work here).
-template <class Q, bool Saturate = true>
+// requant_tile's), codes stored straight into the output row [OW, C]. Only where the caller found
+// that no sum + offset can overflow int32 (dw_offsets_fit): the block's saturation would return
+// its input, so it is skipped, the same bits (a sixth of the row's work here).
+template <class Q>
 struct dw_float_scale_sink {
     using A = ::xsimd::default_arch;
     using ib = ::xsimd::batch<std::int32_t, A>;
@@ -222,14 +241,10 @@ struct dw_float_scale_sink {
         __mmask16 m;
         SPARQ_ALWAYS_INLINE void operator()(__m512i acc, index_t ow) const noexcept {
             using fb = ::xsimd::batch<float, A>;
-            __m512i v;
-            if constexpr (Saturate) {
-                v = stage(ib(acc));
-            } else {  // float_scale_block::operator() without the overflow select (it keeps x)
-                const fb scaled = ::xsimd::batch_cast<float>(ib(acc) + stage.offset) * stage.multiplier;
-                const fb f = ::xsimd::min(::xsimd::max(scaled, stage.lo), stage.hi);
-                v = ::xsimd::nearbyint_as_int(f) + stage.zero_point;
-            }
+            // float_scale_block::operator() without the overflow select (it keeps x)
+            const fb scaled = ::xsimd::batch_cast<float>(ib(acc) + stage.offset) * stage.multiplier;
+            const fb f = ::xsimd::min(::xsimd::max(scaled, stage.lo), stage.hi);
+            const __m512i v = ::xsimd::nearbyint_as_int(f) + stage.zero_point;
             if (m == 0xFFFF)
                 ::sparq::kernels::xsimd::detail::store_narrow<Q>(ib(v), p + ow * c, A{});
             else
@@ -262,19 +277,15 @@ inline bool dw_offsets_fit(const requant_stage& st, index_t taps) noexcept {
 // pixel at a time), U pixels a group; the caller checked they match r.
 template <int KH, int KW, int S, int U, class Sink>
 void dw_row(const dw_row_s8& r, const Sink& sink) noexcept {
-    const bool full = r.kh_lo == 0 && r.kh_hi == r.kh_n;
     index_t c0 = 0;
     for (; c0 + 16 <= r.c; c0 += 16) {
         auto block = sink.for_block(c0, __mmask16(0xFFFF));
-        if (full)
-            detail::dw_block<KH, KW, S, U, false, true>(r, c0, __mmask16(0xFFFF), block);
-        else
-            detail::dw_block<KH, KW, S, U, false, false>(r, c0, __mmask16(0xFFFF), block);
+        detail::dw_block<KH, KW, S, U, false>(r, c0, __mmask16(0xFFFF), block);
     }
     if (c0 < r.c) {
         const auto m = __mmask16((1u << (r.c - c0)) - 1);
         auto block = sink.for_block(c0, m);
-        detail::dw_block<KH, KW, S, U, true, false>(r, c0, m, block);
+        detail::dw_block<KH, KW, S, U, true>(r, c0, m, block);
     }
 }
 
