@@ -23,6 +23,9 @@
 
 using namespace sparq;
 
+// (a namespace per file: the suite's files compile together, CMake's unity build)
+namespace test_export_c_escape_suite {
+
 namespace {
 
 // Every pattern from the issue, as node names: a newline and a declaration, an #include, the end
@@ -231,3 +234,5 @@ TEST_CASE("c_identifiers: many names reducing to one are suffixed in order witho
     CHECK(io::c_identifier("unix") == "unix_");
     CHECK(io::c_identifier("i386") == "i386_");
 }
+
+}  // namespace test_export_c_escape_suite

@@ -22,6 +22,9 @@
 
 using namespace sparq;
 
+// (a namespace per file: the suite's files compile together, CMake's unity build)
+namespace test_file_suite {
+
 namespace {
 
 using sparq_test::temp_dir;
@@ -193,3 +196,5 @@ TEST_CASE("read_file: a directory is named as one") {
     REQUIRE_FALSE(n.ok());
     CHECK(std::string(n.error().message()) == dir.path + ": is a directory");
 }
+
+}  // namespace test_file_suite

@@ -11,6 +11,9 @@
 
 using namespace sparq;
 
+// (a namespace per file: the suite's files compile together, CMake's unity build)
+namespace test_npy_suite {
+
 namespace {
 std::string data_path(const char* name) { return std::string(SPARQ_TEST_DATA_DIR) + "/digits/" + name; }
 
@@ -122,3 +125,5 @@ TEST_CASE("npy: malformed files are refused with the reason") {
     REQUIRE_FALSE(missing.ok());
     CHECK(std::string(missing.error().message()).find("/nonexistent/x.npy: cannot open") == 0);
 }
+
+}  // namespace test_npy_suite

@@ -13,6 +13,9 @@
 
 using namespace sparq;
 
+// (a namespace per file: the suite's files compile together, CMake's unity build)
+namespace test_safetensors_suite {
+
 namespace {
 std::string data_path(const char* name) { return std::string(SPARQ_TEST_DATA_DIR) + "/digits/" + name; }
 
@@ -159,3 +162,5 @@ TEST_CASE("safetensors models: a tensor named many times is copied within 4 x th
     CHECK(std::string(refused.error().message()).find("'a.weight' named too often") != std::string::npos);
     std::remove(path);
 }
+
+}  // namespace test_safetensors_suite

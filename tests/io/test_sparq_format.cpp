@@ -15,6 +15,9 @@
 
 using namespace sparq;
 
+// (a namespace per file: the suite's files compile together, CMake's unity build)
+namespace test_sparq_format_suite {
+
 namespace {
 using digits_test::data_path;
 using digits_test::run;
@@ -200,3 +203,5 @@ TEST_CASE(".sparq: a model whose one sample costs more than the caller's limits 
     REQUIRE_FALSE(r.ok());
     CHECK(std::string(r.error().message()).find("m.sparq: one sample needs") != std::string::npos);
 }
+
+}  // namespace test_sparq_format_suite

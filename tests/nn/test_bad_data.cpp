@@ -16,6 +16,9 @@
 
 using namespace sparq;
 
+// (a namespace per file: the suite's files compile together, CMake's unity build)
+namespace test_bad_data_suite {
+
 namespace {
 using namespace digits_test;
 
@@ -232,3 +235,5 @@ TEST_CASE("mixed precision: the input is checked when the first layer is kept in
         CHECK(std::isfinite(y(0, j)));
     }
 }
+
+}  // namespace test_bad_data_suite

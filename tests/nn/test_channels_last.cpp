@@ -18,6 +18,9 @@
 
 using namespace sparq;
 
+// (a namespace per file: the suite's files compile together, CMake's unity build)
+namespace test_channels_last_suite {
+
 namespace {
 
 std::mt19937& rng() {
@@ -470,3 +473,5 @@ TEST_CASE("a CNN large enough that every op splits: 3 threads give the bits and 
             CHECK(std::memcmp(by_rule.outputs[o].data(), forced.outputs[o].data(), by_rule.outputs[o].size() * sizeof(float)) == 0);
     }
 }
+
+}  // namespace test_channels_last_suite

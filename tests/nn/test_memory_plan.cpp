@@ -10,6 +10,9 @@
 
 using namespace sparq;
 
+// (a namespace per file: the suite's files compile together, CMake's unity build)
+namespace test_memory_plan_suite {
+
 TEST_CASE("memory plan: values live at the same time never overlap (random graphs); a chain needs two buffers") {
     std::mt19937 g(11);
     for (int t = 0; t < 300; ++t) {
@@ -43,3 +46,5 @@ TEST_CASE("memory plan: values live at the same time never overlap (random graph
     CHECK(chain.offset[1] == chain.offset[3]);
     CHECK(chain.offset[2] == chain.offset[4]);
 }
+
+}  // namespace test_memory_plan_suite

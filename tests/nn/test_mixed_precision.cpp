@@ -17,6 +17,9 @@
 
 using namespace sparq;
 
+// (a namespace per file: the suite's files compile together, CMake's unity build)
+namespace test_mixed_precision_suite {
+
 namespace {
 using namespace digits_test;
 
@@ -212,3 +215,5 @@ TEST_CASE("int4 models: weight-only linear layers, conv layers fp32; round trips
         CHECK_FALSE(nn::compiled_model::from_parts(std::move(bad)).ok());
     }
 }
+
+}  // namespace test_mixed_precision_suite

@@ -15,6 +15,9 @@
 
 using namespace sparq;
 
+// (a namespace per file: the suite's files compile together, CMake's unity build)
+namespace test_model_suite {
+
 namespace {
 using digits_test::data_path;
 using digits_test::load_f32;
@@ -347,3 +350,5 @@ TEST_CASE("pooling costs the taps on the input") {
     REQUIRE(c->run(ctx.with_scratch(*scratch), matrix_view<const float>(x, {1, 4}), matrix_view<float>(y, {1, 1})).ok());
     CHECK(y[0] == 7.0f);
 }
+
+}  // namespace test_model_suite

@@ -20,6 +20,9 @@
 
 using namespace sparq;
 
+// (a namespace per file: the suite's files compile together, CMake's unity build)
+namespace test_ops_suite {
+
 namespace {
 
 using vec = std::vector<double>;
@@ -885,3 +888,5 @@ TEST_CASE("add_s8: codes added with their own scales land within one code of deq
     CHECK(y[0] == 127);
     CHECK(y[1] == -128);
 }
+
+}  // namespace test_ops_suite

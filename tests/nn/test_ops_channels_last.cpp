@@ -20,6 +20,9 @@
 
 using namespace sparq;
 
+// (a namespace per file: the suite's files compile together, CMake's unity build)
+namespace test_ops_channels_last_suite {
+
 namespace {
 
 std::mt19937& rng() {
@@ -325,3 +328,5 @@ TEST_CASE("the comparisons can fail: untransposed data, one flipped bit") {
     CHECK_FALSE(same_bits(got, to_nhwc(want, k.out, 1)));
     CHECK_FALSE(same_or_both_nan(got, to_nhwc(want, k.out, 1)));
 }
+
+}  // namespace test_ops_channels_last_suite

@@ -14,6 +14,9 @@
 
 using namespace sparq;
 
+// (a namespace per file: the suite's files compile together, CMake's unity build)
+namespace test_ops_s8_suite {
+
 namespace {
 
 std::mt19937 rng(2024);
@@ -126,3 +129,5 @@ TEST_CASE("squeeze-excitation on codes: pooling and the per-channel scale match 
     CHECK(y[0] == -128);
     CHECK(y[1] == -128);
 }
+
+}  // namespace test_ops_s8_suite

@@ -24,6 +24,9 @@
 
 using namespace sparq;
 
+// (a namespace per file: the suite's files compile together, CMake's unity build)
+namespace test_ops_threads_suite {
+
 namespace {
 
 std::mt19937& rng() {
@@ -291,3 +294,5 @@ TEST_CASE("threads: quantize and dequantize per tensor and per channel; layout c
         CHECK(transposed);
     }
 }
+
+}  // namespace test_ops_threads_suite

@@ -18,6 +18,9 @@
 
 using namespace sparq;
 
+// (a namespace per file: the suite's files compile together, CMake's unity build)
+namespace test_pruned_int8_suite {
+
 namespace {
 using digits_test::data_path;
 using digits_test::load_f32;
@@ -151,3 +154,5 @@ TEST_CASE("pruned int8 models run their sparse layers from CSRs and keep the pru
         CHECK(sqnr_db >= 35.0);
     }
 }
+
+}  // namespace test_pruned_int8_suite

@@ -21,6 +21,8 @@
 #include "sparq/nn/compiled_model.hpp"
 
 namespace sparq_cli {
+// (a namespace per command: the program's files compile together, CMake's unity build)
+namespace bench_cmd {
 namespace {
 
 using namespace sparq;
@@ -337,8 +339,10 @@ void print_json(const options& o, const loaded& l, const figures& f, const std::
 }
 
 }  // namespace
+}  // namespace bench_cmd
 
 int bench(int argc, char** argv) {
+    using namespace bench_cmd;
     options o;
     if (const int rc = parse(argc, argv, o); rc >= 0) return rc;
     auto cost = load_cost_option(o.cost.c_str());

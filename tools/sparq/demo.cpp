@@ -23,6 +23,8 @@
 #include "sparq/quant/calibrate.hpp"
 
 namespace sparq_cli {
+// (a namespace per command: the program's files compile together, CMake's unity build)
+namespace demo_cmd {
 namespace {
 
 using namespace sparq;
@@ -129,8 +131,10 @@ struct row {
 };
 
 }  // namespace
+}  // namespace demo_cmd
 
 int demo(int argc, char** argv) {
+    using namespace demo_cmd;
     options o;
     if (int rc = parse(argc, argv, o); rc >= 0) return rc;
     const index_t M = o.batch, N = o.rows, K = o.cols;

@@ -28,6 +28,8 @@
 #endif
 
 namespace sparq_cli {
+// (a namespace per command: the program's files compile together, CMake's unity build)
+namespace digits_cmd {
 namespace {
 
 using namespace sparq;
@@ -100,8 +102,10 @@ struct variant_result {
 };
 
 }  // namespace
+}  // namespace digits_cmd
 
 int digits(int argc, char** argv) {
+    using namespace digits_cmd;
     options o;
     if (int rc = parse(argc, argv, o); rc >= 0) return rc;
     auto cost = load_cost_option(o.cost.c_str());

@@ -21,6 +21,8 @@
 #include "sparq/quant/calibrate.hpp"
 
 namespace sparq_cli {
+// (a namespace per command: the program's files compile together, CMake's unity build)
+namespace measure_cmd {
 namespace {
 
 using namespace sparq;
@@ -92,8 +94,10 @@ int parse(int argc, char** argv, options& o) {
 }
 
 }  // namespace
+}  // namespace measure_cmd
 
 int measure(int argc, char** argv) {
+    using namespace measure_cmd;
     options o;
     if (int rc = parse(argc, argv, o); rc >= 0) return rc;
     auto model = load_cost_option(o.cost.c_str());

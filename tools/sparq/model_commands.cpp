@@ -31,6 +31,8 @@
 #include "sparq/prune/model.hpp"
 
 namespace sparq_cli {
+// (a namespace per command: the program's files compile together, CMake's unity build)
+namespace model_commands_cmd {
 namespace {
 
 using namespace sparq;
@@ -383,8 +385,10 @@ int inspect(const options& o) {
 }
 
 }  // namespace
+}  // namespace model_commands_cmd
 
 int model_command(const char* cmd, int argc, char** argv) {
+    using namespace model_commands_cmd;
     options o;
     o.cmd = cmd;
     if (int rc = parse(argc, argv, o); rc >= 0) return rc;

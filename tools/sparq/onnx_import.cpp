@@ -1,9 +1,9 @@
 // load_any_model: a model file by its extension (see onnx_import.hpp).
 #include "onnx_import.hpp"
 
-#include <cstring>
 #include <string>
 
+#include "model_loading.hpp"
 #include "sparq/io/model_safetensors.hpp"
 
 #if defined(SPARQ_CLI_WITH_ONNX)
@@ -13,13 +13,6 @@
 namespace sparq_cli {
 
 using namespace sparq;
-
-namespace {
-bool ends_with(const std::string& s, const char* suffix) {
-    const std::size_t n = std::strlen(suffix);
-    return s.size() >= n && s.compare(s.size() - n, n, suffix) == 0;
-}
-}  // namespace
 
 bool onnx_available() noexcept {
 #if defined(SPARQ_CLI_WITH_ONNX)

@@ -15,6 +15,8 @@
 #include "sparq/quant.hpp"
 
 namespace sparq_cli {
+// (a namespace per command: the program's files compile together, CMake's unity build)
+namespace quant_report_cmd {
 namespace {
 
 using namespace sparq;
@@ -68,8 +70,10 @@ struct row {
 };
 
 }  // namespace
+}  // namespace quant_report_cmd
 
 int quant_report(int argc, char** argv) {
+    using namespace quant_report_cmd;
     std::vector<dataset> data = {synthetic("Gaussian", false), synthetic("Laplacian", true)};
     const char* weights = nullptr;
     index_t rows = 0, cols = 0;

@@ -31,6 +31,8 @@
 #endif
 
 namespace sparq_cli {
+// (a namespace per command: the program's files compile together, CMake's unity build)
+namespace train_commands_cmd {
 namespace {
 
 using namespace sparq;
@@ -365,8 +367,9 @@ int train_command(const char* cmd, int argc, char** argv) {
 }
 
 }  // namespace
+}  // namespace train_commands_cmd
 
-int distill(int argc, char** argv) { return train_command("distill", argc, argv); }
-int finetune(int argc, char** argv) { return train_command("finetune", argc, argv); }
+int distill(int argc, char** argv) { return train_commands_cmd::train_command("distill", argc, argv); }
+int finetune(int argc, char** argv) { return train_commands_cmd::train_command("finetune", argc, argv); }
 
 }  // namespace sparq_cli
