@@ -344,6 +344,38 @@ TEST_CASE("xsimd requantization of a tile: quant::requantize's bits on extreme s
         }
 }
 
+TEST_CASE("xsimd requantization of a tile whose sums fit (stage_sums_fit): the saturating stage's bits") {
+    using arch = ::xsimd::default_arch;
+    std::mt19937 rng(76);
+    const index_t cols = 45, rows = 17, k = 300;  // sums of k products: |sum| <= k * 255 * 128
+    const std::int32_t most = std::int32_t(k * 255 * 128);
+    for (int trial = 0; trial < 30; ++trial) {
+        kernels::requant_stage st;
+        st.rounding = quant::requant_rounding::float_scale;
+        st.zero_point = int(rng() % 256) - 128;
+        for (index_t j = 0; j < cols; ++j) {
+            quant::quantized_multiplier qm;
+            qm.shift = -int(rng() % 24);
+            qm.multiplier = std::int32_t((1u << 30) + (rng() % (1u << 30)));
+            st.multiplier.push_back(qm), st.fixed.push_back(qm.multiplier), st.shift.push_back(qm.shift);
+            // offsets up to the bound's edge: INT32_MAX - most is the largest that fits
+            st.offset.push_back(j % 7 == 0 ? INT32_MAX - most : j % 7 == 1 ? INT32_MIN + most : int(rng() % 2000001) - 1000000);
+        }
+        REQUIRE(kernels::stage_sums_fit(st, k));
+        std::vector<std::int32_t> tile(std::size_t(rows * cols));
+        for (std::size_t i = 0; i < tile.size(); ++i)
+            tile[i] = i % 5 == 0 ? (i % 2 ? most : -most) : std::int32_t(rng() % std::uint32_t(2 * most + 1)) - most;
+        std::vector<std::int8_t> got(tile.size());
+        kernels::xsimd::requant_tile<arch, std::int8_t>(st, tile.data(), cols, rows, 0, cols, got.data(), cols, true);
+        int bad = 0;
+        for (std::size_t i = 0; i < tile.size(); ++i)
+            bad += got[i] != kernels::detail::requantize_sum(st, tile[i], index_t(i % std::size_t(cols)));
+        CHECK(bad == 0);
+        st.offset[3] = INT32_MAX - most + 1;  // one past: a sum could overflow
+        CHECK_FALSE(kernels::stage_sums_fit(st, k));
+    }
+}
+
 TEST_CASE("xsimd dequantization of a tile: sums whose centred value leaves int32 take the 64-bit difference") {
     using arch = ::xsimd::default_arch;
     kernels::requant_stage st;

@@ -14,6 +14,7 @@
 #include "commands.hpp"
 #include "host_info.hpp"
 #include "latency_stats.hpp"
+#include "layer_profile.hpp"
 #include "model_loading.hpp"
 #include "onnx_import.hpp"
 #include "sparq/core.hpp"
@@ -30,7 +31,7 @@ using namespace sparq;
 constexpr const char* usage =
     "usage: sparq bench MODEL [--precision fp32|fp16|bf16|int8|int4 [--calib C.npy]] [--batch N] [--threads N]\n"
     "                   [--warmup W] [--reps R] [--min-time S] [--input X.npy | --seed N] [--cost 45nm|7nm|FILE]\n"
-    "                   [--json]\n"
+    "                   [--layers] [--json]\n"
     "  Times compiled_model::run on one batch: W untimed calls (default 3), then timed calls until R of them\n"
     "  (default 20) and S seconds (default 1) are both reached. Prints the median, p90 (over a uniform sample of\n"
     "  100000 calls when there are more) and minimum latency of a call, throughput (batch / median), the peak\n"
@@ -40,12 +41,14 @@ constexpr const char* usage =
     "  the timed inputs when it is absent, which fits timing but not accuracy), or .sparq (its own precision).\n"
     "  Inputs: normal(0, 1) floats in the model's input shape from --seed (default 1), or the first N rows of\n"
     "  X.npy (the model's shape or flattened, as sparq run reads it). --json prints one JSON object.\n"
+    "  --layers: then R more calls timing each layer: time by kind of layer and the layers that took the most\n"
+    "  (every layer under --json), with multiply-adds a second.\n"
     "  --max-work N / --max-memory N: what one sample of a loaded model may cost (sparq run --help).\n";
 
 struct options {
     std::string model, input, calib, cost = "horowitz_45nm";
     nn::precision prec = nn::precision::f32;
-    bool prec_given = false, seed_given = false, json = false;
+    bool prec_given = false, seed_given = false, json = false, layers = false;
     long long batch = 1, threads = 1, warmup = 3, reps = 20, seed = 1;
     double min_time = 1.0;
     nn::load_limits limits;
@@ -68,8 +71,8 @@ int parse(int argc, char** argv, options& o) {
             o.model = a;
             continue;
         }
-        if (!std::strcmp(a, "--json")) {
-            o.json = true;
+        if (!std::strcmp(a, "--json") || !std::strcmp(a, "--layers")) {
+            (a[2] == 'j' ? o.json : o.layers) = true;
             continue;
         }
         if (i + 1 >= argc) {
@@ -212,6 +215,7 @@ struct figures {
     std::uint64_t peak_rss = 0;
     std::size_t scratch = 0;
     energy::report energy;
+    layer_profile layers;  // --layers
 };
 
 // Warm-up calls, timed calls, peak memory, then one more call counting each layer's work.
@@ -257,6 +261,12 @@ status measure(const options& o, const loaded& l, const energy::cost_model& cost
     auto counts = c.make_counters();
     SPARQ_TRY(c.run(ctx, x, ys, &counts));
     f.energy = energy::make_report(nn::to_string(c.prec()), counts, std::uint64_t(batch), cost);
+    if (!o.layers) return status::success();
+    auto timed = c.make_counters();  // (untimed by the latencies above: counting costs a little)
+    const auto t0 = clock::now();
+    for (long long i = 0; i < o.reps; ++i) SPARQ_TRY(c.run(ctx, x, ys, &timed));
+    const double seconds = std::chrono::duration<double>(clock::now() - t0).count();
+    f.layers = make_layer_profile(c, timed, std::uint64_t(o.reps), seconds);
     return status::success();
 }
 
@@ -307,6 +317,7 @@ void print_text(const options& o, const loaded& l, const figures& f, const std::
     std::printf("%-12s %s per inference (an estimate, not a measurement: counted work priced by the cost model %s)\n",
                 "energy", energy::detail::format_joules(f.energy.joules_per_inference()).c_str(),
                 printable(f.energy.cost_model).c_str());
+    if (o.layers) print_layer_profile(f.layers, 20);
 }
 
 void print_json(const options& o, const loaded& l, const figures& f, const std::string& cpu) {
@@ -334,6 +345,7 @@ void print_json(const options& o, const loaded& l, const figures& f, const std::
     if (!l.calibration.empty()) appendf(out, "\"calibration\": \"%s\", ", l.calibration.c_str());
     if (l.calibration == "file") appendf(out, "\"calib\": %s, ", json_string(o.calib).c_str());
     if (o.threads > 1) appendf(out, "\"threads_note\": \"%s\", ", threads_note);
+    if (o.layers) out += layer_profile_json(f.layers) + ", ";
     appendf(out, "\"cpu\": %s}", cpu.empty() ? "null" : json_string(cpu).c_str());
     std::printf("%s\n", out.c_str());
 }

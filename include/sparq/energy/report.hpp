@@ -16,10 +16,13 @@
 
 namespace sparq::energy {
 
-// One layer's counts, named: a model runner keeps one per layer.
+// One layer's counts, named: a model runner keeps one per layer. seconds: the wall time the
+// counted calls spent in the layer (compiled_model::run times each node it counts; a profile,
+// as `sparq bench --layers` prints it).
 struct layer_counts {
     std::string name;
     counter counts;
+    double seconds = 0.0;
 };
 
 struct layer_row {

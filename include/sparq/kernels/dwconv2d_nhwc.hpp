@@ -388,7 +388,7 @@ status dwconv2d_nhwc_s8(const context& ctx, const std::int8_t* x, const extents_
     using unsaturated_sink = vnni::dw_float_scale_sink<std::int8_t>;
     const auto sums_row = vnni::pick_dw_row<vnni::dw_sums_sink>(kh, kw, p.stride_w, p.dilation_w);
     const bool fits = std::is_same_v<Out, std::int8_t> && st.rounding == quant::requant_rounding::float_scale &&
-                      vnni::dw_offsets_fit(st, kh * kw);
+                      stage_sums_fit(st, kh * kw);
     const auto unsaturated_row = fits ? vnni::pick_dw_row<unsaturated_sink>(kh, kw, p.stride_w, p.dilation_w) : nullptr;
 #endif
     status stage[detail::dw_nhwc_max_tasks];  // a task's first failure (the stage refusing its shapes)

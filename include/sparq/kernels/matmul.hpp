@@ -274,12 +274,13 @@ status linear_s8(const context& ctx, const matrix_view<const X>& x, const packed
         x.stride(1) == 1 && y.stride(1) == 1) {
         SPARQ_TRY(detail::pick_backend(ctx, "linear_s8", true));
         using arch = ::xsimd::default_arch;
+        const bool fits = !std::is_same_v<Out, float> && stage_sums_fit(st, x.extent(1));
         const auto epi = [&](const std::int32_t* tile, index_t ldt, index_t m0, index_t rows, index_t n0, index_t cols) {
             Out* out = y.data() + m0 * y.stride(0) + n0;
             if constexpr (std::is_same_v<Out, float>)
                 xsimd::dequant_tile<arch>(st, tile, ldt, rows, n0, cols, out, y.stride(0));
             else
-                xsimd::requant_tile<arch, Out>(st, tile, ldt, rows, n0, cols, out, y.stride(0));
+                xsimd::requant_tile<arch, Out>(st, tile, ldt, rows, n0, cols, out, y.stride(0), fits);
         };
         const std::uint64_t macs = std::uint64_t(x.extent(0)) * std::uint64_t(w.n) * std::uint64_t(w.k);
         bool done = false;

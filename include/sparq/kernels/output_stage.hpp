@@ -44,6 +44,16 @@ struct requant_stage {
     activation act = activation::none;
 };
 
+// Whether no sum of k products of an activation code (int8 or uint8: |x| <= 255) and an int8
+// weight, plus any of the stage's offsets, can overflow int32: then the stage's saturating add
+// would return its input, and the SIMD stages skip it (the same bits, a third less work).
+inline bool stage_sums_fit(const requant_stage& st, index_t k) noexcept {
+    const std::int64_t most = std::int64_t(k) * 255 * 128;
+    for (const std::int32_t o : st.offset)
+        if (std::int64_t(o) + most > INT32_MAX || std::int64_t(o) - most < INT32_MIN) return false;
+    return true;
+}
+
 // x: per-tensor qparams of the input; w: per-tensor or per-channel (axis 0) qparams of the
 // [N, K] weights, symmetric (zero point 0); packed: the packed int8 weights (their column
 // sums); y: per-tensor qparams of the output; bias: N floats or empty.

@@ -28,6 +28,7 @@
 #pragma once
 
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -78,7 +79,7 @@ public:
 
     // y [batch, out_features] = the model on x [batch, in_features] (each row a sample's C*H*W
     // values in NCHW order). Needs an arena on ctx of scratch_bytes(batch). per_layer, if given,
-    // gets one counter per node (make_counters()) that this call adds to.
+    // gets one counter per node (make_counters()) that this call adds its work and its time to.
     // y is output 0 (the model's only output unless it has several).
     status run(const context& ctx, const matrix_view<const float>& x, const matrix_view<float>& y,
                std::vector<energy::layer_counts>* per_layer = nullptr) const;
@@ -98,6 +99,12 @@ public:
     index_t out_features() const noexcept { return output_features(0); }
     std::size_t layer_count() const noexcept { return steps_.size(); }
     const std::string& layer_name(std::size_t i) const noexcept { return steps_[i].name; }
+    // Its op, and for a convolution whether depthwise (a group per input channel) or grouped.
+    const char* layer_kind(std::size_t i) const noexcept {
+        const step& s = steps_[i];
+        if (s.kind != op::conv2d || s.conv.groups == 1) return to_string(s.kind);
+        return s.conv.groups == shapes_[std::size_t(s.inputs[0])][0] ? "conv2d depthwise" : "conv2d grouped";
+    }
     // What a file holding this model stores: weights in their precision, per-channel scales
     // and the biases (fp32), the int8 activation parameters.
     std::size_t stored_bytes() const noexcept { return stored_bytes_; }
@@ -603,7 +610,13 @@ inline status compiled_model::run_steps(const context& ctx, const matrix_view<co
         const bool cl = cl_[out_v] != 0;
         const runners::run_state io{c, a, batch, s, values, shapes_.data(), s8_.data(), cl_.data(), q_.data(),
                                     in_v, out_v, xs, ys, in_n, out_n, out_s8, cl};
-        SPARQ_TRY(runners::run_step(io));  // the op's runner (nn/runners/)
+        if (!per_layer) {
+            SPARQ_TRY(runners::run_step(io));  // the op's runner (nn/runners/)
+            continue;
+        }
+        const auto t0 = std::chrono::steady_clock::now();
+        SPARQ_TRY(runners::run_step(io));
+        (*per_layer)[i].seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     }
     return status::success();
 }

@@ -225,7 +225,7 @@ struct dw_sums_sink {
 
 // float_scale requantization in registers (xsimd::detail::float_scale_block: the bits of
 // requant_tile's), codes stored straight into the output row [OW, C]. Only where the caller found
-// that no sum + offset can overflow int32 (dw_offsets_fit): the block's saturation would return
+// that no sum + offset can overflow int32 (stage_sums_fit): the block's saturation would return
 // its input, so it is skipped, the same bits (a sixth of the row's work here).
 template <class Q>
 struct dw_float_scale_sink {
@@ -240,11 +240,7 @@ struct dw_float_scale_sink {
         index_t c;
         __mmask16 m;
         SPARQ_ALWAYS_INLINE void operator()(__m512i acc, index_t ow) const noexcept {
-            using fb = ::xsimd::batch<float, A>;
-            // float_scale_block::operator() without the overflow select (it keeps x)
-            const fb scaled = ::xsimd::batch_cast<float>(ib(acc) + stage.offset) * stage.multiplier;
-            const fb f = ::xsimd::min(::xsimd::max(scaled, stage.lo), stage.hi);
-            const __m512i v = ::xsimd::nearbyint_as_int(f) + stage.zero_point;
+            const __m512i v = stage.exact(ib(acc));
             if (m == 0xFFFF)
                 ::sparq::kernels::xsimd::detail::store_narrow<Q>(ib(v), p + ow * c, A{});
             else
@@ -262,15 +258,6 @@ struct dw_float_scale_sink {
                 out + c0, c, m};
     }
 };
-
-// Whether no depthwise sum of `taps` int8 products (zero-point padding included: codes too),
-// plus any of the stage's offsets, can overflow int32.
-inline bool dw_offsets_fit(const requant_stage& st, index_t taps) noexcept {
-    const std::int64_t most = std::int64_t(taps) * 128 * 128;
-    for (const std::int32_t o : st.offset)
-        if (std::int64_t(o) + most > INT32_MAX || std::int64_t(o) - most < INT32_MIN) return false;
-    return true;
-}
 
 // The whole row, every channel: blocks of 16, the last one masked. KH x KW taps and the stride
 // along W as compiled in (KH = KW = 0: any kernel; S = 0: any stride or dilation along W, one

@@ -92,6 +92,11 @@ struct float_scale_block {
         const fb f = ::xsimd::min(::xsimd::max(::xsimd::batch_cast<float>(x ^ ((x ^ saturated) & overflow)) * multiplier, lo), hi);
         return ::xsimd::nearbyint_as_int(f) + zero_point;
     }
+    // The same where acc + offset cannot overflow (stage_sums_fit): no saturation to select.
+    SPARQ_ALWAYS_INLINE ib exact(ib acc) const noexcept {
+        const fb f = ::xsimd::min(::xsimd::max(::xsimd::batch_cast<float>(acc + offset) * multiplier, lo), hi);
+        return ::xsimd::nearbyint_as_int(f) + zero_point;
+    }
 };
 
 }  // namespace detail
@@ -103,10 +108,11 @@ SPARQ_ALWAYS_INLINE ::xsimd::batch<float, A> bias_activation(::xsimd::batch<floa
 }
 
 // Requantize rows [0, rows) x columns [n0, n0 + cols) of a tile of int32 sums (row r at
-// tile + r * ldt) into Q codes; y + r * ldy is row r's output at column n0.
+// tile + r * ldt) into Q codes; y + r * ldy is row r's output at column n0. fits: the caller
+// found stage_sums_fit for its sums (the float_scale stage then skips its saturation).
 template <class A, class Q>
 void requant_tile(const requant_stage& st, const std::int32_t* tile, index_t ldt, index_t rows, index_t n0, index_t cols,
-                  Q* y, index_t ldy) noexcept {
+                  Q* y, index_t ldy, bool fits = false) noexcept {
     using ib = ::xsimd::batch<std::int32_t, A>;
     constexpr index_t L = index_t(ib::size);
     index_t j = 0;
@@ -115,7 +121,12 @@ void requant_tile(const requant_stage& st, const std::int32_t* tile, index_t ldt
             const std::size_t n = std::size_t(n0 + j);
             const detail::float_scale_block<A> block(ib::load_unaligned(st.offset.data() + n), ib::load_unaligned(st.fixed.data() + n),
                                                      ib::load_unaligned(st.shift.data() + n), st.zero_point, st.qmin, st.qmax);
-            for (index_t r = 0; r < rows; ++r) detail::store_narrow<Q>(block(ib::load_unaligned(tile + r * ldt + j)), y + r * ldy + j, A{});
+            const std::int32_t* t = tile + j;
+            Q* out = y + j;
+            if (fits)
+                for (index_t r = 0; r < rows; ++r) detail::store_narrow<Q>(block.exact(ib::load_unaligned(t + r * ldt)), out + r * ldy, A{});
+            else
+                for (index_t r = 0; r < rows; ++r) detail::store_narrow<Q>(block(ib::load_unaligned(t + r * ldt)), out + r * ldy, A{});
         }
     }
     for (; j + L <= cols; j += L) {
