@@ -184,27 +184,46 @@ void dequant_tile(const requant_stage& st, const std::int32_t* tile, index_t ldt
     using ib = ::xsimd::batch<std::int32_t, A>;
     using fb = ::xsimd::batch<float, A>;
     constexpr index_t L = index_t(ib::size);
+    // Columns [j, j + width) of every row, their parameters in batches: acc - zx overflowed int32
+    // where the operands' signs differ and the result's is not acc's; such rows take the
+    // reference's 64-bit difference.
+    const auto columns = [&](index_t j, index_t width, ib zx, fb scale, fb bias) {
+        for (index_t r = 0; r < rows; ++r) {
+            const std::int32_t* t = tile + r * ldt + j;
+            float* out = y + r * ldy + j;
+            const ib acc = width == L ? ib::load_unaligned(t) : detail::load_partial<A>(t, std::size_t(width), A{});
+            const ib centred = acc - zx;
+            if (::xsimd::any(((acc ^ zx) & (acc ^ centred)) < ib(0))) {
+                for (index_t i = 0; i < width; ++i) out[i] = kernels::detail::dequantize_sum(st, t[i], n0 + j + i);
+                continue;
+            }
+            const fb v = bias_activation<A>(::xsimd::batch_cast<float>(centred) * scale, bias, st.act);
+            if (width == L) {
+                v.store_unaligned(out);
+            } else {
+                alignas(64) float part[L];
+                v.store_aligned(part);
+                for (index_t i = 0; i < width; ++i) out[i] = part[i];
+            }
+        }
+    };
     index_t j = 0;
     for (; j + L <= cols; j += L) {
         const std::size_t n = std::size_t(n0 + j);
-        const ib zx = ib::load_unaligned(st.zx_colsum.data() + n);
-        const fb scale = fb::load_unaligned(st.real_scale.data() + n);
-        const fb bias = st.bias.empty() ? fb(0.0f) : fb::load_unaligned(st.bias.data() + n);
-        for (index_t r = 0; r < rows; ++r) {
-            const ib acc = ib::load_unaligned(tile + r * ldt + j);
-            const ib centred = acc - zx;
-            // acc - zx overflowed int32 where the operands' signs differ and the result's is not acc's:
-            // those lanes take the reference's 64-bit difference
-            if (::xsimd::any(((acc ^ zx) & (acc ^ centred)) < ib(0))) {
-                for (index_t i = 0; i < L; ++i)
-                    y[r * ldy + j + i] = kernels::detail::dequantize_sum(st, tile[r * ldt + j + i], n0 + j + i);
-                continue;
-            }
-            bias_activation<A>(::xsimd::batch_cast<float>(centred) * scale, bias, st.act).store_unaligned(y + r * ldy + j);
-        }
+        columns(j, L, ib::load_unaligned(st.zx_colsum.data() + n), fb::load_unaligned(st.real_scale.data() + n),
+                st.bias.empty() ? fb(0.0f) : fb::load_unaligned(st.bias.data() + n));
     }
-    for (; j < cols; ++j)
-        for (index_t r = 0; r < rows; ++r) y[r * ldy + j] = kernels::detail::dequantize_sum(st, tile[r * ldt + j], n0 + j);
+    if (j < cols) {  // the last columns through the same vector code on padded batches (as requant_tile)
+        const index_t tail = cols - j;
+        const std::size_t n = std::size_t(n0 + j);
+        alignas(64) std::int32_t zx[L] = {};
+        alignas(64) float scale[L] = {}, bias[L] = {};
+        for (index_t i = 0; i < tail; ++i) {
+            zx[i] = st.zx_colsum[n + std::size_t(i)], scale[i] = st.real_scale[n + std::size_t(i)];
+            if (!st.bias.empty()) bias[i] = st.bias[n + std::size_t(i)];
+        }
+        columns(j, tail, ib::load_aligned(zx), fb::load_aligned(scale), fb::load_aligned(bias));
+    }
 }
 
 }  // namespace sparq::kernels::xsimd
