@@ -71,8 +71,12 @@ int parse(int argc, char** argv, options& o) {
             o.model = a;
             continue;
         }
-        if (!std::strcmp(a, "--json") || !std::strcmp(a, "--layers")) {
-            (a[2] == 'j' ? o.json : o.layers) = true;
+        if (!std::strcmp(a, "--json")) {
+            o.json = true;
+            continue;
+        }
+        if (!std::strcmp(a, "--layers")) {
+            o.layers = true;
             continue;
         }
         if (i + 1 >= argc) {
