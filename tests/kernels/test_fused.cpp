@@ -153,9 +153,9 @@ std::vector<X> activations_of(index_t count, std::mt19937& rng) {
 }
 
 template <class X, class Out>
-void check_linear(const int8_layer& l, index_t m, std::mt19937& rng, int threads) {
-    const auto x = activations_of<X>(m * l.k, rng);
-    const matrix_view<const X> xv(x.data(), {m, l.k});
+void check_linear(const int8_layer& l, index_t m, std::mt19937& rng, int threads, index_t gap = 0) {
+    const auto x = activations_of<X>(m * (l.k + gap), rng);  // rows l.k + gap apart
+    const matrix_view<const X> xv(x.data(), {m, l.k}, {l.k + gap, 1});
     const auto xq = quant::make_per_tensor(std::is_signed_v<X> ? dtype::s8 : dtype::u8, 0.05f, std::is_signed_v<X> ? 3 : 131);
     const auto yq = quant::make_per_tensor(std::is_signed_v<Out> ? dtype::s8 : dtype::u8, 0.5f, std::is_signed_v<Out> ? -5 : 100);
     std::vector<kernels::packed_s8> layouts;
@@ -250,8 +250,14 @@ TEST_CASE("linear_s8 on AMX tiles: the bits of the two-pass reference around the
         kernels::xsimd::set_amx(amx);
         // each thread of the big layer configures its own tiles
         check_shapes({mnk{32, 32, 64}, mnk{33, 31, 65}, mnk{64, 33, 127}, mnk{31, 64, 128}, mnk{97, 70, 200},
-                      mnk{40, 96, 576}, mnk{64, 16, 63}, mnk{50, 64, 1000}},
+                      mnk{40, 96, 576}, mnk{64, 16, 63}, mnk{50, 64, 1000},
+                      // k tails read as whole tiles (past K into the next row) but for the last blocks
+                      mnk{64, 16, 16}, mnk{200, 24, 16}, mnk{97, 40, 24}, mnk{128, 32, 27}, mnk{300, 64, 147}},
                      70, rng);
+        for (const mnk& s : {mnk{96, 32, 16}, mnk{130, 20, 147}}) {  // rows apart by more than K
+            CAPTURE(s.k);
+            check_linear<std::int8_t, std::int8_t>(make_layer(s.n, s.k, rng), s.m, rng, 1, 7);
+        }
     }
 }
 #endif

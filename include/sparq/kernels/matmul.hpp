@@ -156,7 +156,7 @@ status check_packed(const matrix_view<const X>& x, const P& w, const matrix_view
         return status(errc::shape_mismatch, "%s: x %s, packed w [%td, %td] (as [N, K]) and y %s do not fit", op,
                       format_extents(x.extents(), a, sizeof a), w.n, w.k, format_extents(y.extents(), c, sizeof c));
     }
-    if (w.nr <= 0 || w.data.size() != w.panels() * w.k_padded * w.nr)
+    if (w.nr <= 0 || w.data.size() != w.panels() * w.k_stride * w.nr)
         return status(errc::invalid_argument, "%s: the packed weights are not a packed layout (made by pack_weights?)", op);
     return status::success();
 }

@@ -4,7 +4,10 @@
 //   s8:  panels of `nr` columns; for every group of `k_group` k, nr x k_group bytes: w[n][g k_group ..]
 //        for each n. k_group 4 is the operand layout of vpdpbusd (K padded to a multiple of 4
 //        with zeros); k_group 1 is the f32 layout, for CPUs that widen to int32 instead;
-//        plus each column's weight sum, to fold activation offsets into the bias.
+//        plus each column's weight sum, to fold activation offsets into the bias. With k_group 4
+//        a panel holds K rounded up to 64 k (k_stride), zero past K: an AMX tile step reads 64 k
+//        at once, so the last one may run on the zeros (gemm_s8_amx.hpp) while the VNNI kernels
+//        read only the first k_padded.
 // Columns past N in the last panel are zero.
 #pragma once
 
@@ -22,11 +25,12 @@ struct packed_weights {
     index_t nr = 0;           // panel width (columns)
     index_t k_padded = 0;     // K rounded up to a multiple of k_group
     index_t k_group = 1;      // consecutive k of one column stored together (4: VNNI)
-    tensor<T, 1> data;        // panels() * k_padded * nr elements
+    index_t k_stride = 0;     // k a panel holds: k_padded, or K rounded up to 64 for k_group 4
+    tensor<T, 1> data;        // panels() * k_stride * nr elements
     tensor<std::int32_t, 1> col_sums;  // s8: sum over k of w[n][k], one per column (N)
 
     index_t panels() const noexcept { return nr ? (n + nr - 1) / nr : 0; }
-    const T* panel(index_t p) const noexcept { return data.data() + p * k_padded * nr; }
+    const T* panel(index_t p) const noexcept { return data.data() + p * k_stride * nr; }
     std::size_t bytes() const noexcept {
         return std::size_t(data.size()) * sizeof(T) + std::size_t(col_sums.size()) * sizeof(std::int32_t);
     }
@@ -43,12 +47,12 @@ template <class T, class S = float>
 result<packed_weights<T>> pack_float(const matrix_view<const S>& w, index_t nr) noexcept {
     if (nr <= 0) return status(errc::invalid_argument, "pack: panel width %td", nr);
     packed_weights<T> p;
-    p.n = w.extent(0), p.k = w.extent(1), p.nr = nr, p.k_padded = w.extent(1);
-    auto data = tensor<T, 1>::make({p.panels() * p.k_padded * nr});
+    p.n = w.extent(0), p.k = w.extent(1), p.nr = nr, p.k_padded = p.k_stride = w.extent(1);
+    auto data = tensor<T, 1>::make({p.panels() * p.k_stride * nr});
     if (!data) return data.error();
     p.data = std::move(*data);
     for (index_t panel = 0; panel < p.panels(); ++panel) {
-        T* out = p.data.data() + panel * p.k_padded * nr;
+        T* out = p.data.data() + panel * p.k_stride * nr;
         for (index_t k = 0; k < p.k; ++k)
             for (index_t j = 0; j < nr; ++j) {
                 const index_t n = panel * nr + j;
@@ -66,15 +70,16 @@ inline result<packed_s8> pack_s8(const matrix_view<const std::int8_t>& w, index_
     packed_s8 p;
     p.n = w.extent(0), p.k = w.extent(1), p.nr = nr, p.k_group = k_group;
     p.k_padded = (w.extent(1) + k_group - 1) / k_group * k_group;
-    auto data = tensor<std::int8_t, 1>::make({p.panels() * p.k_padded * nr});
+    p.k_stride = k_group == 4 ? (w.extent(1) + 63) / 64 * 64 : p.k_padded;
+    auto data = tensor<std::int8_t, 1>::make({p.panels() * p.k_stride * nr});
     auto sums = tensor<std::int32_t, 1>::make({p.n});
     if (!data) return data.error();
     if (!sums) return sums.error();
     p.data = std::move(*data);
     p.col_sums = std::move(*sums);
     for (index_t panel = 0; panel < p.panels(); ++panel) {
-        std::int8_t* out = p.data.data() + panel * p.k_padded * nr;
-        for (index_t g = 0; g < p.k_padded / k_group; ++g)
+        std::int8_t* out = p.data.data() + panel * p.k_stride * nr;
+        for (index_t g = 0; g < p.k_stride / k_group; ++g)
             for (index_t j = 0; j < nr; ++j)
                 for (index_t t = 0; t < k_group; ++t) {
                     const index_t n = panel * nr + j, k = k_group * g + t;

@@ -3,10 +3,14 @@
 // four 16 x 16 int32 tiles; each step loads two 16-row tiles of activations straight from X (64
 // bytes of k a row, no packing: tdpbssd takes int8 x int8, tdpbusd uint8 x int8, so no +128
 // shift) and the panel's two 16-column halves, which the VNNI packing already lays out as AMX
-// wants them (a row per group of 4 k, 4 bytes a column). The k past the last whole 64 (at most
-// 64, the panel's zero padding included) and the rows past the last whole 32 go through the
-// AVX512-VNNI kernel, whose +128 shift is taken back with those k's own weight sums. Exact int32
-// sums, so the same bits as every other int8 GEMM. Linux hands out the tile state per process
+// wants them (a row per group of 4 k, 4 bytes a column). The k past the last whole 64 run as one
+// more tile step: a tile row reads 64 bytes from the row's tail on, past K into the next row,
+// and the panel's rows past K (pack.hpp's k_stride) are zeros, so what it reads there adds
+// nothing. Where that read would leave X (the last block or two) those k are packed and go
+// through the AVX512-VNNI kernel, whose +128 shift is taken back with their own weight sums, as
+// do the rows past the last whole 32. So a K = 16 or 24 layer (mobilenet's pointwise ones) runs
+// on tiles, unpacked, not on the VNNI kernel with its packing. Exact int32 sums, so the same
+// bits as every other int8 GEMM. Linux hands out the tile state per process
 // on request (arch_prctl ARCH_REQ_XCOMP_PERM): amx_usable() asks once; without it, or with
 // set_amx(false), callers keep the VNNI kernel.
 #pragma once
@@ -16,6 +20,7 @@
 #if defined(__AMX_TILE__) && defined(__AMX_INT8__) && defined(__AVX512VNNI__) && defined(__linux__)
 #define SPARQ_HAS_AMX_GEMM 1
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <cstdlib>
@@ -73,7 +78,14 @@ void gemm_s8_fused_amx(const matrix_view<const X>& x, const packed_s8& w, Epi&& 
     const index_t M = x.extent(0), N = w.n, K = w.k, ldx = x.stride(0);
     const index_t k_amx = K / 64 * 64, m_amx = M / MB * MB;
     const index_t k_tail = w.k_padded - k_amx;  // 0..64, a multiple of 4
-    if (k_amx > 0 && m_amx > 0) {
+    // blocks [0, m_direct) read their tail as a tile: the last row's 64 bytes from k_amx on end
+    // within X, whose last element is (M - 1) * ldx + K - 1
+    index_t m_direct = 0;
+    if (k_tail > 0 && m_amx > 0) {
+        const index_t last = (M - 1) * ldx + K - k_amx - 64 - (MB - 1) * ldx;  // m0 * ldx at most this
+        m_direct = last < 0 ? 0 : (ldx > 0 ? std::min(last / ldx / MB + 1, m_amx / MB) : m_amx / MB) * MB;
+    }
+    if (m_amx > 0 && (k_amx > 0 || m_direct > 0)) {
         const detail::amx_tile_config config;
         _tile_loadconfig(&config);
         alignas(64) std::int32_t tile[MB * NR];
@@ -112,11 +124,29 @@ void gemm_s8_fused_amx(const matrix_view<const X>& x, const packed_s8& w, Epi&& 
                         _tile_dpbusd(3, 5, 7);
                     }
                 }
+                if (m0 < m_direct) {  // the tail: 64 bytes a row, zeros in the panel past K
+                    _tile_loadd(4, x0 + k_amx, ldx);
+                    _tile_loadd(5, x0 + 16 * ldx + k_amx, ldx);
+                    const std::int8_t* b = panel + k_amx * NR;
+                    _tile_loadd(6, b, NR * 4);
+                    _tile_loadd(7, b + 64, NR * 4);
+                    if constexpr (std::is_signed_v<X>) {
+                        _tile_dpbssd(0, 4, 6);
+                        _tile_dpbssd(1, 4, 7);
+                        _tile_dpbssd(2, 5, 6);
+                        _tile_dpbssd(3, 5, 7);
+                    } else {
+                        _tile_dpbusd(0, 4, 6);
+                        _tile_dpbusd(1, 4, 7);
+                        _tile_dpbusd(2, 5, 6);
+                        _tile_dpbusd(3, 5, 7);
+                    }
+                }
                 _tile_stored(0, tile, NR * 4);
                 _tile_stored(1, tile + 16, NR * 4);
                 _tile_stored(2, tile + 16 * NR, NR * 4);
                 _tile_stored(3, tile + 16 * NR + 16, NR * 4);
-                if (k_tail > 0) {  // the last k on the VNNI kernel, added to the tile
+                if (k_tail > 0 && m0 >= m_direct) {  // the last k on the VNNI kernel, added to the tile
                     detail::pack_activations(x, m0, MB, k_amx, k_tail, 64, a);
                     for (index_t r = 0; r < MB; r += VR) {
                         const index_t rows = MB - r < VR ? MB - r : VR;
@@ -133,8 +163,8 @@ void gemm_s8_fused_amx(const matrix_view<const X>& x, const packed_s8& w, Epi&& 
         }
         _tile_release();
     }
-    if (m_amx < M || k_amx == 0) {  // the rows past the last whole block (all of them for K < 64)
-        const index_t m_begin = k_amx > 0 ? m_amx : 0;
+    if (m_amx < M || (k_amx == 0 && m_direct == 0)) {  // the rows past the last whole block (all of them when no tile ran)
+        const index_t m_begin = k_amx > 0 || m_direct > 0 ? m_amx : 0;
         const matrix_view<const X> rest(x.data() + m_begin * ldx, {M - m_begin, K}, {ldx, 1});
         gemm_s8_fused<X>(rest, w, [&](const std::int32_t* t, index_t ldt, index_t m0, index_t rows, index_t n0, index_t cols) {
             epi(t, ldt, m_begin + m0, rows, n0, cols);
