@@ -148,18 +148,30 @@ TEST_CASE("conv2d sends depthwise layers to dwconv2d and keeps the reference's r
     CHECK(a.used() == 0);  // no im2col buffer for a depthwise layer
 }
 
-TEST_CASE("transpose: every element lands, across tile edges and with row strides") {
-    for (const index_t rows : {1, 15, 16, 17, 40}) {
-        for (const index_t cols : {1, 3, 16, 33}) {
-            std::vector<int> src(std::size_t(rows * (cols + 2))), dst(std::size_t(cols * (rows + 1)), -1);
-            for (std::size_t i = 0; i < src.size(); ++i) src[i] = int(i);
-            kernels::transpose(src.data(), rows, cols, cols + 2, dst.data(), rows + 1);
-            int bad = 0;
-            for (index_t i = 0; i < rows; ++i)
-                for (index_t j = 0; j < cols; ++j)
-                    bad += dst[std::size_t(j * (rows + 1) + i)] != src[std::size_t(i * (cols + 2) + j)];
-            for (index_t j = 0; j < cols; ++j) bad += dst[std::size_t(j * (rows + 1) + rows)] != -1;  // the gap stays
-            CHECK(bad == 0);
+TEST_CASE("transpose: every element lands, across tile edges, with row strides and 1-4 channels") {
+    // packed rows (gap 0) with 1 to 4 rows or columns take the interleaving loops; the others the tiles
+    for (const index_t gap : {0, 2})
+        for (const index_t rows : {1, 2, 3, 4, 15, 16, 17, 40}) {
+            for (const index_t cols : {1, 2, 3, 4, 16, 33}) {
+                CAPTURE(gap);
+                CAPTURE(rows);
+                CAPTURE(cols);
+                const index_t lds = cols + gap, ldd = rows + gap / 2;
+                std::vector<std::int8_t> src(std::size_t(rows * lds)), dst(std::size_t(cols * ldd + 1), -1);
+                for (std::size_t i = 0; i < src.size(); ++i) src[i] = std::int8_t(i % 100);
+                std::vector<float> fsrc(src.begin(), src.end()), fdst(dst.begin(), dst.end());
+                kernels::transpose(src.data(), rows, cols, lds, dst.data(), ldd);
+                kernels::transpose(fsrc.data(), rows, cols, lds, fdst.data(), ldd);
+                int bad = 0;
+                for (index_t i = 0; i < rows; ++i)
+                    for (index_t j = 0; j < cols; ++j) {
+                        bad += dst[std::size_t(j * ldd + i)] != src[std::size_t(i * lds + j)];
+                        bad += fdst[std::size_t(j * ldd + i)] != fsrc[std::size_t(i * lds + j)];
+                    }
+                for (index_t j = 0; j < cols; ++j)  // the gaps between rows, and past the end, stay
+                    for (index_t i = rows; i < ldd; ++i) bad += dst[std::size_t(j * ldd + i)] != -1;
+                bad += dst.back() != -1;
+                CHECK(bad == 0);
+            }
         }
-    }
 }
