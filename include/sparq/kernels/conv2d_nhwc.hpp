@@ -122,7 +122,15 @@ nhwc_plan plan_nhwc(const packed_conv<T>& w, const conv2d_params& p, const exten
         return pl;
     }
     pl.chunk = nhwc_chunk_rows(pl.rows, pl.kg * p.groups, sizeof(T), std::size_t(w.original.size()) * sizeof(T));
-    if (pl.tasks > 1) pl.chunk = std::max<index_t>(1, std::min(pl.chunk, (pl.rows + pl.tasks - 1) / pl.tasks));
+    if (pl.tasks > 1 && pl.rows > 0) {
+        // as many chunks as a multiple of the tasks, of equal size: 4 chunks of 455, 455, 455 and
+        // 203 rows on two threads gave one of them 910 rows and the other 658
+        const index_t n = ((pl.rows + pl.chunk - 1) / pl.chunk + pl.tasks - 1) / pl.tasks * pl.tasks;
+        pl.chunk = std::max<index_t>(1, (pl.rows + n - 1) / n);
+    }
+    // whole blocks of the GEMM's rows (the int8 kernels' 32, the float one's 12), but for the last
+    constexpr index_t block = std::is_same_v<T, std::int8_t> ? 32 : 12;
+    if (pl.chunk > block && pl.chunk < pl.rows) pl.chunk = (pl.chunk + block - 1) / block * block;
     pl.chunks = pl.rows ? (pl.rows + pl.chunk - 1) / pl.chunk : 0;
     pl.tasks = std::max<index_t>(1, std::min(pl.tasks, pl.chunks));
     pl.cols_bytes = round_up_64(std::size_t(pl.chunk * pl.kg) * sizeof(T));
