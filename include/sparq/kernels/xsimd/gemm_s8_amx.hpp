@@ -106,28 +106,13 @@ void gemm_s8_fused_amx(const matrix_view<const X>& x, const packed_s8& w, Epi&& 
                 _tile_zero(1);
                 _tile_zero(2);
                 _tile_zero(3);
-                for (index_t k0 = 0; k0 < k_amx; k0 += 64) {
+                // the blocks of m_direct take the tail as one more step: 64 bytes a row, zeros in
+                // the panel past K
+                const index_t k_end = m0 < m_direct ? k_amx + 64 : k_amx;
+                for (index_t k0 = 0; k0 < k_end; k0 += 64) {
                     _tile_loadd(4, x0 + k0, ldx);
                     _tile_loadd(5, x0 + 16 * ldx + k0, ldx);
                     const std::int8_t* b = panel + k0 * NR;  // k0 / 4 groups of NR x 4 bytes
-                    _tile_loadd(6, b, NR * 4);
-                    _tile_loadd(7, b + 64, NR * 4);
-                    if constexpr (std::is_signed_v<X>) {
-                        _tile_dpbssd(0, 4, 6);
-                        _tile_dpbssd(1, 4, 7);
-                        _tile_dpbssd(2, 5, 6);
-                        _tile_dpbssd(3, 5, 7);
-                    } else {
-                        _tile_dpbusd(0, 4, 6);
-                        _tile_dpbusd(1, 4, 7);
-                        _tile_dpbusd(2, 5, 6);
-                        _tile_dpbusd(3, 5, 7);
-                    }
-                }
-                if (m0 < m_direct) {  // the tail: 64 bytes a row, zeros in the panel past K
-                    _tile_loadd(4, x0 + k_amx, ldx);
-                    _tile_loadd(5, x0 + 16 * ldx + k_amx, ldx);
-                    const std::int8_t* b = panel + k_amx * NR;
                     _tile_loadd(6, b, NR * 4);
                     _tile_loadd(7, b + 64, NR * 4);
                     if constexpr (std::is_signed_v<X>) {
