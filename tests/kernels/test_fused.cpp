@@ -307,6 +307,43 @@ TEST_CASE("linear_s8: strided views, the arena only on the two-pass path, stages
 }
 
 #if defined(SPARQ_MATMUL_XSIMD)
+TEST_CASE("linear_s8 on a column slice of the stage (a grouped convolution's group): the columns of the whole layer") {
+    std::mt19937 rng(76);
+    const index_t m = 70, n = 40, k = 147, first = 24;  // the slice: output columns [24, 40)
+    const auto l = make_layer(n, k, rng);
+    const auto whole = kernels::pack_weights(matrix_view<const std::int8_t>(l.w.data(), {n, k}));
+    const auto part = kernels::pack_weights(matrix_view<const std::int8_t>(l.w.data() + first * k, {n - first, k}));
+    REQUIRE(whole.ok());
+    REQUIRE(part.ok());
+    const auto xq = quant::make_per_tensor(dtype::s8, 0.05f, 3), yq = quant::make_per_tensor(dtype::s8, 0.5f, -5);
+    auto st = kernels::make_requant_stage(xq, l.wq, *whole, yq, l.bias, kernels::activation::relu6);
+    REQUIRE(st.ok());
+    const auto x = activations_of<std::int8_t>(m * k, rng);
+    const matrix_view<const std::int8_t> xv(x.data(), {m, k});
+    context ctx;
+    if (!kernels::detail::linear_s8_fuses(ctx, k, *part, 1, 1)) {
+        MESSAGE("no fused int8 GEMM in this build: a stage slice is refused");
+        std::vector<std::int8_t> y(std::size_t(m * n));
+        CHECK(kernels::linear_s8(ctx, xv, *part, *st, matrix_view<std::int8_t>(y.data(), {m, n - first}), first).code() ==
+              errc::invalid_argument);
+        return;
+    }
+    std::vector<std::int8_t> ref(std::size_t(m * n)), sliced(std::size_t(m * n), 99);
+    REQUIRE(kernels::linear_s8(ctx, xv, *whole, *st, matrix_view<std::int8_t>(ref.data(), {m, n})).ok());
+    // written into its columns of the whole output, rows n apart
+    REQUIRE(kernels::linear_s8(ctx, xv, *part, *st, matrix_view<std::int8_t>(sliced.data() + first, {m, n - first}, {n, 1}), first).ok());
+    int bad = 0;
+    for (index_t i = 0; i < m; ++i)
+        for (index_t j = 0; j < n; ++j)
+            bad += sliced[std::size_t(i * n + j)] != (j < first ? std::int8_t(99) : ref[std::size_t(i * n + j)]);
+    CHECK(bad == 0);
+    // a slice past the stage's columns, or a negative one
+    CHECK(kernels::linear_s8(ctx, xv, *part, *st, matrix_view<std::int8_t>(sliced.data(), {m, n - first}), first + 1).code() ==
+          errc::shape_mismatch);
+    CHECK(kernels::linear_s8(ctx, xv, *part, *st, matrix_view<std::int8_t>(sliced.data(), {m, n - first}), -1).code() ==
+          errc::invalid_argument);
+}
+
 TEST_CASE("xsimd requantization of a tile: quant::requantize's bits on extreme sums, offsets and shifts") {
     using arch = ::xsimd::default_arch;
     std::mt19937 rng(75);

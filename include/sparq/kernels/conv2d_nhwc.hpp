@@ -280,17 +280,23 @@ status conv2d_nhwc_s8(const context& ctx, const std::int8_t* x, const extents_t<
         }
     }
 #endif
-    // one group: requantization fused into the GEMM (linear_s8); grouped: each group's int32 sums
-    // into its columns of the task's [rows, O] buffer, then the stage over whole rows
+    // Requantization fused into the GEMM (linear_s8), a group's GEMM applying the stage's columns
+    // of its output channels (regnet's grouped layers ran 3x slower through int32 sums and a
+    // pass of their own); where the GEMM cannot fuse, each group's int32 sums go into its columns
+    // of the task's [rows, O] buffer, then the stage runs over whole rows
+    const bool fused = !done && detail::linear_s8_fuses(ctx, w.per_group[0].k, w.per_group[0], 1, 1);
     if (!done)
         SPARQ_TRY(detail::conv2d_nhwc_rows(
         ctx, x, xe, w, p, ye, zero_point,
         [&](const context& one, index_t g, const matrix_view<const std::int8_t>& cols, index_t m0, index_t rows, std::int32_t* sums) {
             if (p.groups == 1) return linear_s8(one, cols, w.per_group[0], st, matrix_view<Out>(y + m0 * o, {rows, o}));
+            if (fused)
+                return linear_s8(one, cols, w.per_group[std::size_t(g)], st, matrix_view<Out>(y + m0 * o + g * og, {rows, og}, {o, 1}),
+                                 g * og);
             return matmul_s8(one, cols, w.per_group[std::size_t(g)], matrix_view<std::int32_t>(sums + g * og, {rows, og}, {o, 1}));
         },
         [&](index_t m0, index_t rows, std::int32_t* sums) {
-            if (p.groups == 1) return status::success();
+            if (p.groups == 1 || fused) return status::success();
             const matrix_view<const std::int32_t> acc(sums, {rows, o});
             const matrix_view<Out> out(y + m0 * o, {rows, o});
             if constexpr (std::is_same_v<Out, float>) return apply_dequant(st, acc, out);

@@ -256,55 +256,79 @@ status matmul_s8(const context& ctx, const matrix_view<const X>& x, const packed
     return status::success();
 }
 
+namespace detail {
+
+// Whether linear_s8 fuses its stage into the GEMM for these operands: a SIMD kernel for w's
+// layout, unit column strides, a reduction the fused kernels take.
+inline bool linear_s8_fuses(const context& ctx, index_t k, const packed_s8& w, index_t x_col_stride, index_t y_col_stride) noexcept {
+#if defined(SPARQ_MATMUL_XSIMD)
+    if (k > max_s8_reduction / 2 || !use_simd(ctx) || ctx.preferred == backend::scalar || x_col_stride != 1 || y_col_stride != 1)
+        return false;
+    if (w.k_group == 1 && w.nr == xsimd::gemm_s8_widen_shape<::xsimd::default_arch>::nr) return true;
+#if defined(SPARQ_HAS_VNNI_GEMM)
+    if (w.k_group == 4 && w.nr == xsimd::gemm_s8_nr) return true;
+#endif
+#endif
+    (void)ctx, (void)k, (void)w, (void)x_col_stride, (void)y_col_stride;
+    return false;
+}
+
+}  // namespace detail
+
 // An int8 fully connected layer in one call: int8 or uint8 activations, the stage from
 // make_requant_stage, and Out = int8_t / uint8_t (requantized codes) or float (dequantized).
 // On the xsimd path the stage is fused into the GEMM: each tile of int32 sums is turned into
 // outputs while it is in L1 (no [M, N] int32 buffer, no arena needed), with the bits of the
 // two-pass form. The scalar backend (and weights packed for another kernel) runs the reference:
 // int32 sums in the context's arena, then apply_requant / apply_dequant.
+// stage_col: the stage's columns [stage_col, stage_col + N) apply (a grouped convolution's group
+// over the stage of all its output channels); only where detail::linear_s8_fuses, else 0.
 template <class Out, class X, class = std::enable_if_t<std::is_same_v<X, std::int8_t> || std::is_same_v<X, std::uint8_t>>>
 status linear_s8(const context& ctx, const matrix_view<const X>& x, const packed_s8& w, const requant_stage& st,
-                 const matrix_view<Out>& y) noexcept {
+                 const matrix_view<Out>& y, index_t stage_col = 0) noexcept {
     static_assert(std::is_same_v<Out, std::int8_t> || std::is_same_v<Out, std::uint8_t> || std::is_same_v<Out, float>,
                   "linear_s8 writes int8_t / uint8_t codes or float");
     SPARQ_TRY(detail::check_packed(x, w, y, "linear_s8"));
-    SPARQ_TRY(detail::check_stage(st, w.n, "linear_s8"));
+    const bool fuses = detail::linear_s8_fuses(ctx, x.extent(1), w, x.stride(1), y.stride(1));
+    const index_t stage_n = index_t(st.offset.size());
+    if (stage_col < 0) return status(errc::invalid_argument, "linear_s8: stage column %td", stage_col);
+    if (stage_col == 0 && stage_n == w.n) {
+        SPARQ_TRY(detail::check_stage(st, w.n, "linear_s8"));
+    } else {  // a slice of the stage's columns
+        if (stage_n < stage_col + w.n)
+            return status(errc::shape_mismatch, "linear_s8: stage columns [%td, %td) of a stage prepared for %td", stage_col,
+                          stage_col + w.n, stage_n);
+        if (!fuses) return status(errc::invalid_argument, "linear_s8: a slice of the stage's columns needs the fused GEMM");
+        SPARQ_TRY(detail::check_stage(st, stage_n, "linear_s8"));
+    }
 #if defined(SPARQ_MATMUL_XSIMD)
-    if (x.extent(1) <= max_s8_reduction / 2 && detail::use_simd(ctx) && ctx.preferred != backend::scalar &&
-        x.stride(1) == 1 && y.stride(1) == 1) {
+    if (fuses) {
         SPARQ_TRY(detail::pick_backend(ctx, "linear_s8", true));
         using arch = ::xsimd::default_arch;
         const bool fits = !std::is_same_v<Out, float> && stage_sums_fit(st, x.extent(1));
         const auto epi = [&](const std::int32_t* tile, index_t ldt, index_t m0, index_t rows, index_t n0, index_t cols) {
             Out* out = y.data() + m0 * y.stride(0) + n0;
             if constexpr (std::is_same_v<Out, float>)
-                xsimd::dequant_tile<arch>(st, tile, ldt, rows, n0, cols, out, y.stride(0));
+                xsimd::dequant_tile<arch>(st, tile, ldt, rows, stage_col + n0, cols, out, y.stride(0));
             else
-                xsimd::requant_tile<arch, Out>(st, tile, ldt, rows, n0, cols, out, y.stride(0), fits);
+                xsimd::requant_tile<arch, Out>(st, tile, ldt, rows, stage_col + n0, cols, out, y.stride(0), fits);
         };
         const std::uint64_t macs = std::uint64_t(x.extent(0)) * std::uint64_t(w.n) * std::uint64_t(w.k);
-        bool done = false;
-        if (w.k_group == 1 && w.nr == xsimd::gemm_s8_widen_shape<arch>::nr) {
-            detail::for_panels(ctx, w.panels(), macs,
-                               [&](index_t b, index_t e) { xsimd::gemm_s8_widen_fused<arch, X>(x, w, epi, b, e); });
-            done = true;
-        }
+        if (w.k_group == 1) {
+            detail::for_panels(ctx, w.panels(), macs, [&](index_t b, index_t e) { xsimd::gemm_s8_widen_fused<arch, X>(x, w, epi, b, e); });
+        } else {
 #if defined(SPARQ_HAS_VNNI_GEMM)
-        else if (w.k_group == 4 && w.nr == xsimd::gemm_s8_nr) {
 #if defined(SPARQ_HAS_AMX_GEMM)
             if (xsimd::amx_usable())
                 detail::for_panels(ctx, w.panels(), macs, [&](index_t b, index_t e) { xsimd::gemm_s8_fused_amx<X>(x, w, epi, b, e); });
             else
 #endif
                 detail::for_panels(ctx, w.panels(), macs, [&](index_t b, index_t e) { xsimd::gemm_s8_fused<X>(x, w, epi, b, e); });
-            done = true;
-        }
 #endif
-        if (done) {
-            // fused: the sums never leave the tile buffer; what is written is the stage's output
-            detail::count<std::int8_t, X, Out>(ctx, x.extent(0), w.n, x.extent(1));
-            return status::success();
         }
+        // fused: the sums never leave the tile buffer; what is written is the stage's output
+        detail::count<std::int8_t, X, Out>(ctx, x.extent(0), w.n, x.extent(1));
+        return status::success();
     }
 #endif
     SPARQ_TRY(ctx.require_scratch(std::size_t(x.extent(0) * w.n) * sizeof(std::int32_t) + 64, "linear_s8"));
