@@ -28,8 +28,9 @@ void split_rows(const T* __restrict src, index_t rows, T* __restrict dst, index_
         for (index_t j = 0; j < R; ++j) dst[j * ldd + i] = src[i * R + j];
 }
 
-template <class T, class F>
-bool few(index_t n, F&& f) noexcept {
+// f(integral_constant<n>) for n of 1 to 4; false (nothing called) otherwise.
+template <class F>
+bool with_width_1_to_4(index_t n, F&& f) noexcept {
     switch (n) {
         case 1: f(std::integral_constant<index_t, 1>{}); return true;
         case 2: f(std::integral_constant<index_t, 2>{}); return true;
@@ -45,9 +46,9 @@ bool few(index_t n, F&& f) noexcept {
 // not overlap.
 template <class T>
 void transpose(const T* src, index_t rows, index_t cols, index_t lds, T* dst, index_t ldd) noexcept {
-    if (ldd == rows && detail::few<T>(rows, [&](auto r) { detail::interleave_rows<decltype(r)::value>(src, cols, lds, dst); }))
+    if (ldd == rows && detail::with_width_1_to_4(rows, [&](auto r) { detail::interleave_rows<decltype(r)::value>(src, cols, lds, dst); }))
         return;
-    if (lds == cols && detail::few<T>(cols, [&](auto c) { detail::split_rows<decltype(c)::value>(src, rows, dst, ldd); }))
+    if (lds == cols && detail::with_width_1_to_4(cols, [&](auto c) { detail::split_rows<decltype(c)::value>(src, rows, dst, ldd); }))
         return;
     constexpr index_t tile = 16;
     for (index_t i0 = 0; i0 < rows; i0 += tile) {
