@@ -15,8 +15,9 @@
 //
 // The output stage is fused into the GEMM's tiles: bias and activation for float, requantization
 // (or dequantization) for int8, so the result is written once, already channels-last. Grouped
-// (not depthwise) convolutions run a GEMM per group on column slices of the same rows, then the
-// stage over the whole row.
+// (not depthwise) convolutions run a GEMM per group into the group's columns of the same rows:
+// int8 with the stage's columns of those channels fused (linear_s8's stage_col), float (and int8
+// where no fused GEMM is built) then the stage over the whole row.
 //
 // Results: int8 codes are bit for bit the NCHW path's (exact int32 sums, the same stage); float
 // sums run in (kh, kw, c) order instead of (c, kh, kw), so they match the reference to rounding.
