@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "sparq/io/sparq_format.hpp"
 #include "sparq/nn/compiled_model.hpp"
 
 using namespace sparq;
@@ -267,6 +268,22 @@ TEST_CASE("channels-last models equal their NCHW selves on random CNNs: fp32 to 
         auto q = nn::compiled_model::compile(m, q8);
         REQUIRE_MESSAGE(q.ok(), q.error().message());
         nn::compiled_parts parts = q->parts();
+        {  // a ReLU on an add's codes folded into the add (ops::add_s8 clamps): the same codes
+            nn::compile_options q8u = q8;
+            q8u.fold_activations = false;
+            auto qu = nn::compiled_model::compile(m, q8u);
+            REQUIRE(qu.ok());
+            const run_result fo = run(*q, x), un = run(*qu, x);
+            for (std::size_t o = 0; o < fo.outputs.size(); ++o)
+                CHECK(std::memcmp(fo.outputs[o].data(), un.outputs[o].data(), fo.outputs[o].size() * sizeof(float)) == 0);
+            for (std::size_t i = 0; i < parts.steps.size(); ++i)  // a ReLU on an add of floats: refused
+                if (parts.steps[i].kind == nn::op::add && !parts.s8[i + 1]) {
+                    nn::compiled_parts bad = parts;
+                    bad.steps[i].act = kernels::activation::relu;
+                    CHECK(nn::compiled_model::from_parts(std::move(bad)).error().code() == errc::invalid_argument);
+                    break;
+                }
+        }
         // the ops with codes of their own (tables, the gate's scale, adds) keep them between int8 layers
         for (std::size_t i = 0; i < parts.steps.size(); ++i) {
             const nn::op k = parts.steps[i].kind;
@@ -312,6 +329,56 @@ TEST_CASE("channels-last models equal their NCHW selves on random CNNs: fp32 to 
     CHECK(on_codes[0] > 0);
     CHECK(on_codes[1] > 0);
     CHECK(worst < 0.4);  // (0.29 on these nets with those ops in float, as before they took codes)
+}
+
+TEST_CASE("int8: a ReLU / ReLU6 after a residual add on codes folds into the add, the same codes, through a .sparq file too") {
+    for (const nn::op relu : {nn::op::relu, nn::op::relu6}) {
+        CAPTURE(nn::to_string(relu));
+        builder b({6, 7, 8});
+        const auto conv3 = [&](int v) {  // 3x3, padding 1: the shape stays
+            nn::node n;
+            n.kind = nn::op::conv2d;
+            n.inputs = {v};
+            n.conv.params.pad_top = n.conv.params.pad_left = n.conv.params.pad_bottom = n.conv.params.pad_right = 1;
+            auto w = tensor<float, 4>::make({6, 6, 3, 3});
+            REQUIRE(w.ok());
+            for (index_t i = 0; i < w->size(); ++i) w->data()[i] = uniform(-0.3f, 0.3f);
+            n.conv.weight = std::move(*w);
+            n.conv.bias.assign(6, 0.05f);
+            return b.add(std::move(n));
+        };
+        const int a = conv3(0);
+        const int r = b.node(relu, {b.node(nn::op::add, {conv3(a), a})});
+        b.m.outputs = {conv3(r)};
+        const tensor<float, 2> x = inputs(3, b.m.in_features()), calib = inputs(16, b.m.in_features());
+        nn::compile_options o;
+        o.prec = nn::precision::int8;
+        o.calibration = calib.cview();
+        nn::compile_options unfolded = o;
+        unfolded.fold_activations = false;
+        auto folded = nn::compiled_model::compile(b.m, o);
+        auto plain = nn::compiled_model::compile(b.m, unfolded);
+        REQUIRE(folded.ok());
+        REQUIRE(plain.ok());
+        CHECK(folded->layer_count() + 1 == plain->layer_count());
+        const nn::compiled_parts parts = folded->parts();
+        REQUIRE(parts.steps.size() == 4);
+        CHECK(parts.steps[2].kind == nn::op::add);
+        CHECK(parts.steps[2].act == (relu == nn::op::relu ? kernels::activation::relu : kernels::activation::relu6));
+        const std::string bytes = io::encode_sparq(parts);
+        auto reread = io::parse_sparq(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), "folded.sparq");
+        REQUIRE_MESSAGE(reread.ok(), reread.error().message());
+        const run_result f = run(*folded, x), u = run(*plain, x), g = run(*reread, x);
+        CHECK(std::memcmp(f.outputs[0].data(), u.outputs[0].data(), f.outputs[0].size() * sizeof(float)) == 0);
+        CHECK(std::memcmp(g.outputs[0].data(), u.outputs[0].data(), g.outputs[0].size() * sizeof(float)) == 0);
+        // the ReLU was not a no-op here: without it the codes differ
+        nn::compiled_parts dropped = parts;
+        dropped.steps[2].act = kernels::activation::none;
+        auto no_relu = nn::compiled_model::from_parts(std::move(dropped));
+        REQUIRE(no_relu.ok());
+        const run_result d = run(*no_relu, x);
+        CHECK(std::memcmp(d.outputs[0].data(), u.outputs[0].data(), d.outputs[0].size() * sizeof(float)) != 0);
+    }
 }
 
 TEST_CASE("Winograd 3x3 layers (32 channels and more): within 1e-5 of im2col, and they ran") {

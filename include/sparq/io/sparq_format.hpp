@@ -27,7 +27,9 @@ inline constexpr std::uint16_t sparq_format_major = 1;
 // 1.1: op parameters and constants at the end of each NODE, the OUTS section, the ops of ONNX
 // import (nn::op up to nn::last_op). A 1.0 reader reads a 1.1 file of 1.0 ops and refuses one
 // with OUTS (an unknown uppercase section) rather than return the wrong value.
-inline constexpr std::uint16_t sparq_format_minor = 1;
+// 1.2: an int8 add on codes may carry a folded ReLU / ReLU6 (its activation byte); a 1.1 reader
+// refuses such a node (an activation on an add) rather than drop the clamp.
+inline constexpr std::uint16_t sparq_format_minor = 2;
 inline constexpr std::size_t sparq_header_bytes = 32;
 inline constexpr unsigned char sparq_magic[8] = {'s', 'p', 'a', 'r', 'q', 0x00, 0x0D, 0x0A};
 

@@ -62,9 +62,12 @@ inline status check_parts(const compiled_parts& p) {
                           "model parts: int8 layer '%.60s' has an activation its output stage cannot apply",
                           d.name.c_str());
         const bool weighted = d.kind == op::linear || d.kind == op::conv2d;
-        if (!weighted && d.act != kernels::activation::none)
+        // an add on codes may carry a ReLU / ReLU6 (nn/fold_activations.hpp), a clamp of its codes
+        const bool codes_add = d.kind == op::add && !p.s8.empty() && p.s8[i + 1] && kernels::clamps_codes(d.act) &&
+                               d.act != kernels::activation::none;
+        if (!weighted && !codes_add && d.act != kernels::activation::none)
             return status(errc::invalid_argument,
-                          "model parts: %s '%.60s' has a folded activation (only linear and conv2d have one)",
+                          "model parts: %s '%.60s' has a folded activation (only linear, conv2d and an int8 add have one)",
                           to_string(d.kind), name);
         auto shape = output_shape(facts_of(d, name), i, p.shapes.data(), "model parts");
         if (!shape) return shape.error();

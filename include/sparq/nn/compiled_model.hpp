@@ -337,7 +337,7 @@ inline result<compiled_model> compiled_model::compile(const model& m, const comp
         }
         c.steps.push_back(std::move(s));
     }
-    if (o.fold_activations && !int8) fold_activations(c);
+    if (o.fold_activations) fold_activations(c);
     return from_parts(std::move(c));
 }
 
@@ -377,11 +377,11 @@ inline result<compiled_model> compiled_model::from_parts(compiled_parts p) {
         s.pool = d.pool;
         s.params = d.params;
         s.constant = std::move(d.constant);
+        s.act = d.act;  // a layer's, or an int8 add's (check_parts says which may have one)
         c.stored_bytes_ += s.constant.size() * sizeof(float);
         const std::size_t in_v = std::size_t(s.inputs[0]), out_v = i + 1;
         if (d.kind == op::linear || d.kind == op::conv2d) {
             s.bias = std::move(d.bias);
-            s.act = d.act;
             s.conv = d.conv;
             c.stored_bytes_ += s.bias.size() * sizeof(float);
             // the kernel and its weights' form (nn/pack_layer.hpp)
@@ -433,9 +433,9 @@ inline compiled_parts compiled_model::parts() const {
         d.pool = s.pool;
         d.params = s.params;
         d.constant = s.constant;
+        d.act = s.act;
         if (s.kind == op::linear || s.kind == op::conv2d) {
             d.bias = s.bias;
-            d.act = s.act;
             d.conv = s.conv;
             auto unpack = [&](const auto& packed, auto& out) {
                 out.resize(std::size_t(packed.n * packed.k));

@@ -254,7 +254,8 @@ inline status run(const model& m, const float* x, float* y, void* buffer, std::s
                     const value &va = m.values[l.inputs[0]], &vb = m.values[l.inputs[1]];
                     const std::int8_t* qa = as_s8(l.inputs[0]);
                     const std::int8_t* qb = as_s8(l.inputs[1]);
-                    nn::ops::add_s8(ctx, qa, va.scale, va.zero_point, qb, vb.scale, vb.zero_point, s8(out.offset), out.scale, out.zero_point, out_n);
+                    nn::ops::add_s8(ctx, qa, va.scale, va.zero_point, qb, vb.scale, vb.zero_point, s8(out.offset), out.scale, out.zero_point, out_n,
+                                    l.act);
                     break;
                 }
                 const float* a = as_float(l.inputs[0]);

@@ -6,6 +6,9 @@
 // is a clamp of codes (relu, relu6); int8 models run these ops through tables (ops/lut_s8.hpp).
 // Where: the layer's output has that op as its only reader and is not a model output. The
 // fused layer computes the bits of the layer, then the op (the same scalar and vector formulas).
+// In int8 models a ReLU / ReLU6 on the codes of an add on codes (a residual block's end) becomes
+// the add's activation (ops::add_s8 clamps there): the ReLU carries the add's parameters
+// (codes_rules.hpp), so the codes are the same, one pass over the map fewer.
 #pragma once
 
 #include <cstdint>
@@ -31,9 +34,18 @@ inline void fold_activations(compiled_parts& p) {
     std::vector<std::uint8_t> drop(p.steps.size(), 0);
     for (std::size_t i = 0; i < p.steps.size(); ++i) {
         const compiled_step_parts& s = p.steps[i];
-        if ((s.kind != op::silu && s.kind != op::hard_swish) || s.inputs.size() != 1 || s.inputs[0] <= 0) continue;
+        if (s.inputs.size() != 1 || s.inputs[0] <= 0) continue;
         const std::size_t v = std::size_t(s.inputs[0]);
         compiled_step_parts& layer = p.steps[v - 1];
+        if ((s.kind == op::relu || s.kind == op::relu6) && layer.kind == op::add && layer.act == kernels::activation::none &&
+            reads[v] == 1 && !p.s8.empty() && p.s8[v] && p.s8[i + 1] && p.q[v].scale == p.q[i + 1].scale &&
+            p.q[v].zero_point == p.q[i + 1].zero_point) {
+            layer.act = s.kind == op::relu ? kernels::activation::relu : kernels::activation::relu6;
+            drop[i] = 1;
+            holder[i + 1] = v;
+            continue;
+        }
+        if ((s.kind != op::silu && s.kind != op::hard_swish) || p.prec == precision::int8) continue;  // (float models)
         const bool float_layer = (layer.kind == op::conv2d || layer.kind == op::linear) && layer.weight_s8.empty();
         if (!float_layer || layer.act != kernels::activation::none || reads[v] != 1 || (!p.s8.empty() && p.s8[v])) continue;
         layer.act = s.kind == op::silu ? kernels::activation::silu : kernels::activation::hard_swish;

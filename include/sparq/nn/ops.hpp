@@ -18,6 +18,7 @@
 #include "sparq/core/context.hpp"
 #include "sparq/core/parallel.hpp"
 #include "sparq/energy/counter.hpp"
+#include "sparq/kernels/output_value.hpp"
 #include "sparq/nn/op.hpp"
 #include "sparq/nn/ops/binary.hpp"
 #include "sparq/nn/ops/channels_last.hpp"
@@ -74,11 +75,19 @@ inline void activation_s8(const context& ctx, op kind, const std::int8_t* x, std
 // the output's codes (ONNX's QLinearAdd, a residual connection that stays int8): each operand is
 // rescaled to the output's scale in float (s_a / s_y, s_b / s_y), the sum rounded half to even
 // once, then offset and saturated. Plain float arithmetic in a fixed order, so every build gives
-// the same codes; the loop is branch-free and vectorises.
+// the same codes; the loop is branch-free and vectorises. act relu / relu6: the codes then
+// clamped as activation_s8 clamps them (at zy, and at the code of 6), in the same saturation.
 inline void add_s8(const context& ctx, const std::int8_t* a, float sa, std::int32_t za, const std::int8_t* b, float sb, std::int32_t zb,
-                   std::int8_t* y, float sy, std::int32_t zy, index_t n) noexcept {
+                   std::int8_t* y, float sy, std::int32_t zy, index_t n,
+                   kernels::activation act = kernels::activation::none) noexcept {
     const float ka = float(double(sa) / double(sy)), kb = float(double(sb) / double(sy));
-    const float fza = float(za), fzb = float(zb), lo = float(-128 - zy), hi = float(127 - zy);
+    const float fza = float(za), fzb = float(zb);
+    float lo = float(-128 - zy), hi = float(127 - zy);
+    if (act == kernels::activation::relu || act == kernels::activation::relu6) lo = std::max(lo, 0.0f);
+    if (act == kernels::activation::relu6) {
+        const std::int32_t six = std::int32_t(std::lround(6.0f / sy)) + zy;  // (activation_s8's)
+        hi = std::min(hi, float(std::min<std::int32_t>(six, 127) - zy));
+    }
     // work units (core/parallel.hpp): 4 a value (measured ~0.4 ns: the rounding)
     parallel_range(ctx, n, 4, [&](index_t begin, index_t end) {
         detail::add_codes(a + begin, ka, fza, b + begin, kb, fzb, y + begin, lo, hi, zy, end - begin);

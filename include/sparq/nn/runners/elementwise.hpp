@@ -55,7 +55,7 @@ inline status run_binary(const run_state& io) {
         if (!a0 || !a1) return io.oom();
         ops::add_s8(c, a0, io.q[io.in_v].scale[0], io.q[io.in_v].zero_point[0], a1, io.q[v1].scale[0],
                     io.q[v1].zero_point[0], io.out<std::int8_t>(), io.q[io.out_v].scale[0],
-                    io.q[io.out_v].zero_point[0], io.batch * io.out_n);
+                    io.q[io.out_v].zero_point[0], io.batch * io.out_n, s.act);
         return status::success();
     }
     const float* a0 = io.as_float(io.in_v);
