@@ -78,7 +78,8 @@ struct compile_options {
     // largest output); false: every convolution through im2col + GEMM. A run-time choice, not stored.
     bool winograd = true;
     // Float precisions: a SiLU or hard-swish right after a conv2d / linear runs in the layer's
-    // output stage (nn/fold_activations.hpp); the compiled model then has one node fewer for each.
+    // output stage; int8: a ReLU / ReLU6 on the codes of an add clamps in the add
+    // (nn/fold_activations.hpp); the compiled model then has one node fewer for each.
     bool fold_activations = true;
     // int8: how int32 sums become codes (quant/requantize.hpp). float_scale, the fp32
     // requantization of XNNPACK and ONNX Runtime, is the fast one; double_rounding is the
