@@ -63,8 +63,7 @@ inline status check_parts(const compiled_parts& p) {
                           d.name.c_str());
         const bool weighted = d.kind == op::linear || d.kind == op::conv2d;
         // an add on codes may carry a ReLU / ReLU6 (nn/fold_activations.hpp), a clamp of its codes
-        const bool codes_add = d.kind == op::add && !p.s8.empty() && p.s8[i + 1] && kernels::clamps_codes(d.act) &&
-                               d.act != kernels::activation::none;
+        const bool codes_add = d.kind == op::add && p.s8[i + 1] && kernels::clamps_codes(d.act);
         if (!weighted && !codes_add && d.act != kernels::activation::none)
             return status(errc::invalid_argument,
                           "model parts: %s '%.60s' has a folded activation (only linear, conv2d and an int8 add have one)",

@@ -53,6 +53,12 @@ inline void add_codes(const std::int8_t* a, float ka, float fza, const std::int8
     }
 }
 
+// The highest code ReLU6 leaves on codes of (scale, z): the code of 6, at most 127.
+inline std::int32_t relu6_top_code(float scale, std::int32_t z) noexcept {
+    const std::int32_t six = std::int32_t(std::lround(6.0f / scale)) + z;
+    return six < 127 ? six : 127;
+}
+
 }  // namespace detail
 
 // y = f(x) elementwise, n values: the parameterless activations (relu, relu6, sigmoid, tanh, gelu).
@@ -61,8 +67,7 @@ inline void activation(const context& ctx, op kind, const float* x, float* y, in
 // ReLU / ReLU6 on int8 codes with zero point z: a clamp at z (and at the code of 6).
 inline void activation_s8(const context& ctx, op kind, const std::int8_t* x, std::int8_t* y, index_t n, std::int32_t z,
                           float scale) noexcept {
-    const std::int32_t six = kind == op::relu6 ? std::int32_t(std::lround(6.0f / scale)) + z : 127;
-    const std::int32_t hi = six < 127 ? six : 127;
+    const std::int32_t hi = kind == op::relu6 ? detail::relu6_top_code(scale, z) : 127;
     const bool codes = z >= -128 && z <= 127 && hi >= -128;  // (hi <= 127)
     parallel_range(ctx, n, 1, [&](index_t begin, index_t end) {
         if (codes) detail::clamp_codes(x + begin, y + begin, end - begin, std::int8_t(z), std::int8_t(hi));
@@ -84,10 +89,7 @@ inline void add_s8(const context& ctx, const std::int8_t* a, float sa, std::int3
     const float fza = float(za), fzb = float(zb);
     float lo = float(-128 - zy), hi = float(127 - zy);
     if (act == kernels::activation::relu || act == kernels::activation::relu6) lo = std::max(lo, 0.0f);
-    if (act == kernels::activation::relu6) {
-        const std::int32_t six = std::int32_t(std::lround(6.0f / sy)) + zy;  // (activation_s8's)
-        hi = std::min(hi, float(std::min<std::int32_t>(six, 127) - zy));
-    }
+    if (act == kernels::activation::relu6) hi = std::min(hi, float(detail::relu6_top_code(sy, zy) - zy));
     // work units (core/parallel.hpp): 4 a value (measured ~0.4 ns: the rounding)
     parallel_range(ctx, n, 4, [&](index_t begin, index_t end) {
         detail::add_codes(a + begin, ka, fza, b + begin, kb, fzb, y + begin, lo, hi, zy, end - begin);
